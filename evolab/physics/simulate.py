@@ -1,0 +1,286 @@
+"""`simulate`: pack genomes, run the kernel, and unpack one `SimResult` per creature.
+
+A pure function of its arguments (Brax-style): the same genomes, config and seed give bitwise-identical
+results on the same backend, whatever the batch composition or the number of worker threads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+from evolab.config import SimConfig
+from evolab.errors import ConfigError
+from evolab.genome.model import Genome
+from evolab.physics import kernel_cpu as k
+from evolab.physics.pack import PackedBatch, pack_batch
+
+DISQUALIFICATION_REASONS = {
+    k.DQ_FREQUENCY: "frequency_exceeded",
+    k.DQ_NAN: "nan_position",
+    k.DQ_EXPLOSION: "physics_explosion",
+}
+_NEURAL_MODES = {"off": k.MODE_OFF, "hybrid": k.MODE_HYBRID, "pure": k.MODE_PURE}
+
+
+@dataclass(frozen=True, slots=True)
+class FitnessTerms:
+    """The final fitness split into its terms (fitness = pellets + progress - regression + movement, >= 0)."""
+
+    pellets: float
+    progress: float
+    regression: float
+    movement: float
+
+
+@dataclass(frozen=True, slots=True)
+class PelletRecord:
+    """One spawned pellet. Frames index the 15 FPS recording; steps the 60 Hz control steps."""
+
+    position: tuple[float, float, float]
+    spawned_step: int
+    collected_step: int | None
+    initial_distance: float
+
+    @property
+    def spawned_frame(self) -> int:
+        """First frame at which the pellet is visible."""
+        return -(-self.spawned_step // k.STEPS_PER_FRAME)
+
+    @property
+    def collected_frame(self) -> int | None:
+        """First frame at which the pellet is gone, or None if it was never collected."""
+        return None if self.collected_step is None else -(-self.collected_step // k.STEPS_PER_FRAME)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class SimResult:
+    """The outcome of simulating one creature.
+
+    Attributes:
+        genome_id: id of the simulated genome.
+        fitness: final fitness (0 when disqualified).
+        pellets_collected: pellets touched.
+        disqualified: None, or "frequency_exceeded", "nan_position", "physics_explosion".
+        distance_traveled: 3D path length of the centre of mass over all control steps (units).
+        net_displacement: 3D distance from the spawn centre of mass to the final one (units).
+        terms: the final fitness term by term.
+        pellets: every pellet spawned, in order.
+        frames: (floor(15 D) + 1, n_nodes, 3) float32 node positions at 15 FPS, or None unrecorded.
+        fitness_over_time: (frames,) float64 fitness at each frame, or None unrecorded.
+        seed: the simulation seed.
+        substeps: integrator sub-steps per control step used for this creature.
+    """
+
+    genome_id: str
+    fitness: float
+    pellets_collected: int
+    disqualified: str | None
+    distance_traveled: float
+    net_displacement: float
+    terms: FitnessTerms
+    pellets: tuple[PelletRecord, ...]
+    frames: np.ndarray | None
+    fitness_over_time: np.ndarray | None
+    seed: int
+    substeps: int
+
+
+@dataclass(frozen=True, slots=True)
+class BatchOutputs:
+    """Raw per-creature kernel outputs of one batch (arrays indexed by creature)."""
+
+    fitness: np.ndarray
+    pellets: np.ndarray
+    dq: np.ndarray
+    distance: np.ndarray
+    net_displacement: np.ndarray
+    terms: np.ndarray
+    pellet_pos: np.ndarray
+    pellet_spawn: np.ndarray
+    pellet_collect: np.ndarray
+    pellet_init: np.ndarray
+    n_spawned: np.ndarray
+    frames: np.ndarray
+    fitness_over_time: np.ndarray
+    substeps: np.ndarray
+
+
+def default_workers() -> int:
+    """Worker threads used when none are asked for: every core numba was started with."""
+    return int(numba.config.NUMBA_NUM_THREADS)
+
+
+def _sim_vector(cfg: SimConfig) -> np.ndarray:
+    sim = np.empty(k.N_SIM_PARAMS)
+    sim[k.P_GRAVITY] = cfg.gravity
+    sim[k.P_GROUND_FRICTION] = cfg.ground_friction
+    sim[k.P_ARENA] = cfg.arena_size
+    sim[k.P_MAX_FREQUENCY] = cfg.max_allowed_frequency
+    sim[k.P_W_PELLET] = cfg.fitness.pellet
+    sim[k.P_W_PROGRESS] = cfg.fitness.progress
+    sim[k.P_W_REGRESSION] = cfg.fitness.regression
+    sim[k.P_W_MOVEMENT] = cfg.fitness.movement
+    sim[k.P_W_SPEED] = cfg.fitness.movement_reference_speed
+    return sim
+
+
+def pellet_draws(batch: PackedBatch, cfg: SimConfig, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Uniform draws for pellet distance and angle: (rows, 10, 2) and each creature's row (B,) int64.
+
+    "shared": one row from `seed` for every creature (a fair comparison). "per_creature": a row per
+    creature from (seed, the creature's id key), so it does not depend on the batch either.
+    """
+    if cfg.pellet_mode == "shared":
+        draws = np.random.default_rng(seed).random((1, k.MAX_PELLETS, 2))
+        return draws, np.zeros(batch.size, dtype=np.int64)
+    draws = np.stack(
+        [np.random.default_rng([seed, int(key)]).random((k.MAX_PELLETS, 2)) for key in batch.draw_keys]
+    )
+    return draws, np.arange(batch.size, dtype=np.int64)
+
+
+def run_batch(
+    batch: PackedBatch,
+    cfg: SimConfig,
+    seed: int,
+    *,
+    record: bool = False,
+    pellets: np.ndarray | None = None,
+    workers: int | None = None,
+) -> BatchOutputs:
+    """Simulate a packed batch with the CPU kernel and return its raw outputs."""
+    workers = min(workers or default_workers(), default_workers())
+    numba.set_num_threads(workers)
+    b = batch.size
+    n_steps, n_frames = cfg.n_steps, cfg.n_frames
+    substeps = k.batch_substeps(
+        batch.n_nodes, batch.n_muscles, batch.node_params, batch.muscle_ends, batch.muscle_params, cfg.substeps
+    )
+    n = batch.n_nodes.astype(np.int64)
+    cost = substeps * (batch.n_muscles + n * (n + 1) // 2) + batch.n_muscles
+    order = np.argsort(-cost, kind="stable").astype(np.int64)
+    draws, draw_row = pellet_draws(batch, cfg, seed)
+    explicit = np.zeros((1, 3)) if pellets is None else np.ascontiguousarray(pellets, dtype=np.float64)
+    n_explicit = -1 if pellets is None else len(explicit)
+
+    max_n = batch.node_params.shape[1]
+    frames = np.zeros((b, n_frames, max_n, 3) if record else (1, 1, 1, 3), dtype=np.float32)
+    fot = np.zeros((b, n_frames) if record else (1, 1))
+    out = BatchOutputs(
+        fitness=np.zeros(b),
+        pellets=np.zeros(b, dtype=np.int32),
+        dq=np.zeros(b, dtype=np.int8),
+        distance=np.zeros(b),
+        net_displacement=np.zeros(b),
+        terms=np.zeros((b, k.N_TERMS)),
+        pellet_pos=np.zeros((b, k.MAX_PELLETS, 3)),
+        pellet_spawn=np.full((b, k.MAX_PELLETS), -1, dtype=np.int32),
+        pellet_collect=np.full((b, k.MAX_PELLETS), -1, dtype=np.int32),
+        pellet_init=np.zeros((b, k.MAX_PELLETS)),
+        n_spawned=np.zeros(b, dtype=np.int32),
+        frames=frames,
+        fitness_over_time=fot,
+        substeps=substeps,
+    )
+    k.simulate_batch_kernel(
+        order, workers, substeps,
+        batch.n_nodes, batch.n_muscles, batch.node_params, batch.muscle_ends, batch.muscle_params,
+        batch.frequency_multiplier, batch.net_hidden, batch.net_activation, batch.net_weights, draws, draw_row,
+        _sim_vector(cfg), _NEURAL_MODES[cfg.neural_mode], cfg.self_collision, n_steps, n_frames, explicit,
+        n_explicit, record,
+        out.fitness, out.pellets, out.dq, out.distance, out.net_displacement, out.terms,
+        out.pellet_pos, out.pellet_spawn, out.pellet_collect, out.pellet_init, out.n_spawned,
+        out.frames, out.fitness_over_time,
+    )  # fmt: skip
+    return out
+
+
+def _check_pellets(pellets: Sequence[Sequence[float]] | np.ndarray | None) -> np.ndarray | None:
+    if pellets is None:
+        return None
+    arr = np.asarray(pellets, dtype=np.float64)
+    if arr.ndim != 2 or arr.shape[1] != 3 or not 1 <= len(arr) <= k.MAX_PELLETS:
+        raise ConfigError(f"pellets: expected 1 to {k.MAX_PELLETS} (x, y, z) positions (got shape {arr.shape})")
+    if not np.isfinite(arr).all():
+        raise ConfigError("pellets: positions must be finite")
+    return arr
+
+
+def simulate(
+    genomes: Sequence[Genome],
+    cfg: SimConfig | None = None,
+    seed: int = 0,
+    *,
+    record: bool = False,
+    pellets: Sequence[Sequence[float]] | np.ndarray | None = None,
+    workers: int | None = None,
+) -> list[SimResult]:
+    """Simulate creatures, each in its own world, and return their results in input order.
+
+    Args:
+        genomes: the creatures.
+        cfg: physics, pellets, fitness weights and neural mode; defaults when None.
+        seed: per-evaluation seed of the pellet draws.
+        record: also return frames at 15 FPS and fitness over time.
+        pellets: explicit pellet positions used in order instead of random ones (scenarios, tests).
+        workers: kernel threads (default: all cores).
+
+    Raises:
+        ConfigError: bad seed, pellets or worker count.
+    """
+    cfg = cfg or SimConfig()
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ConfigError(f"seed: expected a non-negative integer (got {seed!r})")
+    if workers is not None and workers < 1:
+        raise ConfigError(f"workers: expected at least 1 (got {workers})")
+    if not genomes:
+        return []
+    explicit = _check_pellets(pellets)
+    out = run_batch(pack_batch(genomes), cfg, int(seed), record=record, pellets=explicit, workers=workers)
+    return unpack_results(genomes, out, int(seed), record)
+
+
+def unpack_results(genomes: Sequence[Genome], out: BatchOutputs, seed: int, record: bool) -> list[SimResult]:
+    """One `SimResult` per genome from a batch's raw outputs."""
+    results = []
+    terms = out.terms.tolist()
+    for c, genome in enumerate(genomes):
+        n_spawned = int(out.n_spawned[c])
+        pellet_list = tuple(
+            PelletRecord(
+                position=tuple(out.pellet_pos[c, p].tolist()),
+                spawned_step=int(out.pellet_spawn[c, p]),
+                collected_step=None if out.pellet_collect[c, p] < 0 else int(out.pellet_collect[c, p]),
+                initial_distance=float(out.pellet_init[c, p]),
+            )
+            for p in range(n_spawned)
+        )
+        results.append(
+            SimResult(
+                genome_id=genome.id,
+                fitness=float(out.fitness[c]),
+                pellets_collected=int(out.pellets[c]),
+                disqualified=DISQUALIFICATION_REASONS.get(int(out.dq[c])),
+                distance_traveled=float(out.distance[c]),
+                net_displacement=float(out.net_displacement[c]),
+                terms=FitnessTerms(*terms[c]),
+                pellets=pellet_list,
+                frames=out.frames[c, :, : genome.n_nodes].copy() if record else None,
+                fitness_over_time=out.fitness_over_time[c].copy() if record else None,
+                seed=seed,
+                substeps=int(out.substeps[c]),
+            )
+        )
+    return results
+
+
+def frame_times(n_frames: int) -> np.ndarray:
+    """(n_frames,) time in seconds of each frame: k / 15."""
+    return np.arange(n_frames) / (60.0 / k.STEPS_PER_FRAME)
+
+
+__all__ = ["FitnessTerms", "PelletRecord", "SimResult", "frame_times", "simulate"]
