@@ -88,9 +88,7 @@ class GenomeConstraints(_Config):
             if getattr(self, low) > getattr(self, high):
                 raise ValueError(f"{low} ({getattr(self, low)}) is greater than {high} ({getattr(self, high)})")
         if self.max_muscles < self.min_nodes - 1:
-            raise ValueError(
-                f"max_muscles ({self.max_muscles}) cannot connect min_nodes ({self.min_nodes}) nodes"
-            )
+            raise ValueError(f"max_muscles ({self.max_muscles}) cannot connect min_nodes ({self.min_nodes}) nodes")
         if self.min_muscles > self.max_nodes * (self.max_nodes - 1) // 2:
             raise ValueError(f"min_muscles ({self.min_muscles}) exceeds the pairs of max_nodes ({self.max_nodes})")
         return self
@@ -172,9 +170,7 @@ class EvolutionConfig(_Config):
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         if self.elite_count > self.population_size:
-            raise ValueError(
-                f"elite_count ({self.elite_count}) exceeds population_size ({self.population_size})"
-            )
+            raise ValueError(f"elite_count ({self.elite_count}) exceeds population_size ({self.population_size})")
         if self.constraints.max_frequency > self.sim.max_allowed_frequency:
             raise ValueError(
                 f"constraints.max_frequency ({self.constraints.max_frequency}) exceeds "

@@ -7,9 +7,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 # The first call of a kernel compiles (or loads numba's cache), so no per-example deadline.
-settings.register_profile(
-    "evolab", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
-)
+settings.register_profile("evolab", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True)
 settings.load_profile("evolab")
 
 

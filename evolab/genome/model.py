@@ -274,9 +274,7 @@ class Genome:
     def __post_init__(self) -> None:
         object.__setattr__(self, "node_params", _frozen_array(self.node_params, np.float64, (len(NODE_FIELDS),)))
         object.__setattr__(self, "muscle_nodes", _frozen_array(self.muscle_nodes, np.int32, (2,)))
-        object.__setattr__(
-            self, "muscle_params", _frozen_array(self.muscle_params, np.float64, (len(MUSCLE_FIELDS),))
-        )
+        object.__setattr__(self, "muscle_params", _frozen_array(self.muscle_params, np.float64, (len(MUSCLE_FIELDS),)))
         object.__setattr__(self, "global_frequency_multiplier", float(self.global_frequency_multiplier))
         object.__setattr__(self, "parent_ids", tuple(self.parent_ids))
 
@@ -321,8 +319,15 @@ class Genome:
         for (a, b), p in zip(self.muscle_nodes.tolist(), self.muscle_params.tolist(), strict=True):
             out.append(
                 MuscleGene(
-                    a, b, *p[M_REST : M_PHASE + 1], Vec3(*p[M_DIR]), p[M_BIAS_STRENGTH], Vec3(*p[M_VEL]),
-                    p[M_VEL_STRENGTH], p[M_DIST_BIAS], p[M_DIST_STRENGTH],
+                    a,
+                    b,
+                    *p[M_REST : M_PHASE + 1],
+                    Vec3(*p[M_DIR]),
+                    p[M_BIAS_STRENGTH],
+                    Vec3(*p[M_VEL]),
+                    p[M_VEL_STRENGTH],
+                    p[M_DIST_BIAS],
+                    p[M_DIST_STRENGTH],
                 )
             )
         return tuple(out)

@@ -24,5 +24,5 @@ def creature_name(genome: Genome) -> str:
 
 
 def origin_label(genome: Genome) -> str:
-    """"Original" (no parents), "Mutant" (one) or "Crossover (2 parents)"."""
+    """ "Original" (no parents), "Mutant" (one) or "Crossover (2 parents)"."""
     return ("Original", "Mutant", "Crossover (2 parents)")[min(len(genome.parent_ids), 2)]

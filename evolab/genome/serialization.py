@@ -157,9 +157,7 @@ def _neural_from_dict(data: Any) -> NeuralGenome:
     input_size = _integer(_required(topology, "inputSize", "neuralGenome.topology"), "neuralGenome.topology.inputSize")
     if input_size != NEURAL_INPUT_SIZE:
         raise GenomeError(f"neuralGenome.topology.inputSize: must be {NEURAL_INPUT_SIZE} (got {input_size})")
-    hidden = _integer(
-        _required(topology, "hiddenSize", "neuralGenome.topology"), "neuralGenome.topology.hiddenSize", 1
-    )
+    hidden = _integer(_required(topology, "hiddenSize", "neuralGenome.topology"), "neuralGenome.topology.hiddenSize", 1)
     outputs = _integer(_required(topology, "outputSize", "neuralGenome.topology"), "neuralGenome.topology.outputSize")
     activation = data.get("activation", "tanh")
     if activation not in ACTIVATIONS:

@@ -90,9 +90,7 @@ def validate_genome(genome: Genome, constraints: GenomeConstraints) -> None:
     _validate_color(genome.color)
     if genome.neural is not None:
         if genome.neural.output_size != m:
-            raise GenomeError(
-                f"neuralGenome.topology.outputSize: {genome.neural.output_size} outputs for {m} muscles"
-            )
+            raise GenomeError(f"neuralGenome.topology.outputSize: {genome.neural.output_size} outputs for {m} muscles")
         if not np.isfinite(genome.neural.weights).all():
             raise GenomeError("neuralGenome.weights: must all be finite")
 

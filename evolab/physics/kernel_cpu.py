@@ -258,7 +258,9 @@ def simulate_creature(
     max_pellets = MAX_PELLETS if n_explicit < 0 else n_explicit
     if max_pellets > 0:
         if n_explicit < 0:
-            angle_prev = _spawn_pellet(0, c0x, c0z, body_radius, sim[P_ARENA], draws[0, 0], draws[0, 1], 0.0, pellet_xyz)
+            angle_prev = _spawn_pellet(
+                0, c0x, c0z, body_radius, sim[P_ARENA], draws[0, 0], draws[0, 1], 0.0, pellet_xyz
+            )
         else:
             pellet_xyz[0] = explicit_pellets[0, 0]
             pellet_xyz[1] = explicit_pellets[0, 1]
@@ -378,9 +380,7 @@ def simulate_creature(
                     ux = dx / length
                     uy = dy / length
                     uz = dz / length
-                    vrel = (
-                        (vel[b, 0] - vel[a, 0]) * ux + (vel[b, 1] - vel[a, 1]) * uy + (vel[b, 2] - vel[a, 2]) * uz
-                    )
+                    vrel = (vel[b, 0] - vel[a, 0]) * ux + (vel[b, 1] - vel[a, 1]) * uy + (vel[b, 2] - vel[a, 2]) * uz
                     force = -muscle_params[j, _STIFF] * (length - rest_now[j]) - muscle_params[j, _DAMP] * vrel
                     fa = force * inv_mass[a]
                     fb = force * inv_mass[b]
@@ -420,9 +420,11 @@ def simulate_creature(
                             ny = dy / d
                             nz = dz / d
                             w = inv_mass[i] + inv_mass[k]
-                            closing = (vel[k, 0] - vel[i, 0]) * nx + (vel[k, 1] - vel[i, 1]) * ny + (
-                                vel[k, 2] - vel[i, 2]
-                            ) * nz
+                            closing = (
+                                (vel[k, 0] - vel[i, 0]) * nx
+                                + (vel[k, 1] - vel[i, 1]) * ny
+                                + (vel[k, 2] - vel[i, 2]) * nz
+                            )
                             if closing < 0.0:
                                 e = NODE_RESTITUTION if -closing > BOUNCE_THRESHOLD else 0.0
                                 imp = -(1.0 + e) * closing / w
@@ -497,7 +499,9 @@ def simulate_creature(
                         out_pellet_pos[c, k, 1] = pellet_xyz[1]
                         out_pellet_pos[c, k, 2] = pellet_xyz[2]
                         out_pellet_spawn[c, k] = step
-                        out_pellet_init[c, k] = _edge_distance(com[0], com[2], pellet_xyz[0], pellet_xyz[2], body_radius)
+                        out_pellet_init[c, k] = _edge_distance(
+                            com[0], com[2], pellet_xyz[0], pellet_xyz[2], body_radius
+                        )
                         n_spawned += 1
                     break
         if collected < n_spawned:

@@ -92,9 +92,7 @@ def pack_batch(genomes: list[Genome] | tuple[Genome, ...]) -> PackedBatch:
         node_params=_scatter([g.node_params for g in genomes], n_nodes, max_n, (len(NODE_FIELDS),), np.float64),
         node_mask=np.arange(max_n)[None, :] < n_nodes[:, None],
         muscle_ends=_scatter([g.muscle_nodes for g in genomes], n_muscles, max_m, (2,), np.int32),
-        muscle_params=_scatter(
-            [g.muscle_params for g in genomes], n_muscles, max_m, (len(MUSCLE_FIELDS),), np.float64
-        ),
+        muscle_params=_scatter([g.muscle_params for g in genomes], n_muscles, max_m, (len(MUSCLE_FIELDS),), np.float64),
         muscle_mask=np.arange(max_m)[None, :] < n_muscles[:, None],
         frequency_multiplier=np.fromiter((g.global_frequency_multiplier for g in genomes), np.float64, len(genomes)),
         net_hidden=np.fromiter((0 if n is None else n.hidden_size for n in nets), np.int32, len(genomes)),

@@ -137,9 +137,7 @@ def pellet_draws(batch: PackedBatch, cfg: SimConfig, seed: int) -> tuple[np.ndar
     if cfg.pellet_mode == "shared":
         draws = np.random.default_rng(seed).random((1, k.MAX_PELLETS, 2))
         return draws, np.zeros(batch.size, dtype=np.int64)
-    draws = np.stack(
-        [np.random.default_rng([seed, int(key)]).random((k.MAX_PELLETS, 2)) for key in batch.draw_keys]
-    )
+    draws = np.stack([np.random.default_rng([seed, int(key)]).random((k.MAX_PELLETS, 2)) for key in batch.draw_keys])
     return draws, np.arange(batch.size, dtype=np.int64)
 
 
