@@ -2,6 +2,7 @@
 
 from evolab.config import EvolutionConfig, FitnessWeights, FramePolicy, GenomeConstraints, SimConfig
 from evolab.errors import ConfigError, EvolabError, GenomeError, StorageError
+from evolab.genetics import evolve_step
 from evolab.genome import Genome, NeuralGenome, initial_population, random_genome, validate_genome
 from evolab.physics import FitnessTerms, PelletRecord, SimResult, simulate
 
@@ -23,6 +24,7 @@ __all__ = [
     "SimResult",
     "StorageError",
     "__version__",
+    "evolve_step",
     "initial_population",
     "random_genome",
     "simulate",

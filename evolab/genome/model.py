@@ -76,6 +76,14 @@ M_VEL = slice(M_VEL_X, M_VEL_Z + 1)
 
 
 def _frozen_array(values: Any, dtype: Any, shape_tail: tuple[int, ...]) -> np.ndarray:
+    if (
+        isinstance(values, np.ndarray)
+        and not values.flags.writeable
+        and values.dtype == dtype
+        and values.shape[1:] == shape_tail
+        and values.flags.c_contiguous
+    ):
+        return values  # already one of ours: immutable, so it can be shared between genomes
     arr = np.array(values, dtype=dtype, copy=True).reshape((-1, *shape_tail))
     arr.flags.writeable = False
     return arr

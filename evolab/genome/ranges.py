@@ -5,6 +5,8 @@ The ranges that are not part of `GenomeConstraints` are the reference's mutation
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from evolab.config import GenomeConstraints
@@ -62,14 +64,24 @@ def muscle_bounds(constraints: GenomeConstraints, *, for_mutation: bool = False)
 
 
 def clamp_frequencies(
-    frequencies: np.ndarray, multiplier: float, constraints: GenomeConstraints
-) -> tuple[np.ndarray, float]:
+    frequencies: np.ndarray,
+    multiplier: float | np.ndarray,
+    constraints: GenomeConstraints,
+    *,
+    per_item: np.ndarray | None = None,
+) -> tuple[np.ndarray, Any]:
     """Enforce the frequency limit: every frequency x multiplier <= constraints.max_frequency (DESIGN §3).
 
     The multiplier is first kept low enough that the minimum frequency still fits, then each frequency is
-    clamped into [min_frequency, max_frequency / multiplier].
+    clamped into [min_frequency, max_frequency / multiplier]. With `per_item` (muscle counts), `multiplier`
+    is an array with one value per genome and `frequencies` holds all their muscles back to back.
     """
     lo, hi = MULTIPLIER_RANGE
-    multiplier = float(min(max(multiplier, lo), hi, constraints.max_frequency / constraints.min_frequency))
-    ceiling = min(constraints.max_frequency, constraints.max_frequency / multiplier)
+    ceiling_multiplier = min(hi, constraints.max_frequency / constraints.min_frequency)
+    multiplier = np.clip(multiplier, lo, ceiling_multiplier)
+    ceiling = np.minimum(constraints.max_frequency, constraints.max_frequency / multiplier)
+    if per_item is not None:
+        ceiling = np.repeat(ceiling, per_item)
+    else:
+        multiplier = float(multiplier)
     return np.clip(frequencies, constraints.min_frequency, ceiling), multiplier

@@ -1,0 +1,124 @@
+"""Standard throughput workloads of DESIGN §8 (W1-W3) and how to measure them.
+
+Numbers only come from here and `benchmarks/`, never from tests: the CLI's `evolab bench` renders them.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from dataclasses import asdict, dataclass
+
+import numba
+import numpy as np
+
+from evolab.config import GenomeConstraints, NeuralMode, SimConfig
+from evolab.genome.generate import random_genome
+from evolab.physics.pack import pack_batch
+from evolab.physics.simulate import default_workers, run_batch
+
+BENCH_SEED = 20261126
+
+
+@dataclass(frozen=True, slots=True)
+class Workload:
+    """A batch of random default genomes simulated once, like one generation's evaluation."""
+
+    name: str
+    creatures: int
+    duration: float
+    neural_mode: NeuralMode
+    description: str
+
+    @property
+    def steps(self) -> int:
+        return SimConfig(duration=self.duration).n_steps
+
+
+WORKLOADS = (
+    Workload("W1", 100, 20.0, "off", "100 creatures x 20 s, oscillators, no recording"),
+    Workload("W2", 1000, 20.0, "off", "1000 creatures x 20 s, oscillators"),
+    Workload("W3", 1000, 20.0, "hybrid", "1000 creatures x 20 s, hybrid neural controllers"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkloadResult:
+    """Best of `repeats` timed runs of one workload."""
+
+    name: str
+    creatures: int
+    steps: int
+    workers: int
+    repeats: int
+    seconds_per_generation: float
+    creature_steps_per_s: float
+    pack_seconds: float
+
+    def to_dict(self) -> dict[str, float | int | str]:
+        return asdict(self)
+
+
+def machine_info(workers: int) -> dict[str, object]:
+    """What the numbers were measured on."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    try:
+        layer = numba.threading_layer()
+    except ValueError:  # no parallel kernel has run yet in this process
+        layer = numba.config.THREADING_LAYER
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "workers": workers,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "numba": numba.__version__,
+        "threading_layer": layer,
+    }
+
+
+def warm_up(workers: int | None = None) -> float:
+    """Compile (or load from numba's on-disk cache) every kernel variant; returns the seconds it took."""
+    rng = np.random.default_rng(BENCH_SEED)
+    genomes = [random_genome(rng, neural_hidden_size=8) for _ in range(2)]
+    start = time.perf_counter()
+    for mode in ("off", "hybrid"):
+        cfg = SimConfig(duration=0.1, neural_mode=mode)
+        run_batch(pack_batch(genomes), cfg, 0, workers=workers)
+        run_batch(pack_batch(genomes), cfg, 0, record=True, workers=workers)
+    return time.perf_counter() - start
+
+
+def run_workload(workload: Workload, workers: int | None = None, repeats: int = 3) -> WorkloadResult:
+    """Time one workload: pack + kernel, best of `repeats` (after `warm_up`)."""
+    workers = workers or default_workers()
+    rng = np.random.default_rng(BENCH_SEED)
+    hidden = 8 if workload.neural_mode != "off" else None
+    genomes = [random_genome(rng, GenomeConstraints(), neural_hidden_size=hidden) for _ in range(workload.creatures)]
+    cfg = SimConfig(duration=workload.duration, neural_mode=workload.neural_mode)
+    best = np.inf
+    best_pack = np.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        batch = pack_batch(genomes)
+        packed = time.perf_counter()
+        run_batch(batch, cfg, BENCH_SEED, workers=workers)
+        elapsed = time.perf_counter() - start
+        if elapsed < best:
+            best, best_pack = elapsed, packed - start
+    return WorkloadResult(
+        name=workload.name,
+        creatures=workload.creatures,
+        steps=workload.steps,
+        workers=workers,
+        repeats=repeats,
+        seconds_per_generation=best,
+        creature_steps_per_s=workload.creatures * workload.steps / best,
+        pack_seconds=best_pack,
+    )

@@ -1,0 +1,1 @@
+"""The `evolab` command-line interface (typer + rich)."""

@@ -1,0 +1,91 @@
+"""One generation step of the genetic algorithm (reference §5.3): elites, survivors, children."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from evolab.config import EvolutionConfig
+from evolab.errors import ConfigError
+from evolab.genetics.crossover import blend_crossover, clone, uniform_crossover
+from evolab.genetics.mutation import MutationParams, mutate_many
+from evolab.genetics.selection import rank_probabilities, tournament_pick, truncation_survivors, weighted_pick
+from evolab.genome.model import Genome
+from evolab.genome.neural import init_neural_genome
+
+_PARENT_REDRAWS = 10
+
+
+def evolve_step(
+    genomes: Sequence[Genome], fitnesses: Sequence[float] | np.ndarray, cfg: EvolutionConfig, rng: np.random.Generator
+) -> list[Genome]:
+    """Make the next generation from this one's genomes and fitnesses.
+
+    1. The `elite_count` best carry over unchanged, same id, survival streak + 1.
+    2. The best (1 - cull_fraction) survive as parents (at least one).
+    3. The rest of `population_size` are children: with probability `crossover_rate` (and crossover
+       enabled, and two or more survivors) a crossover of two distinct parents, otherwise a clone of one,
+       then mutated when mutation is enabled. Parents are picked by rank weight (the i-th best of n with
+       weight n - i) or by tournament.
+    4. In a neural run (`cfg.sim.neural_mode != "off"`), a child without a network gets a fresh one.
+
+    Args:
+        genomes: this generation, in any order.
+        fitnesses: one finite fitness per genome.
+        cfg: GA settings and the constraints every child satisfies.
+        rng: the only source of randomness.
+
+    Returns:
+        `cfg.population_size` genomes: elites first (best first), then children in creation order.
+
+    Raises:
+        ConfigError: empty population or fitnesses that do not match the genomes.
+    """
+    fitness = np.asarray(fitnesses, dtype=np.float64)
+    if len(genomes) == 0:
+        raise ConfigError("evolve_step: the population is empty")
+    if fitness.shape != (len(genomes),):
+        raise ConfigError(f"evolve_step: {fitness.size} fitnesses for {len(genomes)} genomes")
+    if not np.isfinite(fitness).all():
+        raise ConfigError("evolve_step: fitnesses must be finite")
+
+    survivors = truncation_survivors(fitness, 1.0 - cfg.cull_fraction)
+    ranked = np.argsort(-fitness, kind="stable")
+    elites = ranked[: min(cfg.elite_count, cfg.population_size, len(genomes))]
+    next_gen = [genomes[i].replace(survival_streak=genomes[i].survival_streak + 1) for i in elites]
+
+    probabilities = rank_probabilities(len(survivors))
+    mutation = MutationParams.from_config(cfg)
+    crossover = blend_crossover if cfg.crossover_method == "blend" else uniform_crossover
+    neural_on = cfg.sim.neural_mode != "off"
+
+    def pick() -> Genome:
+        if cfg.selection == "tournament":
+            return genomes[survivors[tournament_pick(len(survivors), cfg.tournament_size, rng)]]
+        return genomes[survivors[weighted_pick(probabilities, rng)]]
+
+    children = []
+    while len(next_gen) + len(children) < cfg.population_size:
+        if cfg.use_crossover and len(survivors) >= 2 and rng.random() < cfg.crossover_rate:
+            first = pick()
+            second = pick()
+            for _ in range(_PARENT_REDRAWS):
+                if second.id != first.id:
+                    break
+                second = pick()
+            children.append(crossover(first, second, cfg.constraints, rng))
+        else:
+            children.append(clone(pick(), rng))
+    if cfg.use_mutation:
+        children = mutate_many(children, mutation, cfg.constraints, rng)
+    if neural_on:
+        children = [
+            child
+            if child.neural is not None
+            else child.replace(
+                neural=init_neural_genome(rng, cfg.neural_hidden_size, child.n_muscles, cfg.neural_activation)
+            )
+            for child in children
+        ]
+    return next_gen + children

@@ -1,0 +1,171 @@
+"""Mutation (reference §5.5 with DESIGN §3's fixes), vectorised over every node and muscle of a whole
+batch of children at once: a generation's value mutations are a handful of numpy calls, not a Python
+loop per field.
+
+Every field gets its own `rate` test and moves by U(-1, 1) x (range) x magnitude, clamped to its range;
+bias vectors are perturbed per component and renormalised; then structural changes, each with
+`structural_rate`; then neural weights with their own rate and magnitude; finally frequencies are clamped
+so frequency x multiplier stays within the limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from evolab.config import EvolutionConfig, GenomeConstraints
+from evolab.genetics.structure import Body, add_muscle, add_node, remove_muscle, remove_node
+from evolab.genome.model import (
+    HSL,
+    M_DIR,
+    M_FREQUENCY,
+    M_REST,
+    M_VEL,
+    MUSCLE_FIELDS,
+    N_FRICTION,
+    N_POS,
+    N_SIZE,
+    Genome,
+    NeuralGenome,
+    unit_or_zero,
+)
+from evolab.genome.ranges import FRICTION_RANGE, MULTIPLIER_RANGE, clamp_frequencies, muscle_bounds, position_bounds
+
+_SCALAR_COLUMNS = np.array([j for j in range(len(MUSCLE_FIELDS)) if not (6 <= j <= 8 or 10 <= j <= 12)])
+_MAGNITUDE_FACTOR = np.where(_SCALAR_COLUMNS == M_REST, 0.3, 1.0)
+"""Rest length moves with a third of the magnitude (reference §1.4)."""
+_STRUCTURAL_CHANGES = (add_node, remove_node, add_muscle, remove_muscle)
+
+
+@dataclass(frozen=True, slots=True)
+class MutationParams:
+    """Rates and magnitudes of one mutation (the `EvolutionConfig` fields of the same names)."""
+
+    rate: float = 0.1
+    magnitude: float = 0.3
+    structural_rate: float = 0.1
+    weight_rate: float = 0.1
+    weight_magnitude: float = 0.3
+
+    @classmethod
+    def from_config(cls, cfg: EvolutionConfig) -> MutationParams:
+        return cls(
+            cfg.mutation_rate,
+            cfg.mutation_magnitude,
+            cfg.structural_rate,
+            cfg.weight_mutation_rate,
+            cfg.weight_mutation_magnitude,
+        )
+
+
+def _perturb(values: np.ndarray, lo, hi, scale, rate: float, rng: np.random.Generator) -> np.ndarray:
+    hit = rng.random(values.shape) < rate
+    delta = rng.uniform(-1.0, 1.0, values.shape) * (np.asarray(hi) - np.asarray(lo)) * scale
+    return np.where(hit, np.clip(values + delta, lo, hi), values)
+
+
+def _perturb_directions(vectors: np.ndarray, p: MutationParams, rng: np.random.Generator) -> np.ndarray:
+    hit = rng.random(len(vectors)) < p.rate
+    moved = unit_or_zero(vectors + rng.uniform(-1.0, 1.0, vectors.shape) * p.magnitude)
+    return np.where(hit[:, None], moved, vectors)
+
+
+def _split(values: np.ndarray, counts: np.ndarray) -> list[np.ndarray]:
+    return np.split(values, np.cumsum(counts)[:-1])
+
+
+def mutate_many(
+    genomes: Sequence[Genome], p: MutationParams, constraints: GenomeConstraints, rng: np.random.Generator
+) -> list[Genome]:
+    """Mutated copies of `genomes`; ids and lineage fields are kept (the caller names children).
+
+    Each result satisfies `constraints` whenever its genome does: values stay in range, structural
+    changes never disconnect a body, and a neural output layer always matches the muscles.
+    """
+    if not genomes:
+        return []
+    c = constraints
+    b = len(genomes)
+    # Structural changes first, child by child (they are rare); every value change after them is one
+    # vectorised pass over the whole batch, so new muscles get mutated like old ones.
+    structural = rng.random((b, len(_STRUCTURAL_CHANGES))) < p.structural_rate
+    bodies = [Body(g.node_params, g.muscle_nodes, g.muscle_params, g.neural) for g in genomes]
+    for i in np.flatnonzero(structural.any(axis=1)):
+        for change, wanted in zip(_STRUCTURAL_CHANGES, structural[i], strict=True):
+            if wanted:
+                change(bodies[i], c, rng)
+    n_nodes = np.fromiter((body.n_nodes for body in bodies), np.int64, b)
+    n_muscles = np.fromiter((body.n_muscles for body in bodies), np.int64, b)
+
+    nodes = np.concatenate([body.nodes for body in bodies])
+    nodes[:, N_SIZE] = _perturb(nodes[:, N_SIZE], c.min_size, c.max_size, p.magnitude, p.rate, rng)
+    nodes[:, N_FRICTION] = _perturb(nodes[:, N_FRICTION], *FRICTION_RANGE, p.magnitude, p.rate, rng)
+    lo_pos, hi_pos = position_bounds(c)
+    move = rng.random(len(nodes)) < p.rate
+    delta = rng.uniform(-1.0, 1.0, (len(nodes), 3)) * (hi_pos - lo_pos) * p.magnitude * 0.5
+    nodes[:, N_POS] = np.where(move[:, None], np.clip(nodes[:, N_POS] + delta, lo_pos, hi_pos), nodes[:, N_POS])
+
+    muscles = np.concatenate([body.muscles for body in bodies])
+    lo, hi = muscle_bounds(c, for_mutation=True)
+    cols = _SCALAR_COLUMNS
+    muscles[:, cols] = _perturb(muscles[:, cols], lo[cols], hi[cols], p.magnitude * _MAGNITUDE_FACTOR, p.rate, rng)
+    muscles[:, M_DIR] = _perturb_directions(muscles[:, M_DIR], p, rng)
+    muscles[:, M_VEL] = _perturb_directions(muscles[:, M_VEL], p, rng)
+
+    lo_m, hi_m = MULTIPLIER_RANGE
+    multipliers = np.fromiter((g.global_frequency_multiplier for g in genomes), np.float64, b)
+    multipliers = _perturb(multipliers, lo_m, hi_m, p.magnitude, p.rate, rng)
+    frequencies, multipliers = clamp_frequencies(muscles[:, M_FREQUENCY], multipliers, c, per_item=n_muscles)
+    muscles[:, M_FREQUENCY] = frequencies
+    recolor = rng.random(b) < p.rate / 2.0
+    hue_shift = rng.uniform(-0.05, 0.05, b)
+
+    nets = [body.neural for body in bodies]
+    has_net = np.array([net is not None for net in nets])
+    if has_net.any() and p.weight_rate > 0.0:
+        weights = np.concatenate([net.weights for net in nets if net is not None])
+        hit = rng.random(weights.size) < p.weight_rate
+        weights = weights + np.where(hit, rng.standard_normal(weights.size) * p.weight_magnitude, 0.0)
+        sizes = [net.weights.size for net in nets if net is not None]
+        blocks = iter(_split(weights, np.array(sizes)))
+        nets = [
+            None if net is None else NeuralGenome(next(blocks), net.hidden_size, net.output_size, net.activation)
+            for net in nets
+        ]
+
+    out = []
+    node_blocks = _split(nodes, n_nodes)
+    muscle_blocks = _split(muscles, n_muscles)
+    for i, genome in enumerate(genomes):
+        color = genome.color
+        if recolor[i]:
+            color = HSL((color.h + hue_shift[i]) % 1.0, color.s, color.l)
+        out.append(
+            Genome(
+                id=genome.id,
+                node_params=node_blocks[i],
+                muscle_nodes=bodies[i].ends,
+                muscle_params=muscle_blocks[i],
+                global_frequency_multiplier=multipliers[i],
+                color=color,
+                generation=genome.generation,
+                survival_streak=genome.survival_streak,
+                parent_ids=genome.parent_ids,
+                neural=nets[i],
+            )
+        )
+    return out
+
+
+def mutate(genome: Genome, p: MutationParams, constraints: GenomeConstraints, rng: np.random.Generator) -> Genome:
+    """A mutated copy of one genome (see `mutate_many`)."""
+    return mutate_many([genome], p, constraints, rng)[0]
+
+
+def mutate_weights(net: NeuralGenome, rate: float, magnitude: float, rng: np.random.Generator) -> NeuralGenome:
+    """Each weight, with probability `rate`, gains N(0, 1) x `magnitude`."""
+    hit = rng.random(net.weights.size) < rate
+    weights = net.weights + np.where(hit, rng.standard_normal(net.weights.size) * magnitude, 0.0)
+    return NeuralGenome(weights, net.hidden_size, net.output_size, net.activation)

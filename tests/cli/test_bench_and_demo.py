@@ -1,0 +1,74 @@
+"""`evolab bench` and `evolab demo`: shapes of their output, never their speed."""
+
+from __future__ import annotations
+
+import json
+
+from evolab.bench import WORKLOADS, Workload, run_workload
+
+
+def test_bench_json_reports_every_workload_with_the_documented_keys(cli, monkeypatch):
+    # Shrink the standard workloads so the command's plumbing is tested in seconds.
+    small = tuple(Workload(w.name, 4, 0.5, w.neural_mode, w.description) for w in WORKLOADS)
+    monkeypatch.setattr("evolab.bench.WORKLOADS", small)
+    result = cli("bench", "--json", "--repeats", "1", "--workers", "1")
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert [w["name"] for w in document["workloads"]] == ["W1", "W2", "W3"]
+    for workload in document["workloads"]:
+        assert workload["creatures"] == 4
+        assert workload["steps"] == 30
+        assert workload["creature_steps_per_s"] > 0
+        assert workload["seconds_per_generation"] > 0
+    assert document["machine"]["workers"] == 1
+    assert document["compile_seconds"] >= 0
+
+
+def test_bench_table_and_workload_filter(cli, monkeypatch):
+    small = tuple(Workload(w.name, 3, 0.2, w.neural_mode, w.description) for w in WORKLOADS)
+    monkeypatch.setattr("evolab.bench.WORKLOADS", small)
+    result = cli("bench", "-w", "w2", "--repeats", "1")
+    assert result.exit_code == 0
+    assert "W2" in result.stdout
+    assert "W1" not in result.stdout
+    unknown = cli("bench", "-w", "W9")
+    assert unknown.exit_code == 2
+    assert "unknown workload W9" in unknown.stderr
+
+
+def test_standard_workloads_are_the_designed_ones():
+    assert [(w.name, w.creatures, w.steps, w.neural_mode) for w in WORKLOADS] == [
+        ("W1", 100, 1200, "off"),
+        ("W2", 1000, 1200, "off"),
+        ("W3", 1000, 1200, "hybrid"),
+    ]
+    result = run_workload(Workload("tiny", 2, 0.1, "off", ""), workers=1, repeats=1)
+    assert result.creature_steps_per_s == 2 * 6 / result.seconds_per_generation
+
+
+def test_demo_evolves_and_reports_each_generation(cli):
+    result = cli("demo", "--generations", "3", "--population", "6", "--json")
+    assert result.exit_code == 0, result.stderr
+    history = json.loads(result.stdout)["generations"]
+    assert [row["generation"] for row in history] == [0, 1, 2]
+    for row in history:
+        assert row["worst"] <= row["median"] <= row["best"]
+        assert row["worst"] <= row["average"] <= row["best"]
+
+
+def test_demo_is_reproducible_and_refuses_bad_options(cli):
+    first = cli("demo", "--generations", "2", "--population", "4", "--json", "--seed", "9")
+    second = cli("demo", "--generations", "2", "--population", "4", "--json", "--seed", "9")
+    strip = [
+        {k: v for k, v in row.items() if k != "creature_steps_per_s"} for row in json.loads(first.stdout)["generations"]
+    ]
+    again = [
+        {k: v for k, v in row.items() if k != "creature_steps_per_s"}
+        for row in json.loads(second.stdout)["generations"]
+    ]
+    assert strip == again
+    bad = cli("demo", "--preset", "nope")
+    assert bad.exit_code == 2
+    assert "unknown preset" in bad.stderr
+    bad_count = cli("demo", "--generations", "0")
+    assert bad_count.exit_code == 2
