@@ -42,7 +42,7 @@ def describe_validation_error(err: ValidationError) -> str:
 class _Config(BaseModel):
     """Frozen, strict-keyed pydantic base whose validation failures surface as `ConfigError`."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True, strict=True)
 
     def __init__(self, **data: Any) -> None:
         try:
@@ -51,13 +51,9 @@ class _Config(BaseModel):
             raise ConfigError(describe_validation_error(err)) from None
 
     def replace(self, **changes: Any) -> Self:
-        """A validated copy with some fields changed (nested models may be given as dicts)."""
-        data = self.model_dump()
-        for key, value in changes.items():
-            if isinstance(value, BaseModel):
-                value = value.model_dump()
-            data[key] = value
-        return type(self)(**data)
+        """A validated copy with some fields changed; a dict for a nested model changes only its keys."""
+        plain = {key: value.model_dump() if isinstance(value, BaseModel) else value for key, value in changes.items()}
+        return type(self)(**_merge(self.model_dump(), plain))
 
 
 class GenomeConstraints(_Config):

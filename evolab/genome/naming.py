@@ -15,10 +15,11 @@ def creature_name(genome: Genome) -> str:
     hue = _HUE_LETTERS[math.floor(genome.color.h * 26) % 26]
     structure = _STRUCTURE_LETTERS[(3 * genome.n_nodes + genome.n_muscles) % 24]
     tail = genome.id.rsplit("_", 1)[-1]
+    base = 16 if genome.id.startswith("cr_") else 10  # evolab ids end in hex; the original's in decimal
     try:
-        number = int(tail) % 1000
+        number = int(tail, base) % 1000
     except ValueError:
-        number = int(tail, 16) % 1000 if all(ch in "0123456789abcdefABCDEF" for ch in tail) and tail else 0
+        number = sum(tail.encode()) % 1000
     name = f"{hue}{structure}{number}"
     return f"{name}★{genome.survival_streak}" if genome.survival_streak > 0 else name
 

@@ -79,7 +79,10 @@ def clamp_frequencies(
     lo, hi = MULTIPLIER_RANGE
     ceiling_multiplier = min(hi, constraints.max_frequency / constraints.min_frequency)
     multiplier = np.clip(multiplier, lo, ceiling_multiplier)
-    ceiling = np.minimum(constraints.max_frequency, constraints.max_frequency / multiplier)
+    # never below the minimum: max/(max/min) can round one ulp under min_frequency
+    ceiling = np.maximum(
+        np.minimum(constraints.max_frequency, constraints.max_frequency / multiplier), constraints.min_frequency
+    )
     if per_item is not None:
         ceiling = np.repeat(ceiling, per_item)
     else:

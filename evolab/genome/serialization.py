@@ -34,9 +34,13 @@ _DEFAULT_BIAS = {"x": 0.0, "y": 1.0, "z": 0.0}
 def _number(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise GenomeError(f"{where}: expected a number (got {value!r})")
-    if not math.isfinite(value):
-        raise GenomeError(f"{where}: must be finite (got {value!r})")
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise GenomeError(f"{where}: must be finite (got {str(value)[:40]})")
+    return number
 
 
 def _integer(value: Any, where: str, minimum: int = 0) -> int:
@@ -106,7 +110,7 @@ def genome_from_dict(data: Any) -> Genome:
         muscle = _mapping(muscle, where)
         for col, key in enumerate(("nodeA", "nodeB")):
             ref = _required(muscle, key, where)
-            if ref not in node_index:
+            if not isinstance(ref, str) or ref not in node_index:
                 raise GenomeError(f"{where}.{key}: unknown node {ref!r}")
             muscle_nodes[j, col] = node_index[ref]
         for col, key in enumerate(_MUSCLE_SCALARS):

@@ -10,8 +10,14 @@ Integrator: semi-implicit (symplectic) Euler with sub-steps. Each creature gets 
 eigenvalue of M^-1 K is below max_i 2 sum_k(i) / m_i, and explicit integration of a spring network is
 stable while h * sqrt(lambda) < 2; we keep it under `STABILITY_OMEGA_H` with a matching bound for the
 damping term (DESIGN §10: omega * dt reaches 2.6 at 1/60 s for the stiffest, lightest pairs).
-Contacts (ground and node-node) act on velocities, then positions are projected out of the ground;
-neither adds stiffness, so neither limits the step.
+Contacts act on velocities. Ground: approach stopped (a small bounce for real impacts only), Coulomb
+friction on the normal impulse, then positions projected out of the ground. Node-node: perfectly
+inelastic, plus a contact spring whose stiffness is set from the pair's reduced mass so that it is
+stable at any sub-step; both act through equal and opposite velocities, so they conserve momentum and
+never pump energy in. (Moving overlapping nodes apart through positions alone, against a muscle
+pulling them together, pumped energy in and, with ground friction, made passive creatures crawl;
+DESIGN §4 (d).) Node-node contacts are resolved before ground friction, which then sees only velocities
+that will really happen.
 """
 
 from __future__ import annotations
@@ -29,10 +35,10 @@ STABILITY_DAMPING_H = 0.5
 LINEAR_DAMPING = 0.1
 """Velocity decays by (1 - 0.1)^dt (cannon's linear damping, DESIGN §4)."""
 GROUND_RESTITUTION = 0.06
-NODE_RESTITUTION = 0.04
+CONTACT_OMEGA_H = 0.4
+"""Node-node contact stiffness, as omega * h of the pair: k = m_red (0.4 / h)^2."""
 BOUNCE_THRESHOLD = 0.5
 """Impacts slower than this (units/s) do not bounce, so resting contacts stay at rest."""
-COLLISION_CORRECTION = 0.2
 PELLET_REACH = 0.35
 MAX_PELLETS = 10
 EXPLOSION_RADIUS = 50.0
@@ -256,7 +262,7 @@ def simulate_creature(
     n_spawned = 0
     angle_prev = 0.0
     max_pellets = MAX_PELLETS if n_explicit < 0 else n_explicit
-    if max_pellets > 0:
+    if max_pellets > 0 and dq == DQ_NONE:
         if n_explicit < 0:
             angle_prev = _spawn_pellet(
                 0, c0x, c0z, body_radius, sim[P_ARENA], draws[0, 0], draws[0, 1], 0.0, pellet_xyz
@@ -394,18 +400,6 @@ def simulate_creature(
                 vel[i, 0] = (vel[i, 0] + acc[i, 0] * h) * damp_h
                 vel[i, 1] = (vel[i, 1] + acc[i, 1] * h) * damp_h
                 vel[i, 2] = (vel[i, 2] + acc[i, 2] * h) * damp_h
-                # ground: stop the approach, bounce only real impacts, Coulomb friction on the impulse
-                if pos[i, 1] <= radius[i] and vel[i, 1] < 0.0:
-                    approach = -vel[i, 1]
-                    vel[i, 1] = GROUND_RESTITUTION * approach if approach > BOUNCE_THRESHOLD else 0.0
-                    tx = vel[i, 0]
-                    tz = vel[i, 2]
-                    tangential = math.sqrt(tx * tx + tz * tz)
-                    if tangential > 0.0:
-                        limit = sim[P_GROUND_FRICTION] * node_params[i, _FRICTION] * approach
-                        scale = max(0.0, 1.0 - limit / tangential)
-                        vel[i, 0] = tx * scale
-                        vel[i, 2] = tz * scale
             if self_collision:
                 for i in range(n - 1):
                     for k in range(i + 1, n):
@@ -425,23 +419,30 @@ def simulate_creature(
                                 + (vel[k, 1] - vel[i, 1]) * ny
                                 + (vel[k, 2] - vel[i, 2]) * nz
                             )
-                            if closing < 0.0:
-                                e = NODE_RESTITUTION if -closing > BOUNCE_THRESHOLD else 0.0
-                                imp = -(1.0 + e) * closing / w
-                                vel[i, 0] -= imp * inv_mass[i] * nx
-                                vel[i, 1] -= imp * inv_mass[i] * ny
-                                vel[i, 2] -= imp * inv_mass[i] * nz
-                                vel[k, 0] += imp * inv_mass[k] * nx
-                                vel[k, 1] += imp * inv_mass[k] * ny
-                                vel[k, 2] += imp * inv_mass[k] * nz
-                            push = COLLISION_CORRECTION * (reach - d) / w
-                            pos[i, 0] -= push * inv_mass[i] * nx
-                            pos[i, 1] -= push * inv_mass[i] * ny
-                            pos[i, 2] -= push * inv_mass[i] * nz
-                            pos[k, 0] += push * inv_mass[k] * nx
-                            pos[k, 1] += push * inv_mass[k] * ny
-                            pos[k, 2] += push * inv_mass[k] * nz
+                            # inelastic: stop the approach; then a stiff contact spring (omega h = CONTACT_OMEGA_H,
+                            # stable by construction) pushes the overlap out through real, momentum-conserving
+                            # velocities, so nothing is pumped into the body or turned into a crawl by friction
+                            imp = max(-closing, 0.0) / w + CONTACT_OMEGA_H * CONTACT_OMEGA_H * (reach - d) / (h * w)
+                            vel[i, 0] -= imp * inv_mass[i] * nx
+                            vel[i, 1] -= imp * inv_mass[i] * ny
+                            vel[i, 2] -= imp * inv_mass[i] * nz
+                            vel[k, 0] += imp * inv_mass[k] * nx
+                            vel[k, 1] += imp * inv_mass[k] * ny
+                            vel[k, 2] += imp * inv_mass[k] * nz
+            # after node-node contacts, so friction never acts on velocities a contact is about to cancel
             for i in range(n):
+                # ground: stop the approach, bounce only real impacts, Coulomb friction on the impulse
+                if pos[i, 1] <= radius[i] and vel[i, 1] < 0.0:
+                    approach = -vel[i, 1]
+                    vel[i, 1] = GROUND_RESTITUTION * approach if approach > BOUNCE_THRESHOLD else 0.0
+                    tx = vel[i, 0]
+                    tz = vel[i, 2]
+                    tangential = math.sqrt(tx * tx + tz * tz)
+                    if tangential > 0.0:
+                        limit = sim[P_GROUND_FRICTION] * node_params[i, _FRICTION] * approach
+                        scale = max(0.0, 1.0 - limit / tangential)
+                        vel[i, 0] = tx * scale
+                        vel[i, 2] = tz * scale
                 pos[i, 0] += vel[i, 0] * h
                 pos[i, 1] += vel[i, 1] * h
                 pos[i, 2] += vel[i, 2] * h
