@@ -11,9 +11,9 @@ import numpy as np
 
 from evolab.config import GenomeConstraints
 from evolab.genome.generate import new_creature_id
-from evolab.genome.model import HSL, M_DIR, M_FREQUENCY, M_REST, M_VEL, N_POS, Genome, NeuralGenome, unit_or_zero
+from evolab.genome.model import HSL, M_DIR, M_REST, M_VEL, N_POS, Genome, NeuralGenome, unit_or_zero
 from evolab.genome.neural import remove_outputs
-from evolab.genome.ranges import REST_LENGTH_RANGE, clamp_frequencies
+from evolab.genome.ranges import REST_LENGTH_RANGE, as_float32, snap_genes
 
 
 def lerp_hsl(a: HSL, b: HSL, t: float) -> HSL:
@@ -80,7 +80,7 @@ def blend_crossover(p1: Genome, p2: Genome, constraints: GenomeConstraints, rng:
     color = lerp_hsl(p1.color, p2.color, rng.random())
 
     def blend(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return a + (b - a) * rng.random(a.shape)
+        return as_float32(a + (b - a) * rng.random(a.shape))
 
     neural = _child_neural(p1.neural, p2.neural, kept, partner, blend)
     return _child(p1, p2, nodes, ends, muscles, multiplier, color, neural, constraints, rng)
@@ -138,13 +138,13 @@ def _child(
     constraints: GenomeConstraints,
     rng: np.random.Generator,
 ) -> Genome:
-    muscles[:, M_FREQUENCY], multiplier = clamp_frequencies(muscles[:, M_FREQUENCY], multiplier, constraints)
+    nodes, muscles, multipliers = snap_genes(nodes, muscles, np.array([multiplier]), np.array([len(ends)]), constraints)
     return Genome(
         id=new_creature_id(rng),
         node_params=nodes,
         muscle_nodes=ends,
         muscle_params=muscles,
-        global_frequency_multiplier=multiplier,
+        global_frequency_multiplier=float(multipliers[0]),
         color=color,
         generation=max(p1.generation, p2.generation) + 1,
         survival_streak=0,

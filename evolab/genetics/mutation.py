@@ -20,7 +20,6 @@ from evolab.genetics.structure import Body, add_muscle, add_node, remove_muscle,
 from evolab.genome.model import (
     HSL,
     M_DIR,
-    M_FREQUENCY,
     M_REST,
     M_VEL,
     MUSCLE_FIELDS,
@@ -31,7 +30,14 @@ from evolab.genome.model import (
     NeuralGenome,
     unit_or_zero,
 )
-from evolab.genome.ranges import FRICTION_RANGE, MULTIPLIER_RANGE, clamp_frequencies, muscle_bounds, position_bounds
+from evolab.genome.ranges import (
+    FRICTION_RANGE,
+    MULTIPLIER_RANGE,
+    as_float32,
+    muscle_bounds,
+    position_bounds,
+    snap_genes,
+)
 
 _SCALAR_COLUMNS = np.array([j for j in range(len(MUSCLE_FIELDS)) if not (6 <= j <= 8 or 10 <= j <= 12)])
 _MAGNITUDE_FACTOR = np.where(_SCALAR_COLUMNS == M_REST, 0.3, 1.0)
@@ -117,8 +123,7 @@ def mutate_many(
     lo_m, hi_m = MULTIPLIER_RANGE
     multipliers = np.fromiter((g.global_frequency_multiplier for g in genomes), np.float64, b)
     multipliers = _perturb(multipliers, lo_m, hi_m, p.magnitude, p.rate, rng)
-    frequencies, multipliers = clamp_frequencies(muscles[:, M_FREQUENCY], multipliers, c, per_item=n_muscles)
-    muscles[:, M_FREQUENCY] = frequencies
+    nodes, muscles, multipliers = snap_genes(nodes, muscles, multipliers, n_muscles, c)
     recolor = rng.random(b) < p.rate / 2.0
     hue_shift = rng.uniform(-0.05, 0.05, b)
 
@@ -127,7 +132,7 @@ def mutate_many(
     if has_net.any() and p.weight_rate > 0.0:
         weights = np.concatenate([net.weights for net in nets if net is not None])
         hit = rng.random(weights.size) < p.weight_rate
-        weights = weights + np.where(hit, rng.standard_normal(weights.size) * p.weight_magnitude, 0.0)
+        weights = as_float32(weights + np.where(hit, rng.standard_normal(weights.size) * p.weight_magnitude, 0.0))
         sizes = [net.weights.size for net in nets if net is not None]
         blocks = iter(_split(weights, np.array(sizes)))
         nets = [
@@ -167,5 +172,5 @@ def mutate(genome: Genome, p: MutationParams, constraints: GenomeConstraints, rn
 def mutate_weights(net: NeuralGenome, rate: float, magnitude: float, rng: np.random.Generator) -> NeuralGenome:
     """Each weight, with probability `rate`, gains N(0, 1) x `magnitude`."""
     hit = rng.random(net.weights.size) < rate
-    weights = net.weights + np.where(hit, rng.standard_normal(net.weights.size) * magnitude, 0.0)
+    weights = as_float32(net.weights + np.where(hit, rng.standard_normal(net.weights.size) * magnitude, 0.0))
     return NeuralGenome(weights, net.hidden_size, net.output_size, net.activation)

@@ -32,7 +32,7 @@ from evolab.genome.model import (
     Genome,
 )
 from evolab.genome.neural import init_neural_genome
-from evolab.genome.ranges import REST_LENGTH_RANGE, clamp_frequencies
+from evolab.genome.ranges import REST_LENGTH_RANGE, snap_genes
 from evolab.genome.topology import free_pairs
 
 if TYPE_CHECKING:
@@ -116,7 +116,7 @@ def random_genome(
 
     Returns:
         A genome with a spanning tree of muscles plus random extra muscles, frequencies clamped so that
-        frequency x multiplier never exceeds `constraints.max_frequency`.
+        frequency x multiplier never exceeds `constraints.max_frequency`, every gene a float32 number.
     """
     c = constraints or GenomeConstraints()
     eff_max = c.effective_max_nodes
@@ -155,7 +155,7 @@ def random_genome(
 
     params = random_muscle_params(rng, ends, nodes, c)
     multiplier = float(rng.uniform(0.5, 1.5))
-    params[:, M_FREQUENCY], multiplier = clamp_frequencies(params[:, M_FREQUENCY], multiplier, c)
+    nodes, params, multipliers = snap_genes(nodes, params, np.array([multiplier]), np.array([len(ends)]), c)
     neural = None
     if neural_hidden_size is not None:
         neural = init_neural_genome(rng, neural_hidden_size, len(ends), neural_activation)
@@ -164,7 +164,7 @@ def random_genome(
         node_params=nodes,
         muscle_nodes=ends,
         muscle_params=params,
-        global_frequency_multiplier=multiplier,
+        global_frequency_multiplier=float(multipliers[0]),
         color=random_color(rng),
         neural=neural,
     )

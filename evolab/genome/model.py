@@ -4,6 +4,10 @@ A `Genome` keeps its nodes and muscles as small read-only numpy arrays (one row 
 column per field, see `NODE_FIELDS` and `MUSCLE_FIELDS`) so that a batch of genomes packs into the
 physics arrays by concatenation and genetics can mutate all fields at once (DESIGN §10). `NodeGene` and
 `MuscleGene` are the readable per-element views of those rows.
+
+Genomes made by evolab (random generation, mutation, crossover) hold float32 numbers in their float64
+arrays (`evolab.genome.ranges.snap_genes`), so storage keeps them exactly in half the bytes; genomes from
+elsewhere may hold any float64 and are stored as such.
 """
 
 from __future__ import annotations

@@ -5,14 +5,17 @@ from __future__ import annotations
 import numpy as np
 
 from evolab.genome.model import NEURAL_INPUT_SIZE, NeuralGenome
+from evolab.genome.ranges import as_float32
 
 
 def init_neural_genome(
     rng: np.random.Generator, hidden_size: int, output_size: int, activation: str = "tanh"
 ) -> NeuralGenome:
     """A fresh 8-H-O network: weights N(0,1)*sqrt(2/(fan_in+fan_out)), biases 0 (reference §1.8)."""
-    w_ih = rng.standard_normal((NEURAL_INPUT_SIZE, hidden_size)) * np.sqrt(2.0 / (NEURAL_INPUT_SIZE + hidden_size))
-    w_ho = rng.standard_normal((hidden_size, output_size)) * np.sqrt(2.0 / (hidden_size + output_size))
+    w_ih = as_float32(
+        rng.standard_normal((NEURAL_INPUT_SIZE, hidden_size)) * np.sqrt(2.0 / (NEURAL_INPUT_SIZE + hidden_size))
+    )
+    w_ho = as_float32(rng.standard_normal((hidden_size, output_size)) * np.sqrt(2.0 / (hidden_size + output_size)))
     return NeuralGenome.from_parts(w_ih, np.zeros(hidden_size), w_ho, np.zeros(output_size), activation)
 
 
@@ -31,7 +34,7 @@ def append_outputs(net: NeuralGenome, count: int, rng: np.random.Generator) -> N
         return net
     hidden = net.hidden_size
     scale = np.sqrt(2.0 / (hidden + net.output_size + count))
-    new_cols = rng.uniform(-1.0, 1.0, (hidden, count)) * scale
+    new_cols = as_float32(rng.uniform(-1.0, 1.0, (hidden, count)) * scale)
     return NeuralGenome.from_parts(
         net.input_hidden(),
         net.hidden_bias(),

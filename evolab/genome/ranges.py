@@ -5,8 +5,6 @@ The ranges that are not part of `GenomeConstraints` are the reference's mutation
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from evolab.config import GenomeConstraints
@@ -63,28 +61,57 @@ def muscle_bounds(constraints: GenomeConstraints, *, for_mutation: bool = False)
     return lo, hi
 
 
-def clamp_frequencies(
-    frequencies: np.ndarray,
-    multiplier: float | np.ndarray,
-    constraints: GenomeConstraints,
-    *,
-    per_item: np.ndarray | None = None,
-) -> tuple[np.ndarray, Any]:
-    """Enforce the frequency limit: every frequency x multiplier <= constraints.max_frequency (DESIGN §3).
+def as_float32(values: np.ndarray | float) -> np.ndarray:
+    """Values rounded to the nearest float32 (held as float64)."""
+    return np.asarray(values, dtype=np.float64).astype(np.float32).astype(np.float64)
 
-    The multiplier is first kept low enough that the minimum frequency still fits, then each frequency is
-    clamped into [min_frequency, max_frequency / multiplier]. With `per_item` (muscle counts), `multiplier`
-    is an array with one value per genome and `frequencies` holds all their muscles back to back.
+
+def _inward_float32(lo: np.ndarray | float, hi: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
+    """The float32 bounds closest to [lo, hi] from inside it."""
+    lo = np.asarray(lo, dtype=np.float64)
+    hi = np.asarray(hi, dtype=np.float64)
+    lo32 = lo.astype(np.float32)
+    hi32 = hi.astype(np.float32)
+    lo32 = np.where(lo32.astype(np.float64) < lo, np.nextafter(lo32, np.float32(np.inf)), lo32)
+    hi32 = np.where(hi32.astype(np.float64) > hi, np.nextafter(hi32, np.float32(-np.inf)), hi32)
+    return lo32.astype(np.float64), hi32.astype(np.float64)
+
+
+def clip_float32(values: np.ndarray, lo: np.ndarray | float, hi: np.ndarray | float) -> np.ndarray:
+    """Values clipped into [lo, hi] and rounded to float32 numbers that stay inside it."""
+    lo32, hi32 = _inward_float32(lo, hi)
+    clipped = np.clip(values, lo, hi)
+    # A range too narrow to hold any float32 (min == max, say) keeps its exact float64 value.
+    return np.where(lo32 <= hi32, np.clip(as_float32(clipped), lo32, hi32), clipped)
+
+
+def snap_genes(
+    nodes: np.ndarray,
+    muscles: np.ndarray,
+    multipliers: np.ndarray,
+    muscle_counts: np.ndarray,
+    constraints: GenomeConstraints,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Make freshly made genes storable exactly and valid: every value a float32 inside its range, and the
+    frequency limit (frequency x multiplier <= constraints.max_frequency, DESIGN §3) enforced.
+
+    Works on one genome or many at once: `nodes` and `muscles` hold the rows of every genome back to back,
+    `multipliers` one value per genome and `muscle_counts` each genome's muscle count.
+
+    Returns:
+        New (nodes, muscles, multipliers) arrays.
     """
-    lo, hi = MULTIPLIER_RANGE
-    ceiling_multiplier = min(hi, constraints.max_frequency / constraints.min_frequency)
-    multiplier = np.clip(multiplier, lo, ceiling_multiplier)
-    # never below the minimum: max/(max/min) can round one ulp under min_frequency
-    ceiling = np.maximum(
-        np.minimum(constraints.max_frequency, constraints.max_frequency / multiplier), constraints.min_frequency
+    c = constraints
+    pos_lo, pos_hi = position_bounds(c)
+    node_lo = np.array([c.min_size, FRICTION_RANGE[0], pos_lo[0], 0.0, pos_lo[2]])
+    node_hi = np.array([c.max_size, FRICTION_RANGE[1], *pos_hi])
+    nodes = clip_float32(nodes, node_lo, node_hi)
+    lo, hi = muscle_bounds(c)
+    muscles = clip_float32(muscles, lo, hi)
+    # The multiplier must leave room for the minimum frequency; then each frequency fits under the limit.
+    multipliers = clip_float32(
+        multipliers, MULTIPLIER_RANGE[0], min(MULTIPLIER_RANGE[1], c.max_frequency / c.min_frequency)
     )
-    if per_item is not None:
-        ceiling = np.repeat(ceiling, per_item)
-    else:
-        multiplier = float(multiplier)
-    return np.clip(frequencies, constraints.min_frequency, ceiling), multiplier
+    ceiling = np.maximum(np.minimum(c.max_frequency, c.max_frequency / multipliers), c.min_frequency)
+    muscles[:, M_FREQUENCY] = clip_float32(muscles[:, M_FREQUENCY], c.min_frequency, np.repeat(ceiling, muscle_counts))
+    return nodes, muscles, multipliers

@@ -77,7 +77,7 @@ def validate_genome(genome: Genome, constraints: GenomeConstraints) -> None:
             raise _outside(f"muscles[{j}].{field}", params[j, col], lo[col], hi[col])
         for name, cols in (("directionBias", M_DIR), ("velocityBias", M_VEL)):
             norms = np.linalg.norm(params[:, cols], axis=1)
-            bad_norm = np.flatnonzero((np.abs(norms - 1.0) > 1e-6) & (norms > 1e-12))
+            bad_norm = np.flatnonzero((np.abs(norms - 1.0) > 1e-5) & (norms > 1e-12))
             if bad_norm.size:
                 j = bad_norm[0]
                 raise GenomeError(f"muscles[{j}].{name}: must be a unit vector (length {norms[j]:g})")
@@ -85,7 +85,7 @@ def validate_genome(genome: Genome, constraints: GenomeConstraints) -> None:
         raise GenomeError("muscles: the body is not connected (every node must be reachable)")
 
     lo_mult, hi_mult = MULTIPLIER_RANGE
-    if not lo_mult <= genome.global_frequency_multiplier <= hi_mult:
+    if _first_bad(np.array([genome.global_frequency_multiplier]), lo_mult, hi_mult) is not None:
         raise _outside("globalFrequencyMultiplier", genome.global_frequency_multiplier, lo_mult, hi_mult)
     _validate_color(genome.color)
     if genome.neural is not None:
@@ -98,5 +98,5 @@ def validate_genome(genome: Genome, constraints: GenomeConstraints) -> None:
 def _validate_color(color: HSL) -> None:
     for key in ("h", "s", "l"):
         value = getattr(color, key)
-        if not 0.0 <= value <= 1.0:
+        if _first_bad(np.array([value]), 0.0, 1.0) is not None:
             raise _outside(f"color.{key}", value, 0.0, 1.0)

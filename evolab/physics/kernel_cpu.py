@@ -233,7 +233,7 @@ def simulate_creature(
     body_radius = max(1.0, 1.3 * extent)
 
     dq = DQ_NONE
-    max_f = sim[P_MAX_FREQUENCY] * (1.0 + 1e-9)
+    max_f = sim[P_MAX_FREQUENCY] * (1.0 + 1e-6)  # genes are float32: clamped products may round up
     for j in range(m):
         f = muscle_params[j, _FREQ] * multiplier
         if f > max_f:

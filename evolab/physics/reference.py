@@ -226,7 +226,7 @@ def simulate_reference(
     body_radius = max(1.0, 1.3 * extent)
 
     dq = k.DQ_NONE
-    max_f = cfg.max_allowed_frequency * (1.0 + 1e-9)
+    max_f = cfg.max_allowed_frequency * (1.0 + 1e-6)
     rest_base, ph_c, ph_s, rot_c, rot_s = [], [], [], [], []
     for j in range(m):
         f = muscle_params[j][_FREQ] * multiplier

@@ -360,3 +360,11 @@ def test_initial_population_is_reproducible_from_the_seed(small_default: Evoluti
 
     assert first == second
     assert [g.id for g in first] != [g.id for g in other]
+
+
+def test_random_genes_are_float32_numbers_so_storage_keeps_them_exactly(rng: np.random.Generator) -> None:
+    for _ in range(20):
+        genome = random_genome(rng, neural_hidden_size=8)
+        for values in (genome.node_params, genome.muscle_params, genome.neural.weights):
+            np.testing.assert_array_equal(values, values.astype(np.float32).astype(np.float64))
+        assert genome.global_frequency_multiplier == float(np.float32(genome.global_frequency_multiplier))

@@ -9,7 +9,6 @@ from evolab import Genome, GenomeConstraints
 from evolab.genome.model import (
     M_AMPLITUDE,
     M_DIR,
-    M_FREQUENCY,
     M_VEL,
     N_FRICTION,
     N_POS,
@@ -18,7 +17,7 @@ from evolab.genome.model import (
     NodeGene,
     Vec3,
 )
-from evolab.genome.ranges import FRICTION_RANGE, MULTIPLIER_RANGE, clamp_frequencies, muscle_bounds, position_bounds
+from evolab.genome.ranges import FRICTION_RANGE, MULTIPLIER_RANGE, muscle_bounds, position_bounds, snap_genes
 
 NEURAL_MODES = ("off", "hybrid", "pure")
 MAX_NODE_SPEED = 500.0
@@ -85,7 +84,8 @@ def perturbed(genome: Genome, rng: np.random.Generator, magnitude: float = 0.3) 
         norm = np.linalg.norm(params[:, cols], axis=1, keepdims=True)
         params[:, cols] = np.where(norm > 1e-12, params[:, cols] / np.maximum(norm, 1e-12), 0.0)
     multiplier = float(np.clip(genome.global_frequency_multiplier + rng.normal(0, magnitude), *MULTIPLIER_RANGE))
-    params[:, M_FREQUENCY], multiplier = clamp_frequencies(params[:, M_FREQUENCY], multiplier, c)
+    nodes, params, multipliers = snap_genes(nodes, params, np.array([multiplier]), np.array([len(params)]), c)
+    multiplier = float(multipliers[0])
     changes: dict[str, object] = {
         "node_params": nodes,
         "muscle_params": params,
