@@ -19,7 +19,7 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+	$(BIN)/ruff format --check evolab tests
 	$(BIN)/pytest -q -n auto
 
 bench: $(STAMP)
