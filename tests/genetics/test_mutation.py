@@ -21,31 +21,10 @@ from evolab import (
 from evolab.genetics import MutationParams, mutate, mutate_many
 from evolab.genome.model import M_AMPLITUDE, M_DIR, M_FREQUENCY, M_STIFFNESS, M_VEL, N_FRICTION, N_POS, N_SIZE
 from evolab.genome.ranges import FRICTION_RANGE, MULTIPLIER_RANGE, muscle_bounds, position_bounds
+from tests.genetics.shared import CONSTRAINT_SETS, DEFAULTS, assert_valid_child
 
-DEFAULTS = GenomeConstraints()
-CONSTRAINT_SETS = (
-    DEFAULTS,
-    GenomeConstraints(max_nodes=3, max_muscles=2),
-    GenomeConstraints(max_nodes=15, max_muscles=30),
-    GenomeConstraints(min_muscles=3),
-    GenomeConstraints(min_nodes=3, max_nodes=5, min_frequency=0.8, max_frequency=1.2),
-    GenomeConstraints(min_nodes=4, max_nodes=4),
-    GenomeConstraints(max_nodes=6, max_muscles=5),
-    GenomeConstraints(min_muscles=4, max_muscles=4, max_nodes=5),
-    GenomeConstraints(spawn_radius=0.5, max_amplitude=0.05, min_size=0.3, max_size=0.3),
-    GenomeConstraints(min_nodes=2, max_nodes=2, max_muscles=1),
-    GenomeConstraints(max_nodes=32, max_muscles=128, min_muscles=20),
-)
 WILD = MutationParams(rate=1.0, magnitude=1.0, structural_rate=1.0, weight_rate=1.0, weight_magnitude=1.0)
 STILL = MutationParams(rate=0.0, magnitude=0.0, structural_rate=0.0, weight_rate=0.0, weight_magnitude=0.0)
-
-
-def assert_valid(genome: Genome, constraints: GenomeConstraints) -> None:
-    """Valid and connected, network matches the muscles, frequency x multiplier within the limit."""
-    validate_genome(genome, constraints)
-    if genome.neural is not None:
-        assert genome.neural.output_size == genome.n_muscles
-    assert np.all(genome.effective_frequencies() <= constraints.max_frequency * (1.0 + 1e-9))
 
 
 def row_index(rows: np.ndarray, row: np.ndarray) -> int | None:
@@ -186,7 +165,7 @@ def test_many_structural_mutations_never_go_below_min_nodes(rng: np.random.Gener
     for _ in range(200):
         genome = mutate(genome, MutationParams(rate=0.3, magnitude=0.5, structural_rate=0.5), constraints, rng)
         assert genome.n_nodes >= 2
-        assert_valid(genome, constraints)
+        assert_valid_child(genome, constraints)
 
 
 def test_many_structural_mutations_never_go_above_max_nodes(rng: np.random.Generator) -> None:
@@ -196,7 +175,7 @@ def test_many_structural_mutations_never_go_above_max_nodes(rng: np.random.Gener
     for _ in range(200):
         genome = mutate(genome, MutationParams(rate=0.3, magnitude=0.5, structural_rate=0.5), constraints, rng)
         assert genome.n_nodes <= 5
-        assert_valid(genome, constraints)
+        assert_valid_child(genome, constraints)
         sizes.add(genome.n_nodes)
     assert sizes == {3, 4, 5}  # structural mutation explores the whole allowed range
 
@@ -207,7 +186,7 @@ def test_mutation_keeps_min_muscles(rng: np.random.Generator) -> None:
     for _ in range(200):
         genome = mutate(genome, WILD, constraints, rng)
         assert genome.n_muscles >= 4
-        assert_valid(genome, constraints)
+        assert_valid_child(genome, constraints)
 
 
 def test_mutation_never_disconnects_body(rng: np.random.Generator) -> None:
@@ -304,7 +283,7 @@ def test_mutation_of_valid_genomes_is_always_valid_and_connected(
     for _ in range(2):  # mutate the mutants too: 16 mutations per example
         genomes = mutate_many(genomes, params, constraints, rng)
         for genome in genomes:
-            assert_valid(genome, constraints)
+            assert_valid_child(genome, constraints)
 
 
 def test_children_genes_are_float32_numbers(rng: np.random.Generator) -> None:

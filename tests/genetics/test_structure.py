@@ -18,21 +18,8 @@ from evolab.genome.model import HSL, N_POS, N_SIZE, N_Y, NeuralGenome
 from evolab.genome.neural import init_neural_genome
 from evolab.genome.ranges import position_bounds
 from evolab.genome.topology import is_connected, node_degrees
+from tests.genetics.shared import CONSTRAINT_SETS, DEFAULTS
 
-DEFAULTS = GenomeConstraints()
-CONSTRAINT_SETS = (
-    DEFAULTS,
-    GenomeConstraints(max_nodes=3, max_muscles=2),
-    GenomeConstraints(max_nodes=15, max_muscles=30),
-    GenomeConstraints(min_muscles=3),
-    GenomeConstraints(min_nodes=3, max_nodes=5, max_muscles=10),
-    GenomeConstraints(min_nodes=4, max_nodes=4),
-    GenomeConstraints(max_nodes=6, max_muscles=5),
-    GenomeConstraints(min_muscles=4, max_muscles=4, max_nodes=5),
-    GenomeConstraints(spawn_radius=0.5, max_amplitude=0.05, min_size=0.3, max_size=0.3),
-    GenomeConstraints(min_nodes=2, max_nodes=2, max_muscles=1),
-    GenomeConstraints(max_nodes=32, max_muscles=128, min_muscles=20),
-)
 CHANGES = (add_node, remove_node, add_muscle, remove_muscle)
 
 
