@@ -18,7 +18,7 @@ EPILOG = """Examples:
 
 def bench_command(
     workers: Annotated[int | None, typer.Option(help="Kernel threads [default: all cores].", min=1)] = None,
-    repeats: Annotated[int, typer.Option(help="Timed runs per workload; the best counts.", min=1)] = 3,
+    repeats: Annotated[int, typer.Option(help="Timed runs per workload; the best counts.", min=1)] = 5,
     workload: Annotated[
         list[str] | None, typer.Option("--workload", "-w", help="Run only these (W1, W2, W3); repeatable.")
     ] = None,

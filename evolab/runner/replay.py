@@ -1,0 +1,55 @@
+"""Replays of any stored creature: its stored frames, or an exact re-simulation when none were kept."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from evolab.errors import StorageError
+from evolab.physics.simulate import simulate
+from evolab.runner.analysis import pellet_events
+from evolab.storage import Store
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Replay:
+    """A creature's motion in one generation.
+
+    Attributes:
+        frames: (F, n_nodes, 3) float32 node positions at 15 FPS.
+        fitness_over_time: (F,) fitness at each frame.
+        pellets: pellet events (position, spawned_frame, collected_frame, initial_distance).
+        source: "stored" (kept by the frame policy) or "simulated" (re-simulated with the generation's seed).
+    """
+
+    creature_id: str
+    generation: int
+    frames: np.ndarray
+    fitness_over_time: np.ndarray
+    pellets: tuple[dict, ...]
+    source: Literal["stored", "simulated"]
+
+
+def replay_creature(store: Store, run_id: str, generation: int, creature_id: str) -> Replay:
+    """A creature's replay in one generation, from storage or by deterministic re-simulation.
+
+    Raises:
+        StorageError: unknown run or creature, or a generation that is not stored or that the creature
+            was not part of.
+    """
+    stats = store.generation(run_id, generation)
+    if stats is None:
+        raise StorageError(f"generation {generation} of run {run_id!r} is not stored")
+    stored = store.frames(run_id, generation, creature_id)
+    if stored is not None:
+        return Replay(creature_id, generation, stored.frames, stored.fitness_over_time, stored.pellets, "stored")
+    if not any(r.generation == generation for r in store.creature_results(run_id, creature_id)):
+        raise StorageError(f"creature {creature_id!r} was not in generation {generation} of run {run_id!r}")
+    genome = store.genome(run_id, creature_id)
+    cfg = store.get_run(run_id).config
+    result = simulate([genome], cfg.sim, seed=stats.sim_seed, record=True)[0]
+    assert result.frames is not None
+    assert result.fitness_over_time is not None
+    return Replay(creature_id, generation, result.frames, result.fitness_over_time, pellet_events(result), "simulated")

@@ -1,0 +1,292 @@
+"""`Run`: an evolution stored in a database, advanced generation by generation, resumable exactly."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from evolab.config import EvolutionConfig
+from evolab.errors import ConfigError, StorageError
+from evolab.genetics import evolve_step
+from evolab.genome import initial_population
+from evolab.genome.model import Genome
+from evolab.physics.simulate import SimResult, simulate
+from evolab.runner.analysis import generation_stats, pick_replays, rank_results, replays_to_store
+from evolab.runner.seeds import frame_policy_rng, fresh_run_seed, generation_seed
+from evolab.storage import CreatureResult, GenerationRecord, GenerationStats, RunInfo, Store
+
+Evaluator = Callable[..., list[SimResult]]
+"""simulate-compatible: (genomes, sim_config, seed, *, record, workers) -> results in input order."""
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationReport:
+    """What `Run.advance` tells its callback after each stored generation."""
+
+    stats: GenerationStats
+    best: CreatureResult
+    best_ever: tuple[float, str, int] | None
+    creature_steps: int
+    wall_seconds: float
+
+
+class Run:
+    """One evolution run in a database file.
+
+    Every generation is evaluated, ranked, evolved and stored in one transaction together with the
+    checkpoint of the next generation, so `Run.resume` continues bit for bit where it stopped.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        info: RunInfo,
+        population: Sequence[Genome],
+        rng: np.random.Generator,
+        generation: int,
+        *,
+        workers: int | None = None,
+        evaluator: Evaluator = simulate,
+        owns_store: bool = True,
+    ) -> None:
+        self._store = store
+        self._info = info
+        self._population = list(population)
+        self._rng = rng
+        self._generation = generation
+        self._workers = workers
+        self._evaluate = evaluator
+        self._owns_store = owns_store
+        self._best = (info.best_fitness, info.best_creature_id, info.best_generation) if info.best_creature_id else None
+        self._longest = (
+            (info.longest_streak, info.longest_survivor_id, info.longest_generation)
+            if info.longest_survivor_id
+            else None
+        )
+
+    # -- opening ------------------------------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        cfg: EvolutionConfig,
+        db: str | Path | Store = "evolution.db",
+        seed: int | None = None,
+        *,
+        name: str | None = None,
+        workers: int | None = None,
+        evaluator: Evaluator = simulate,
+    ) -> Run:
+        """Start a new run: random generation 0 is made and stored (with its checkpoint).
+
+        Raises:
+            ConfigError: a negative seed.
+            StorageError: the database cannot be used.
+        """
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+            raise ConfigError(f"seed: expected a non-negative integer (got {seed!r})")
+        seed = fresh_run_seed() if seed is None else seed
+        store, owns = _open(db)
+        rng = np.random.default_rng(seed)
+        population = initial_population(cfg, rng)
+        info = store.create_run(cfg, seed, name=name)
+        store.store_population(info.id, 0, population, rng.bit_generator.state)
+        return cls(store, info, population, rng, 0, workers=workers, evaluator=evaluator, owns_store=owns)
+
+    @classmethod
+    def resume(
+        cls,
+        run_id: str,
+        db: str | Path | Store = "evolution.db",
+        *,
+        workers: int | None = None,
+        evaluator: Evaluator = simulate,
+    ) -> Run:
+        """Continue a run from its latest checkpoint; generations stored after it are recomputed.
+
+        Raises:
+            StorageError: unknown run, or a run without a checkpoint.
+        """
+        store, owns = _open(db)
+        info = store.get_run(run_id)
+        checkpoint = store.checkpoint(run_id)
+        if checkpoint is None:
+            raise StorageError(f"run {run_id!r} has no checkpoint to resume from")
+        if info.generation_count > checkpoint.generation:
+            store.truncate(run_id, checkpoint.generation)
+            info = store.get_run(run_id)
+        rng = np.random.default_rng()
+        rng.bit_generator.state = checkpoint.rng_state
+        return cls(
+            store,
+            info,
+            checkpoint.population,
+            rng,
+            checkpoint.generation,
+            workers=workers,
+            evaluator=evaluator,
+            owns_store=owns,
+        )
+
+    # -- state ----------------------------------------------------------------------------------------
+
+    @property
+    def id(self) -> str:
+        return self._info.id
+
+    @property
+    def config(self) -> EvolutionConfig:
+        return self._info.config
+
+    @property
+    def seed(self) -> int:
+        return self._info.seed
+
+    @property
+    def generation(self) -> int:
+        """The next generation to evaluate (= generations stored)."""
+        return self._generation
+
+    @property
+    def store(self) -> Store:
+        return self._store
+
+    @property
+    def population(self) -> list[Genome]:
+        """The genomes about to be evaluated."""
+        return list(self._population)
+
+    def info(self) -> RunInfo:
+        """The run as stored now."""
+        return self._store.get_run(self.id)
+
+    # -- the loop -------------------------------------------------------------------------------------
+
+    def advance(
+        self,
+        generations: int = 1,
+        *,
+        on_generation: Callable[[GenerationReport], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> list[GenerationStats]:
+        """Evaluate, evolve and store up to `generations` generations.
+
+        Args:
+            generations: how many to run.
+            on_generation: called after each generation is stored.
+            should_stop: checked before each generation; True ends the loop early (a clean stop).
+
+        Returns:
+            The statistics of the generations run.
+        """
+        done: list[GenerationStats] = []
+        self._store.set_status(self.id, "running", writer_pid=os.getpid())
+        status = "failed"
+        try:
+            for _ in range(generations):
+                if should_stop is not None and should_stop():
+                    break
+                done.append(self._step(on_generation))
+            status = "completed" if len(done) == generations else "stopped"
+        except KeyboardInterrupt:
+            status = "stopped"
+            raise
+        finally:
+            with contextlib.suppress(StorageError):  # keep the original error, if any
+                self._store.set_status(self.id, status)
+        return done
+
+    def _step(self, on_generation: Callable[[GenerationReport], None] | None) -> GenerationStats:
+        cfg = self.config
+        g = self._generation
+        genomes = self._population
+        start = time.perf_counter()
+        sim_seed = generation_seed(self.seed, g)
+        record = cfg.frames.enabled and (cfg.frames.keep_top + cfg.frames.keep_random + cfg.frames.keep_bottom) > 0
+        results = self._evaluate(genomes, cfg.sim, sim_seed, record=record, workers=self._workers)
+        simulated = time.perf_counter()
+
+        ranked = rank_results(g, genomes, results)
+        chosen = pick_replays(ranked, cfg.frames, frame_policy_rng(self.seed, g))
+        self._update_records(ranked)
+        fitness = np.array([r.fitness for r in results])
+        next_population = evolve_step(genomes, fitness, cfg, self._rng)
+        stats = generation_stats(
+            g,
+            genomes,
+            ranked,
+            sim_seed=sim_seed,
+            sim_seconds=simulated - start,
+            host_seconds=time.perf_counter() - simulated,
+        )
+        self._store.save_generation(
+            self.id,
+            GenerationRecord(
+                stats=stats,
+                results=tuple(ranked),
+                frames=replays_to_store(chosen, genomes, results) if record else (),
+                next_population=tuple(next_population),
+                rng_state=self._rng.bit_generator.state,
+                write_checkpoint=(g + 1) % cfg.checkpoint_every == 0,
+                best=self._best,
+                longest=self._longest,
+            ),
+        )
+        self._population = next_population
+        self._generation = g + 1
+        if on_generation is not None:
+            on_generation(
+                GenerationReport(
+                    stats=stats,
+                    best=ranked[0],
+                    best_ever=self._best,
+                    creature_steps=len(genomes) * cfg.sim.n_steps,
+                    wall_seconds=time.perf_counter() - start,
+                )
+            )
+        return stats
+
+    def _update_records(self, ranked: Sequence[CreatureResult]) -> None:
+        top = ranked[0]
+        if self._best is None or top.fitness > self._best[0]:
+            self._best = (top.fitness, top.creature_id, top.generation)
+        survivor = max(ranked, key=lambda r: r.survival_streak)  # first of the best on ties
+        if survivor.survival_streak > 0 and (self._longest is None or survivor.survival_streak > self._longest[0]):
+            self._longest = (survivor.survival_streak, survivor.creature_id, survivor.generation)
+
+    # -- reading --------------------------------------------------------------------------------------
+
+    def history(self) -> list[GenerationStats]:
+        """Statistics of every stored generation, in order."""
+        return self._store.generation_stats(self.id)
+
+    def results(self, generation: int) -> list[CreatureResult]:
+        """A stored generation's results, best first."""
+        return self._store.results(self.id, generation)
+
+    def genome(self, creature_id: str) -> Genome:
+        """A creature's genome."""
+        return self._store.genome(self.id, creature_id)
+
+    def close(self) -> None:
+        """Release the database (when this run opened it)."""
+        if self._owns_store:
+            self._store.close()
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _open(db: str | Path | Store) -> tuple[Store, bool]:
+    if isinstance(db, Store):
+        return db, False
+    return Store(db), True

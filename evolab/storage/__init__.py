@@ -1,0 +1,26 @@
+"""Storage: the SQLite schema and migrations, compact frame and genome encodings, export/import."""
+
+from evolab.storage.records import (
+    Checkpoint,
+    CreatureInfo,
+    CreatureResult,
+    FramesToStore,
+    GenerationRecord,
+    GenerationStats,
+    RunInfo,
+    StoredFrames,
+)
+from evolab.storage.store import Store, new_run_id
+
+__all__ = [
+    "Checkpoint",
+    "CreatureInfo",
+    "CreatureResult",
+    "FramesToStore",
+    "GenerationRecord",
+    "GenerationStats",
+    "RunInfo",
+    "Store",
+    "StoredFrames",
+    "new_run_id",
+]

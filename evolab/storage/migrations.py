@@ -1,0 +1,137 @@
+"""Schema versions of the evolab database, applied forward in order (`PRAGMA user_version`).
+
+Each migration is a self-contained function of a cursor, run inside its own transaction together with
+the version bump, so a database is always at one exact version. Never edit a released migration: add
+the next one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+APPLICATION_ID = 0x45564F4C  # "EVOL": marks the file as an evolab database
+
+
+def _execute_all(cur: sqlite3.Cursor, script: str) -> None:
+    # executescript() would COMMIT first and break the migration's transaction: run statements one by one
+    for statement in script.split(";"):
+        if statement.strip():
+            cur.execute(statement)
+
+
+def _v1_initial(cur: sqlite3.Cursor) -> None:
+    """Runs, generations, creatures (genomes stored once, in per-generation batches), results,
+    frames, checkpoints and presets (DESIGN §7)."""
+    _execute_all(
+        cur,
+        """
+        CREATE TABLE runs (
+            pk INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            name TEXT NOT NULL,
+            config TEXT NOT NULL,
+            seed INTEGER NOT NULL,
+            status TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL,
+            generation_count INTEGER NOT NULL DEFAULT 0,
+            best_fitness REAL,
+            best_creature TEXT,
+            best_generation INTEGER,
+            longest_creature TEXT,
+            longest_streak INTEGER NOT NULL DEFAULT 0,
+            longest_generation INTEGER,
+            parent_run_id TEXT,
+            fork_generation INTEGER,
+            evolab_version TEXT NOT NULL,
+            writer_pid INTEGER
+        );
+        CREATE TABLE generations (
+            run_pk INTEGER NOT NULL REFERENCES runs(pk) ON DELETE CASCADE,
+            generation INTEGER NOT NULL,
+            best REAL NOT NULL,
+            average REAL NOT NULL,
+            worst REAL NOT NULL,
+            median REAL NOT NULL,
+            p10 REAL NOT NULL,
+            p25 REAL NOT NULL,
+            p75 REAL NOT NULL,
+            p90 REAL NOT NULL,
+            disqualified INTEGER NOT NULL,
+            pellets INTEGER NOT NULL,
+            node_counts TEXT NOT NULL,
+            avg_nodes REAL NOT NULL,
+            avg_muscles REAL NOT NULL,
+            sim_seed INTEGER NOT NULL,
+            sim_seconds REAL NOT NULL,
+            host_seconds REAL NOT NULL,
+            created_at REAL NOT NULL,
+            PRIMARY KEY (run_pk, generation)
+        ) WITHOUT ROWID;
+        CREATE TABLE genome_batches (
+            run_pk INTEGER NOT NULL REFERENCES runs(pk) ON DELETE CASCADE,
+            batch INTEGER NOT NULL,
+            data BLOB NOT NULL,
+            PRIMARY KEY (run_pk, batch)
+        ) WITHOUT ROWID;
+        CREATE TABLE creatures (
+            run_pk INTEGER NOT NULL REFERENCES runs(pk) ON DELETE CASCADE,
+            no INTEGER NOT NULL,
+            id TEXT NOT NULL,
+            born INTEGER NOT NULL,
+            parent1 TEXT,
+            parent2 TEXT,
+            lineage INTEGER NOT NULL,
+            n_nodes INTEGER NOT NULL,
+            n_muscles INTEGER NOT NULL,
+            batch INTEGER NOT NULL,
+            slot INTEGER NOT NULL,
+            PRIMARY KEY (run_pk, no),
+            UNIQUE (run_pk, id)
+        ) WITHOUT ROWID;
+        CREATE TABLE results (
+            run_pk INTEGER NOT NULL,
+            generation INTEGER NOT NULL,
+            rank INTEGER NOT NULL,
+            creature_no INTEGER NOT NULL,
+            fitness REAL NOT NULL,
+            pellets INTEGER NOT NULL,
+            disqualified TEXT,
+            survival_streak INTEGER NOT NULL,
+            distance REAL NOT NULL,
+            displacement REAL NOT NULL,
+            PRIMARY KEY (run_pk, generation, rank),
+            FOREIGN KEY (run_pk, generation) REFERENCES generations(run_pk, generation) ON DELETE CASCADE
+        ) WITHOUT ROWID;
+        CREATE INDEX results_by_creature ON results(run_pk, creature_no);
+        CREATE TABLE creature_frames (
+            run_pk INTEGER NOT NULL,
+            generation INTEGER NOT NULL,
+            creature_no INTEGER NOT NULL,
+            reason TEXT NOT NULL,
+            frames BLOB NOT NULL,
+            fitness BLOB NOT NULL,
+            pellets TEXT NOT NULL,
+            PRIMARY KEY (run_pk, generation, creature_no),
+            FOREIGN KEY (run_pk, generation) REFERENCES generations(run_pk, generation) ON DELETE CASCADE
+        ) WITHOUT ROWID;
+        CREATE TABLE checkpoints (
+            run_pk INTEGER NOT NULL REFERENCES runs(pk) ON DELETE CASCADE,
+            generation INTEGER NOT NULL,
+            population BLOB NOT NULL,
+            rng_state TEXT NOT NULL,
+            PRIMARY KEY (run_pk, generation)
+        ) WITHOUT ROWID;
+        CREATE TABLE presets (
+            name TEXT PRIMARY KEY,
+            config TEXT NOT NULL,
+            created_at REAL NOT NULL
+        );
+        """,
+    )
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Cursor], None], ...] = (_v1_initial,)
+"""MIGRATIONS[k] takes a database from version k to k + 1."""
+LATEST_VERSION = len(MIGRATIONS)

@@ -1,0 +1,146 @@
+"""What the store hands out and takes in: frozen snapshots, never database rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from evolab.config import EvolutionConfig
+from evolab.genome.model import Genome
+
+RUN_STATUSES = ("created", "running", "stopped", "completed", "failed")
+
+
+@dataclass(frozen=True, slots=True)
+class RunInfo:
+    """One run as stored.
+
+    Attributes:
+        generation_count: generations fully stored (0 .. generation_count - 1).
+        status: "created", "running" (a process is writing it), "stopped", "completed" or "failed".
+    """
+
+    id: str
+    name: str
+    config: EvolutionConfig
+    seed: int
+    status: str
+    created_at: float
+    updated_at: float
+    generation_count: int
+    best_fitness: float | None
+    best_creature_id: str | None
+    best_generation: int | None
+    longest_survivor_id: str | None
+    longest_streak: int
+    longest_generation: int | None
+    parent_run_id: str | None
+    fork_generation: int | None
+    evolab_version: str
+    writer_pid: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationStats:
+    """Fitness statistics of one evaluated generation."""
+
+    generation: int
+    best: float
+    average: float
+    worst: float
+    median: float
+    p10: float = 0.0
+    p25: float = 0.0
+    p75: float = 0.0
+    p90: float = 0.0
+    disqualified: int = 0
+    pellets: int = 0
+    node_counts: dict[int, int] = field(default_factory=dict)
+    avg_nodes: float = 0.0
+    avg_muscles: float = 0.0
+    sim_seed: int = 0
+    sim_seconds: float = 0.0
+    host_seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class CreatureResult:
+    """One creature's result in one generation; `rank` 0 is the best."""
+
+    creature_id: str
+    generation: int
+    rank: int
+    fitness: float
+    pellets: int
+    disqualified: str | None
+    survival_streak: int
+    distance: float
+    displacement: float
+
+
+@dataclass(frozen=True, slots=True)
+class CreatureInfo:
+    """Where a creature came from."""
+
+    creature_id: str
+    born: int
+    parent_ids: tuple[str, ...]
+    lineage_generation: int
+    n_nodes: int
+    n_muscles: int
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class StoredFrames:
+    """A recorded replay: frames (F, n_nodes, 3) float32 at 15 FPS, fitness per frame, pellet events."""
+
+    frames: np.ndarray
+    fitness_over_time: np.ndarray
+    pellets: tuple[dict, ...]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class FramesToStore:
+    """A creature's replay as the runner hands it to the store."""
+
+    creature_id: str
+    frames: np.ndarray
+    fitness_over_time: np.ndarray
+    pellets: tuple[dict, ...]
+    reason: str  # "top", "random" or "bottom"
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Checkpoint:
+    """Everything needed to continue a run exactly: the population about to be evaluated (with each
+    elite's current survival streak) and the GA generator state."""
+
+    generation: int
+    population: tuple[Genome, ...]
+    rng_state: dict
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class GenerationRecord:
+    """One evaluated generation, written in a single transaction.
+
+    Attributes:
+        stats: the generation's statistics.
+        results: every creature's result, best first (rank = index).
+        frames: replays kept by the frame policy.
+        next_population: the genomes of the next generation (children not stored yet are added).
+        rng_state: the GA generator state after making `next_population`.
+        write_checkpoint: store a checkpoint for the next generation.
+        best: (fitness, creature id, generation) of the best creature ever, after this generation.
+        longest: (streak, creature id, generation) of the longest survivor, after this generation.
+    """
+
+    stats: GenerationStats
+    results: tuple[CreatureResult, ...]
+    frames: tuple[FramesToStore, ...]
+    next_population: tuple[Genome, ...]
+    rng_state: dict
+    write_checkpoint: bool
+    best: tuple[float, str, int] | None
+    longest: tuple[int, str, int] | None

@@ -1,0 +1,758 @@
+"""`Store`: the one class that owns the SQLite connection and all SQL (DESIGN §7).
+
+Guarantees:
+- One transaction per generation (`save_generation`): a generation, its results, frames, new genomes,
+  the run's bookkeeping and the checkpoint of the next generation are all stored, or none of them.
+- Writers take the write lock up front (BEGIN IMMEDIATE) and wait up to `timeout` seconds for it, so
+  several processes can write one file; readers never block writers (WAL).
+- Reads return frozen snapshots (`evolab.storage.records`), never rows.
+- The schema is versioned (`PRAGMA user_version`) and migrated forward on open; a file that is not an
+  evolab database, or one from a newer evolab, is refused with a `StorageError` and left untouched.
+- Every statement is parameterised.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from evolab.config import EvolutionConfig
+from evolab.errors import EvolabError, StorageError
+from evolab.genome.model import Genome
+from evolab.storage.frame_codec import decode_replay, encode_replay
+from evolab.storage.genome_codec import decode_batch, encode_batch
+from evolab.storage.migrations import APPLICATION_ID, LATEST_VERSION, MIGRATIONS
+from evolab.storage.records import (
+    RUN_STATUSES,
+    Checkpoint,
+    CreatureInfo,
+    CreatureResult,
+    GenerationRecord,
+    GenerationStats,
+    RunInfo,
+    StoredFrames,
+)
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_RUN_COLUMNS = (
+    "pk, id, name, config, seed, status, created_at, updated_at, generation_count, best_fitness, best_creature, "
+    "best_generation, longest_creature, longest_streak, longest_generation, parent_run_id, fork_generation, "
+    "evolab_version, writer_pid"
+)
+_STATS_COLUMNS = (
+    "generation, best, average, worst, median, p10, p25, p75, p90, disqualified, pellets, node_counts, "
+    "avg_nodes, avg_muscles, sim_seed, sim_seconds, host_seconds"
+)
+_RESULT_COLUMNS = (
+    "c.id, r.generation, r.rank, r.fitness, r.pellets, r.disqualified, r.survival_streak, r.distance, r.displacement"
+)
+
+
+def new_run_id(now: float | None = None, entropy: int | None = None) -> str:
+    """A unique, sortable run id: run_YYYYMMDD_HHMMSS_xxxx (xxxx: 16 random bits in hex)."""
+    stamp = datetime.fromtimestamp(now if now is not None else time.time(), tz=UTC).strftime("%Y%m%d_%H%M%S")
+    tail = entropy if entropy is not None else int.from_bytes(os.urandom(2), "little")
+    return f"run_{stamp}_{tail & 0xFFFF:04x}"
+
+
+class Store:
+    """An evolab database file.
+
+    Args:
+        path: the SQLite file; created (with the latest schema) when it does not exist.
+        timeout: seconds a writer waits for another writer's transaction to finish.
+
+    Raises:
+        StorageError: the file is not an evolab database, is from a newer evolab, or cannot be opened.
+    """
+
+    def __init__(self, path: str | Path, *, timeout: float = 60.0) -> None:
+        self.path = Path(path)
+        _refuse_foreign_file(self.path)
+        try:
+            self._conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None, check_same_thread=False)
+            self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            self._conn.execute("PRAGMA foreign_keys = ON")
+            self._migrate()
+            self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.DatabaseError as err:
+            raise StorageError(f"{self.path}: cannot open the database ({err})") from None
+        self._depth = 0
+        self._creature_numbers: dict[int, dict[str, int]] = {}
+
+    # -- connection, transactions, schema ---------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the connection (idempotent)."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None  # type: ignore[assignment]
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Cursor]:
+        """A write transaction: commits when the block ends, rolls back on any exception.
+
+        Nested blocks join the outer transaction.
+        """
+        if self._depth:
+            self._depth += 1
+            try:
+                yield self._conn.cursor()
+            finally:
+                self._depth -= 1
+            return
+        cur = self._conn.cursor()
+        try:
+            cur.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as err:
+            raise StorageError(f"{self.path}: cannot start a write ({err})") from None
+        self._depth = 1
+        try:
+            yield cur
+            cur.execute("COMMIT")
+        except BaseException:
+            if self._conn.in_transaction:
+                cur.execute("ROLLBACK")
+            self._creature_numbers.clear()  # the cache may hold numbers the rollback took back
+            raise
+        finally:
+            self._depth = 0
+
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        try:
+            return self._conn.execute(sql, params).fetchall()
+        except sqlite3.DatabaseError as err:
+            raise StorageError(f"{self.path}: read failed ({err})") from None
+
+    def _migrate(self) -> None:
+        conn = self._conn
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        tables = conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
+        if app_id != APPLICATION_ID and (tables or version):
+            raise StorageError(f"{self.path}: not an evolab database (it holds other tables)")
+        if version > LATEST_VERSION:
+            raise StorageError(
+                f"{self.path}: database schema version {version} is newer than this evolab understands "
+                f"({LATEST_VERSION}); upgrade evolab"
+            )
+        while version < LATEST_VERSION:
+            cur = conn.cursor()
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                # re-read under the lock: another process may have migrated meanwhile
+                version = cur.execute("PRAGMA user_version").fetchone()[0]
+                if version < LATEST_VERSION:
+                    MIGRATIONS[version](cur)
+                    version += 1
+                    cur.execute(f"PRAGMA user_version = {version}")
+                    cur.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+
+    @property
+    def schema_version(self) -> int:
+        return self._read("PRAGMA user_version")[0][0]
+
+    # -- runs -----------------------------------------------------------------------------------------
+
+    def _run_pk(self, run_id: str) -> int:
+        rows = self._read("SELECT pk FROM runs WHERE id = ?", (run_id,))
+        if not rows:
+            raise StorageError(f"unknown run {run_id!r}")
+        return rows[0][0]
+
+    def _run_from_row(self, row: tuple) -> RunInfo:
+        try:
+            config = EvolutionConfig.model_validate(json.loads(row[3]))
+        except (ValueError, EvolabError) as err:
+            raise StorageError(f"run {row[1]!r}: stored configuration is invalid ({err})") from None
+        return RunInfo(
+            id=row[1],
+            name=row[2],
+            config=config,
+            seed=row[4],
+            status=row[5],
+            created_at=row[6],
+            updated_at=row[7],
+            generation_count=row[8],
+            best_fitness=row[9],
+            best_creature_id=row[10],
+            best_generation=row[11],
+            longest_survivor_id=row[12],
+            longest_streak=row[13],
+            longest_generation=row[14],
+            parent_run_id=row[15],
+            fork_generation=row[16],
+            evolab_version=row[17],
+            writer_pid=row[18],
+        )
+
+    def create_run(
+        self,
+        config: EvolutionConfig,
+        seed: int,
+        *,
+        name: str | None = None,
+        run_id: str | None = None,
+        parent_run_id: str | None = None,
+        fork_generation: int | None = None,
+        created_at: float | None = None,
+    ) -> RunInfo:
+        """Register a new run (status "created") and return it."""
+        from evolab import __version__
+
+        now = time.time()
+        with self.transaction() as cur:
+            rid = run_id or new_run_id(now)
+            while cur.execute("SELECT 1 FROM runs WHERE id = ?", (rid,)).fetchone():
+                rid = new_run_id(now)
+            cur.execute(
+                "INSERT INTO runs (id, name, config, seed, status, created_at, updated_at, parent_run_id, "
+                "fork_generation, evolab_version) VALUES (?, ?, ?, ?, 'created', ?, ?, ?, ?, ?)",
+                (
+                    rid,
+                    name or rid,
+                    config.model_dump_json(),
+                    seed,
+                    created_at if created_at is not None else now,
+                    now,
+                    parent_run_id,
+                    fork_generation,
+                    __version__,
+                ),
+            )
+        return self.get_run(rid)
+
+    def find_run(self, run_id: str) -> RunInfo | None:
+        """The run with this id, or None."""
+        rows = self._read(f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,))
+        return self._run_from_row(rows[0]) if rows else None
+
+    def get_run(self, run_id: str) -> RunInfo:
+        """The run with this id.
+
+        Raises:
+            StorageError: no such run.
+        """
+        run = self.find_run(run_id)
+        if run is None:
+            raise StorageError(f"unknown run {run_id!r}")
+        return run
+
+    def list_runs(self) -> list[RunInfo]:
+        """Every run, newest first."""
+        rows = self._read(f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY created_at DESC, pk DESC")
+        return [self._run_from_row(r) for r in rows]
+
+    def rename_run(self, run_id: str, name: str) -> RunInfo:
+        """Give a run a new display name."""
+        if not name.strip():
+            raise StorageError("a run name cannot be empty")
+        with self.transaction() as cur:
+            pk = self._run_pk(run_id)
+            cur.execute("UPDATE runs SET name = ?, updated_at = ? WHERE pk = ?", (name.strip(), time.time(), pk))
+        return self.get_run(run_id)
+
+    def set_status(self, run_id: str, status: str, *, writer_pid: int | None = None) -> None:
+        """Record a run's status (and the pid of the process writing it, while "running")."""
+        if status not in RUN_STATUSES:
+            raise StorageError(f"unknown run status {status!r}")
+        with self.transaction() as cur:
+            pk = self._run_pk(run_id)
+            cur.execute(
+                "UPDATE runs SET status = ?, writer_pid = ?, updated_at = ? WHERE pk = ?",
+                (status, writer_pid, time.time(), pk),
+            )
+
+    def delete_run(self, run_id: str) -> None:
+        """Delete a run and everything stored for it."""
+        with self.transaction() as cur:
+            pk = self._run_pk(run_id)
+            cur.execute("DELETE FROM runs WHERE pk = ?", (pk,))
+        self._creature_numbers.pop(pk, None)
+
+    # -- creatures and genomes ------------------------------------------------------------------------
+
+    def _numbers(self, cur: sqlite3.Cursor, pk: int) -> dict[str, int]:
+        numbers = self._creature_numbers.get(pk)
+        if numbers is None:
+            numbers = dict(cur.execute("SELECT id, no FROM creatures WHERE run_pk = ?", (pk,)).fetchall())
+            self._creature_numbers[pk] = numbers
+        return numbers
+
+    def _add_creatures(self, cur: sqlite3.Cursor, pk: int, born: int, genomes: Sequence[Genome]) -> None:
+        """Store the genomes not stored yet as one batch (batch number = `born`)."""
+        numbers = self._numbers(cur, pk)
+        new = [g for g in genomes if g.id not in numbers]
+        if not new:
+            return
+        if len({g.id for g in new}) != len(new):
+            raise StorageError("creature ids must be unique within a run")
+        first = len(numbers)
+        cur.execute("INSERT INTO genome_batches (run_pk, batch, data) VALUES (?, ?, ?)", (pk, born, encode_batch(new)))
+        rows = []
+        for slot, g in enumerate(new):
+            parents = g.parent_ids + (None,) * (2 - len(g.parent_ids))
+            rows.append(
+                (pk, first + slot, g.id, born, parents[0], parents[1], g.generation, g.n_nodes, g.n_muscles, born, slot)
+            )
+        cur.executemany(
+            "INSERT INTO creatures (run_pk, no, id, born, parent1, parent2, lineage, n_nodes, n_muscles, batch, slot) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+        for slot, g in enumerate(new):
+            numbers[g.id] = first + slot
+
+    def genomes(self, run_id: str, creature_ids: Sequence[str]) -> list[Genome]:
+        """The stored genomes of these creatures, in the order asked (birth state: survival streak 0
+        unless it was born with one).
+
+        Raises:
+            StorageError: a creature is not in the run.
+        """
+        pk = self._run_pk(run_id)
+        if not creature_ids:
+            return []
+        placeholders = ",".join("?" * len(creature_ids))
+        rows = self._read(
+            f"SELECT id, parent1, parent2, batch, slot FROM creatures WHERE run_pk = ? AND id IN ({placeholders})",
+            (pk, *creature_ids),
+        )
+        found = {r[0]: r for r in rows}
+        missing = [c for c in creature_ids if c not in found]
+        if missing:
+            raise StorageError(f"unknown creature {missing[0]!r} in run {run_id!r}")
+        by_batch: dict[int, list[tuple]] = {}
+        for cid in dict.fromkeys(creature_ids):
+            by_batch.setdefault(found[cid][3], []).append(found[cid])
+        decoded: dict[str, Genome] = {}
+        for batch, members in by_batch.items():
+            blob = self._read("SELECT data FROM genome_batches WHERE run_pk = ? AND batch = ?", (pk, batch))[0][0]
+            identities = [(m[0], tuple(p for p in (m[1], m[2]) if p is not None)) for m in members]
+            for m, genome in zip(members, decode_batch(blob, [m[4] for m in members], identities), strict=True):
+                decoded[m[0]] = genome
+        return [decoded[c] for c in creature_ids]
+
+    def genome(self, run_id: str, creature_id: str) -> Genome:
+        """One creature's stored genome."""
+        return self.genomes(run_id, [creature_id])[0]
+
+    def creature(self, run_id: str, creature_id: str) -> CreatureInfo:
+        """Where a creature came from.
+
+        Raises:
+            StorageError: unknown run or creature.
+        """
+        pk = self._run_pk(run_id)
+        rows = self._read(
+            "SELECT id, born, parent1, parent2, lineage, n_nodes, n_muscles FROM creatures WHERE run_pk = ? AND id = ?",
+            (pk, creature_id),
+        )
+        if not rows:
+            raise StorageError(f"unknown creature {creature_id!r} in run {run_id!r}")
+        return _creature_info(rows[0])
+
+    def ancestors(self, run_id: str, creature_id: str, limit: int = 1000) -> list[CreatureInfo]:
+        """The creature's ancestors back to generation 0, nearest first (each once; at most `limit`)."""
+        pk = self._run_pk(run_id)
+        self.creature(run_id, creature_id)
+        rows = self._read(
+            """
+            WITH RECURSIVE lineage(id, depth) AS (
+                SELECT parent1, 1 FROM creatures WHERE run_pk = :pk AND id = :id AND parent1 IS NOT NULL
+                UNION SELECT parent2, 1 FROM creatures WHERE run_pk = :pk AND id = :id AND parent2 IS NOT NULL
+                UNION SELECT c.parent1, l.depth + 1 FROM creatures c JOIN lineage l
+                    ON c.run_pk = :pk AND c.id = l.id WHERE c.parent1 IS NOT NULL
+                UNION SELECT c.parent2, l.depth + 1 FROM creatures c JOIN lineage l
+                    ON c.run_pk = :pk AND c.id = l.id WHERE c.parent2 IS NOT NULL
+            )
+            SELECT c.id, c.born, c.parent1, c.parent2, c.lineage, c.n_nodes, c.n_muscles, min(l.depth) AS d
+            FROM lineage l JOIN creatures c ON c.run_pk = :pk AND c.id = l.id
+            GROUP BY c.id ORDER BY d, c.born DESC, c.no LIMIT :limit
+            """,
+            {"pk": pk, "id": creature_id, "limit": limit},
+        )
+        return [_creature_info(r) for r in rows]
+
+    # -- generations ----------------------------------------------------------------------------------
+
+    def store_population(self, run_id: str, generation: int, population: Sequence[Genome], rng_state: dict) -> None:
+        """Store a population about to be evaluated as generation `generation`, with its checkpoint."""
+        with self.transaction() as cur:
+            pk = self._run_pk(run_id)
+            self._add_creatures(cur, pk, generation, population)
+            self._write_checkpoint(cur, pk, generation, population, rng_state)
+
+    def _write_checkpoint(
+        self, cur: sqlite3.Cursor, pk: int, generation: int, population: Sequence[Genome], rng_state: dict
+    ) -> None:
+        numbers = self._numbers(cur, pk)
+        members = np.array([(numbers[g.id], g.survival_streak) for g in population], dtype=np.int64)
+        cur.execute(
+            "INSERT OR REPLACE INTO checkpoints (run_pk, generation, population, rng_state) VALUES (?, ?, ?, ?)",
+            (pk, generation, members.tobytes(), json.dumps(rng_state)),
+        )
+
+    def save_generation(self, run_id: str, record: GenerationRecord) -> None:
+        """Store one evaluated generation, its replays, the run's bookkeeping and the next population
+        (and its checkpoint), all in one transaction."""
+        stats = record.stats
+        g = stats.generation
+        with self.transaction() as cur:
+            pk = self._run_pk(run_id)
+            numbers = self._numbers(cur, pk)
+            cur.execute(
+                f"INSERT INTO generations (run_pk, {_STATS_COLUMNS}, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    pk,
+                    g,
+                    stats.best,
+                    stats.average,
+                    stats.worst,
+                    stats.median,
+                    stats.p10,
+                    stats.p25,
+                    stats.p75,
+                    stats.p90,
+                    stats.disqualified,
+                    stats.pellets,
+                    json.dumps({str(k): v for k, v in sorted(stats.node_counts.items())}),
+                    stats.avg_nodes,
+                    stats.avg_muscles,
+                    stats.sim_seed,
+                    stats.sim_seconds,
+                    stats.host_seconds,
+                    time.time(),
+                ),
+            )
+            cur.executemany(
+                "INSERT INTO results (run_pk, generation, rank, creature_no, fitness, pellets, disqualified, "
+                "survival_streak, distance, displacement) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        pk,
+                        g,
+                        r.rank,
+                        numbers[r.creature_id],
+                        r.fitness,
+                        r.pellets,
+                        r.disqualified,
+                        r.survival_streak,
+                        r.distance,
+                        r.displacement,
+                    )
+                    for r in record.results
+                ],
+            )
+            frame_rows = []
+            for f in record.frames:
+                frames_blob, fitness_blob = encode_replay(f.frames, f.fitness_over_time)
+                frame_rows.append(
+                    (pk, g, numbers[f.creature_id], f.reason, frames_blob, fitness_blob, json.dumps(list(f.pellets)))
+                )
+            cur.executemany(
+                "INSERT INTO creature_frames (run_pk, generation, creature_no, reason, frames, fitness, pellets) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                frame_rows,
+            )
+            self._add_creatures(cur, pk, g + 1, record.next_population)
+            if record.write_checkpoint:
+                self._write_checkpoint(cur, pk, g + 1, record.next_population, record.rng_state)
+            best = record.best or (None, None, None)
+            longest = record.longest or (0, None, None)
+            cur.execute(
+                "UPDATE runs SET generation_count = max(generation_count, ?), best_fitness = ?, best_creature = ?, "
+                "best_generation = ?, longest_streak = ?, longest_creature = ?, longest_generation = ?, "
+                "updated_at = ? WHERE pk = ?",
+                (g + 1, best[0], best[1], best[2], longest[0], longest[1], longest[2], time.time(), pk),
+            )
+
+    def generation_stats(self, run_id: str, start: int = 0, stop: int | None = None) -> list[GenerationStats]:
+        """Statistics of the stored generations in [start, stop), in order."""
+        pk = self._run_pk(run_id)
+        rows = self._read(
+            f"SELECT {_STATS_COLUMNS} FROM generations WHERE run_pk = ? AND generation >= ? AND generation < ? "
+            "ORDER BY generation",
+            (pk, start, stop if stop is not None else 2**62),
+        )
+        return [_stats_from_row(r) for r in rows]
+
+    def generation(self, run_id: str, generation: int) -> GenerationStats | None:
+        """One generation's statistics, or None when it is not stored."""
+        rows = self.generation_stats(run_id, generation, generation + 1)
+        return rows[0] if rows else None
+
+    def results(self, run_id: str, generation: int) -> list[CreatureResult]:
+        """A generation's results, best first (empty when the generation is not stored)."""
+        pk = self._run_pk(run_id)
+        rows = self._read(
+            f"SELECT {_RESULT_COLUMNS} FROM results r JOIN creatures c ON c.run_pk = r.run_pk AND c.no = r.creature_no "
+            "WHERE r.run_pk = ? AND r.generation = ? ORDER BY r.rank",
+            (pk, generation),
+        )
+        return [CreatureResult(*r) for r in rows]
+
+    def creature_results(self, run_id: str, creature_id: str) -> list[CreatureResult]:
+        """Every result of one creature, by generation."""
+        pk = self._run_pk(run_id)
+        rows = self._read(
+            f"SELECT {_RESULT_COLUMNS} FROM results r JOIN creatures c ON c.run_pk = r.run_pk AND c.no = r.creature_no "
+            "WHERE r.run_pk = ? AND c.id = ? ORDER BY r.generation",
+            (pk, creature_id),
+        )
+        return [CreatureResult(*r) for r in rows]
+
+    def top_results(self, run_id: str, limit: int = 10) -> list[CreatureResult]:
+        """The best results of the run, one per creature (its best generation), best first."""
+        pk = self._run_pk(run_id)
+        rows = self._read(
+            f"""
+            SELECT {_RESULT_COLUMNS} FROM (
+                SELECT *, row_number() OVER (PARTITION BY creature_no ORDER BY fitness DESC, generation) AS k
+                FROM results WHERE run_pk = ?
+            ) r JOIN creatures c ON c.run_pk = r.run_pk AND c.no = r.creature_no
+            WHERE r.k = 1 ORDER BY r.fitness DESC, r.generation, r.rank LIMIT ?
+            """,
+            (pk, limit),
+        )
+        return [CreatureResult(*r) for r in rows]
+
+    # -- frames ---------------------------------------------------------------------------------------
+
+    def frames(self, run_id: str, generation: int, creature_id: str) -> StoredFrames | None:
+        """A creature's stored replay in one generation, or None when the frame policy did not keep it."""
+        pk = self._run_pk(run_id)
+        rows = self._read(
+            "SELECT f.frames, f.fitness, f.pellets FROM creature_frames f "
+            "JOIN creatures c ON c.run_pk = f.run_pk AND c.no = f.creature_no "
+            "WHERE f.run_pk = ? AND f.generation = ? AND c.id = ?",
+            (pk, generation, creature_id),
+        )
+        if not rows:
+            return None
+        frames, fitness = decode_replay(rows[0][0], rows[0][1])
+        return StoredFrames(frames=frames, fitness_over_time=fitness, pellets=tuple(json.loads(rows[0][2])))
+
+    def framed_creatures(self, run_id: str, generation: int) -> dict[str, str]:
+        """{creature id: why it was kept ("top", "random", "bottom")} for a generation's stored replays."""
+        pk = self._run_pk(run_id)
+        rows = self._read(
+            "SELECT c.id, f.reason FROM creature_frames f "
+            "JOIN creatures c ON c.run_pk = f.run_pk AND c.no = f.creature_no WHERE f.run_pk = ? AND f.generation = ?",
+            (pk, generation),
+        )
+        return dict(rows)
+
+    # -- checkpoints, resume, fork ----------------------------------------------------------------------
+
+    def checkpoint(self, run_id: str, generation: int | None = None) -> Checkpoint | None:
+        """The checkpoint for `generation` (default: the latest one), or None."""
+        pk = self._run_pk(run_id)
+        if generation is None:
+            rows = self._read(
+                "SELECT generation, population, rng_state FROM checkpoints WHERE run_pk = ? "
+                "ORDER BY generation DESC LIMIT 1",
+                (pk,),
+            )
+        else:
+            rows = self._read(
+                "SELECT generation, population, rng_state FROM checkpoints WHERE run_pk = ? AND generation = ?",
+                (pk, generation),
+            )
+        if not rows:
+            return None
+        generation, population, rng_state = rows[0]
+        members = np.frombuffer(population, dtype=np.int64).reshape(-1, 2)
+        ids = dict(self._read("SELECT no, id FROM creatures WHERE run_pk = ?", (pk,)))
+        genomes = self.genomes(run_id, [ids[int(no)] for no in members[:, 0]])
+        return Checkpoint(
+            generation=generation,
+            population=tuple(g.replace(survival_streak=int(s)) for g, s in zip(genomes, members[:, 1], strict=True)),
+            rng_state=json.loads(rng_state),
+        )
+
+    def truncate(self, run_id: str, generation: int) -> None:
+        """Forget every generation from `generation` on (and what only they needed), so the run can be
+        continued from its checkpoint for `generation`."""
+        with self.transaction() as cur:
+            pk = self._run_pk(run_id)
+            cur.execute("DELETE FROM generations WHERE run_pk = ? AND generation >= ?", (pk, generation))
+            cur.execute("DELETE FROM checkpoints WHERE run_pk = ? AND generation > ?", (pk, generation))
+            cur.execute("DELETE FROM creatures WHERE run_pk = ? AND born > ?", (pk, generation))
+            cur.execute("DELETE FROM genome_batches WHERE run_pk = ? AND batch > ?", (pk, generation))
+            cur.execute(
+                "UPDATE runs SET generation_count = min(generation_count, ?), updated_at = ? WHERE pk = ?",
+                (generation, time.time(), pk),
+            )
+            _recompute_records(cur, pk)
+        self._creature_numbers.pop(pk, None)
+
+    def fork_run(
+        self,
+        source_id: str,
+        generation: int,
+        *,
+        seed: int,
+        next_population: Sequence[Genome],
+        rng_state: dict,
+        name: str | None = None,
+    ) -> RunInfo:
+        """A new run holding a copy of `source_id`'s generations 0..`generation`, continuing with
+        `next_population` (checkpointed) as generation `generation` + 1.
+
+        Raises:
+            StorageError: unknown source run, or `generation` is not stored in it.
+        """
+        source = self.get_run(source_id)
+        if not 0 <= generation < source.generation_count:
+            raise StorageError(
+                f"run {source_id!r} has generations 0 to {source.generation_count - 1}; cannot fork at {generation}"
+            )
+        fork = self.create_run(
+            source.config,
+            seed,
+            name=name or f"Fork of {source.name} (Gen {generation})",
+            parent_run_id=source.id,
+            fork_generation=generation,
+        )
+        src = self._run_pk(source_id)
+        with self.transaction() as cur:
+            dst = self._run_pk(fork.id)
+            for table, where in (
+                ("generations", "generation <= :g"),
+                ("genome_batches", "batch <= :g"),
+                ("creatures", "born <= :g"),
+                ("results", "generation <= :g"),
+                ("creature_frames", "generation <= :g"),
+            ):
+                columns = [r[1] for r in cur.execute(f"PRAGMA table_info({table})").fetchall()]
+                others = ", ".join(c for c in columns if c != "run_pk")
+                cur.execute(
+                    f"INSERT INTO {table} (run_pk, {others}) SELECT :dst, {others} FROM {table} "
+                    f"WHERE run_pk = :src AND {where}",
+                    {"dst": dst, "src": src, "g": generation},
+                )
+            cur.execute("UPDATE runs SET generation_count = ?, status = 'stopped' WHERE pk = ?", (generation + 1, dst))
+            _recompute_records(cur, dst)
+            self._creature_numbers.pop(dst, None)
+            self._add_creatures(cur, dst, generation + 1, next_population)
+            self._write_checkpoint(cur, dst, generation + 1, next_population, rng_state)
+        return self.get_run(fork.id)
+
+    # -- presets --------------------------------------------------------------------------------------
+
+    def save_preset(self, name: str, config: EvolutionConfig) -> None:
+        """Save (or replace) a named configuration."""
+        if not name.strip():
+            raise StorageError("a preset name cannot be empty")
+        with self.transaction() as cur:
+            cur.execute(
+                "INSERT OR REPLACE INTO presets (name, config, created_at) VALUES (?, ?, ?)",
+                (name.strip(), config.model_dump_json(), time.time()),
+            )
+
+    def presets(self) -> dict[str, EvolutionConfig]:
+        """User-saved configurations by name."""
+        rows = self._read("SELECT name, config FROM presets ORDER BY name")
+        return {name: EvolutionConfig.model_validate(json.loads(cfg)) for name, cfg in rows}
+
+    def delete_preset(self, name: str) -> None:
+        """Forget a saved configuration.
+
+        Raises:
+            StorageError: no such preset.
+        """
+        with self.transaction() as cur:
+            if cur.execute("DELETE FROM presets WHERE name = ?", (name,)).rowcount == 0:
+                raise StorageError(f"unknown preset {name!r}")
+
+
+def _creature_info(row: tuple) -> CreatureInfo:
+    return CreatureInfo(
+        creature_id=row[0],
+        born=row[1],
+        parent_ids=tuple(p for p in (row[2], row[3]) if p is not None),
+        lineage_generation=row[4],
+        n_nodes=row[5],
+        n_muscles=row[6],
+    )
+
+
+def _stats_from_row(row: tuple) -> GenerationStats:
+    return GenerationStats(
+        generation=row[0],
+        best=row[1],
+        average=row[2],
+        worst=row[3],
+        median=row[4],
+        p10=row[5],
+        p25=row[6],
+        p75=row[7],
+        p90=row[8],
+        disqualified=row[9],
+        pellets=row[10],
+        node_counts={int(k): v for k, v in json.loads(row[11]).items()},
+        avg_nodes=row[12],
+        avg_muscles=row[13],
+        sim_seed=row[14],
+        sim_seconds=row[15],
+        host_seconds=row[16],
+    )
+
+
+def _recompute_records(cur: sqlite3.Cursor, pk: int) -> None:
+    """Best creature ever and longest survivor from the stored results (after a truncate or a fork)."""
+    best = cur.execute(
+        "SELECT r.fitness, c.id, r.generation FROM results r JOIN creatures c ON c.run_pk = r.run_pk "
+        "AND c.no = r.creature_no WHERE r.run_pk = ? ORDER BY r.fitness DESC, r.generation, r.rank LIMIT 1",
+        (pk,),
+    ).fetchone() or (None, None, None)
+    longest = cur.execute(
+        "SELECT r.survival_streak, c.id, r.generation FROM results r JOIN creatures c ON c.run_pk = r.run_pk "
+        "AND c.no = r.creature_no WHERE r.run_pk = ? AND r.survival_streak > 0 "
+        "ORDER BY r.survival_streak DESC, r.generation, r.rank LIMIT 1",
+        (pk,),
+    ).fetchone() or (0, None, None)
+    cur.execute(
+        "UPDATE runs SET best_fitness = ?, best_creature = ?, best_generation = ?, longest_streak = ?, "
+        "longest_creature = ?, longest_generation = ? WHERE pk = ?",
+        (*best, *longest, pk),
+    )
+
+
+def _refuse_foreign_file(path: Path) -> None:
+    """Refuse, before SQLite touches it, a file that is not an SQLite database at all."""
+    if not path.exists():
+        if not path.parent.exists():
+            raise StorageError(f"{path}: its folder does not exist")
+        return
+    if path.is_dir():
+        raise StorageError(f"{path}: is a folder, not a database file")
+    try:
+        with path.open("rb") as f:
+            head = f.read(len(_SQLITE_MAGIC))
+    except OSError as err:
+        raise StorageError(f"{path}: cannot read ({err.strerror})") from None
+    if head and head != _SQLITE_MAGIC:
+        raise StorageError(f"{path}: not an evolab database (not an SQLite file)")
