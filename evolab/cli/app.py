@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from evolab.cli import bench, demo, simulate
+from evolab.cli import bench, demo, evolve, simulate
 
 app = typer.Typer(
     name="evolab",
@@ -35,6 +35,7 @@ def _root(
     """Evolve soft-bodied 3D creatures that collect pellets."""
 
 
+app.command("evolve", epilog=evolve.EPILOG)(evolve.evolve_command)
 app.command("demo", epilog=demo.EPILOG)(demo.demo_command)
 app.command("simulate", epilog=simulate.EPILOG)(simulate.simulate_command)
 app.command("random-genome")(simulate.random_genome_command)

@@ -1,0 +1,283 @@
+"""`evolab evolve`: run an evolution into the database, with a live dashboard."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from evolab.cli._db import DEFAULT_DB, DbOption, open_store
+from evolab.cli._output import EXIT_FAILED, fail, stderr, stdout
+
+EPILOG = """Examples:
+
+  $ evolab evolve --preset quick --generations 50
+
+  $ evolab evolve --preset default --generations 1000 --turbo --seed 7
+
+  $ evolab evolve --resume run_20261126_101500_a3f2 --generations 500
+"""
+
+_GA = "Genetic algorithm"
+_PHYSICS = "Physics and fitness"
+_NEURAL = "Neural controllers"
+_RUN = "Run"
+
+
+def _overrides(**options: Any) -> dict[str, Any]:
+    """Nested config overrides from the options the user gave (None = not given)."""
+    routes = {
+        "population": ("population_size",),
+        "elites": ("elite_count",),
+        "cull": ("cull_fraction",),
+        "crossover_rate": ("crossover_rate",),
+        "mutation_rate": ("mutation_rate",),
+        "mutation_magnitude": ("mutation_magnitude",),
+        "structural_rate": ("structural_rate",),
+        "selection": ("selection",),
+        "crossover_method": ("crossover_method",),
+        "use_crossover": ("use_crossover",),
+        "use_mutation": ("use_mutation",),
+        "duration": ("sim", "duration"),
+        "gravity": ("sim", "gravity"),
+        "substeps": ("sim", "substeps"),
+        "pellets": ("sim", "pellet_mode"),
+        "max_nodes": ("constraints", "max_nodes"),
+        "max_muscles": ("constraints", "max_muscles"),
+        "neural": ("sim", "neural_mode"),
+        "hidden_size": ("neural_hidden_size",),
+        "activation": ("neural_activation",),
+        "weight_mutation_rate": ("weight_mutation_rate",),
+        "weight_mutation_magnitude": ("weight_mutation_magnitude",),
+        "checkpoint": ("checkpoint_every",),
+    }
+    out: dict[str, Any] = {}
+    for option, value in options.items():
+        if value is None:
+            continue
+        if option == "max_frequency":  # the app ties the generation limit to the disqualification limit
+            out.setdefault("sim", {})["max_allowed_frequency"] = value
+            out.setdefault("constraints", {})["max_frequency"] = value
+            continue
+        if option == "turbo":
+            if value:
+                out.setdefault("frames", {})["enabled"] = False
+            continue
+        path = routes[option]
+        target = out
+        for key in path[:-1]:
+            target = target.setdefault(key, {})
+        target[path[-1]] = value
+    return out
+
+
+def evolve_command(
+    generations: Annotated[
+        int, typer.Option("--generations", "-g", help="Generations to run (with --resume: this many more).", min=1)
+    ] = 100,
+    preset: Annotated[
+        str | None, typer.Option(help="Start from a preset (quick, default, overnight, ...).", rich_help_panel=_RUN)
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="Start from a TOML config file.", rich_help_panel=_RUN)
+    ] = None,
+    resume: Annotated[
+        str | None, typer.Option(help="Continue this run exactly where it stopped.", rich_help_panel=_RUN)
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Run seed [default: random].", min=0, rich_help_panel=_RUN)] = None,
+    name: Annotated[str | None, typer.Option(help="Display name of the new run.", rich_help_panel=_RUN)] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Kernel threads [default: all cores].", min=1, rich_help_panel=_RUN)
+    ] = None,
+    checkpoint: Annotated[
+        int | None, typer.Option(help="Checkpoint every N generations [default: 1].", min=1, rich_help_panel=_RUN)
+    ] = None,
+    turbo: Annotated[
+        bool, typer.Option("--turbo", help="Store no replays (re-simulated on demand).", rich_help_panel=_RUN)
+    ] = False,
+    population: Annotated[
+        int | None, typer.Option(help="Creatures per generation.", min=1, rich_help_panel=_GA)
+    ] = None,
+    elites: Annotated[
+        int | None, typer.Option(help="Best creatures carried over unchanged.", min=0, rich_help_panel=_GA)
+    ] = None,
+    cull: Annotated[float | None, typer.Option(help="Fraction that never parents.", rich_help_panel=_GA)] = None,
+    crossover_rate: Annotated[
+        float | None, typer.Option(help="Chance a child has two parents.", rich_help_panel=_GA)
+    ] = None,
+    mutation_rate: Annotated[float | None, typer.Option(help="Chance each gene mutates.", rich_help_panel=_GA)] = None,
+    mutation_magnitude: Annotated[
+        float | None, typer.Option(help="Size of a mutation, as a share of the range.", rich_help_panel=_GA)
+    ] = None,
+    structural_rate: Annotated[
+        float | None, typer.Option(help="Chance of each structural change.", rich_help_panel=_GA)
+    ] = None,
+    selection: Annotated[
+        str | None, typer.Option(help="Parent selection: rank or tournament.", rich_help_panel=_GA)
+    ] = None,
+    crossover_method: Annotated[str | None, typer.Option(help="blend or uniform.", rich_help_panel=_GA)] = None,
+    use_crossover: Annotated[
+        bool | None, typer.Option("--crossover/--no-crossover", help="Allow two-parent children.", rich_help_panel=_GA)
+    ] = None,
+    use_mutation: Annotated[
+        bool | None, typer.Option("--mutation/--no-mutation", help="Mutate children.", rich_help_panel=_GA)
+    ] = None,
+    duration: Annotated[
+        float | None, typer.Option(help="Seconds each creature is simulated.", rich_help_panel=_PHYSICS)
+    ] = None,
+    gravity: Annotated[
+        float | None, typer.Option(help="Gravity (negative, units/s^2).", rich_help_panel=_PHYSICS)
+    ] = None,
+    substeps: Annotated[
+        int | None, typer.Option(help="Minimum integrator sub-steps per 1/60 s.", rich_help_panel=_PHYSICS)
+    ] = None,
+    max_frequency: Annotated[
+        float | None, typer.Option(help="Muscle frequency limit (Hz).", rich_help_panel=_PHYSICS)
+    ] = None,
+    max_nodes: Annotated[
+        int | None, typer.Option(help="Most nodes a creature may have.", rich_help_panel=_PHYSICS)
+    ] = None,
+    max_muscles: Annotated[
+        int | None, typer.Option(help="Most muscles a creature may have.", rich_help_panel=_PHYSICS)
+    ] = None,
+    pellets: Annotated[
+        str | None, typer.Option(help="Pellet draws: shared or per_creature.", rich_help_panel=_PHYSICS)
+    ] = None,
+    neural: Annotated[
+        str | None, typer.Option(help="Neural control: off, hybrid or pure.", rich_help_panel=_NEURAL)
+    ] = None,
+    hidden_size: Annotated[int | None, typer.Option(help="Hidden neurons.", rich_help_panel=_NEURAL)] = None,
+    activation: Annotated[str | None, typer.Option(help="tanh, relu or sigmoid.", rich_help_panel=_NEURAL)] = None,
+    weight_mutation_rate: Annotated[
+        float | None, typer.Option(help="Chance each weight mutates.", rich_help_panel=_NEURAL)
+    ] = None,
+    weight_mutation_magnitude: Annotated[
+        float | None, typer.Option(help="Std-dev of a weight mutation.", rich_help_panel=_NEURAL)
+    ] = None,
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Evolve creatures and store every generation in the database."""
+    from evolab.config import EvolutionConfig
+    from evolab.errors import ConfigError, EvolabError, StorageError
+    from evolab.genome import creature_name
+    from evolab.runner import Run, StopRequest
+
+    overrides = _overrides(
+        population=population, elites=elites, cull=cull, crossover_rate=crossover_rate,
+        mutation_rate=mutation_rate, mutation_magnitude=mutation_magnitude, structural_rate=structural_rate,
+        selection=selection, crossover_method=crossover_method, use_crossover=use_crossover,
+        use_mutation=use_mutation, duration=duration, gravity=gravity, substeps=substeps,
+        max_frequency=max_frequency, max_nodes=max_nodes, max_muscles=max_muscles, pellets=pellets,
+        neural=neural, hidden_size=hidden_size, activation=activation,
+        weight_mutation_rate=weight_mutation_rate, weight_mutation_magnitude=weight_mutation_magnitude,
+        checkpoint=checkpoint, turbo=turbo,
+    )  # fmt: skip
+    if resume is not None:
+        if overrides or preset or config or seed is not None or name:
+            fail("a resumed run keeps its own configuration and seed; give only --generations, --workers, --db")
+        store = open_store(db)
+        try:
+            run = Run.resume(resume, store, workers=workers)
+        except EvolabError as err:
+            store.close()
+            fail(str(err))
+    else:
+        if preset and config:
+            fail("give --preset or --config, not both")
+        try:
+            if config is not None:
+                cfg = EvolutionConfig.from_toml(config, **overrides)
+            else:
+                cfg = EvolutionConfig.from_preset(preset or "default", **overrides)
+        except ConfigError as err:
+            fail(str(err))
+        store = open_store(db, must_exist=False)
+        try:
+            run = Run.create(cfg, store, seed=seed, name=name, workers=workers)
+        except EvolabError as err:
+            store.close()
+            fail(str(err), EXIT_FAILED)
+
+    info = run.info()
+    first = run.generation
+    target = first + generations
+    best_history = [s.best for s in store.generation_stats(run.id, max(0, first - 60), first)]
+    live = stdout.is_terminal
+    started = time.perf_counter()
+    stop = StopRequest()
+    names: dict[str, str] = {}
+
+    def snapshot(report=None) -> Any:
+        from evolab.cli.dashboard import Snapshot
+
+        best_ever = report.best_ever if report else None
+        if best_ever and best_ever[1] not in names:
+            try:
+                names[best_ever[1]] = creature_name(run.genome(best_ever[1]))
+            except StorageError:
+                names[best_ever[1]] = ""
+        stats = report.stats if report else None
+        return Snapshot(
+            run_id=run.id,
+            run_name=info.name,
+            generation=run.generation,
+            first_generation=first,
+            target_generation=target,
+            elapsed=time.perf_counter() - started,
+            best=stats.best if stats else 0.0,
+            average=stats.average if stats else 0.0,
+            worst=stats.worst if stats else 0.0,
+            median=stats.median if stats else 0.0,
+            creature_steps_per_s=(report.creature_steps / report.wall_seconds) if report else 0.0,
+            best_history=tuple(best_history),
+            best_ever=best_ever,
+            best_ever_name=names.get(best_ever[1], "") if best_ever else "",
+            stopping=bool(stop),
+        )
+
+    from evolab.cli.dashboard import plain_line, render_dashboard
+
+    verb = "resuming" if resume else "created"
+    stderr.print(f"{verb} run {run.id} ({info.name}) in {db}: generations {first} to {target - 1}", highlight=False)
+    try:
+        with stop:
+            if live:
+                from rich.live import Live
+
+                with Live(render_dashboard(snapshot()), console=stdout, refresh_per_second=4, transient=False) as view:
+
+                    def on_generation(report) -> None:
+                        best_history.append(report.stats.best)
+                        view.update(render_dashboard(snapshot(report)))
+
+                    run.advance(generations, on_generation=on_generation, should_stop=lambda: bool(stop))
+            else:
+
+                def on_generation(report) -> None:
+                    best_history.append(report.stats.best)
+                    typer.echo(plain_line(snapshot(report)))
+
+                run.advance(generations, on_generation=on_generation, should_stop=lambda: bool(stop))
+    except KeyboardInterrupt:
+        stop.request("SIGINT")
+    except EvolabError as err:
+        run.close()
+        fail(str(err), EXIT_FAILED)
+    finally:
+        stored = run.generation
+        run.close()
+
+    resume_command = f"evolab evolve --resume {run.id} --generations {max(target - stored, 1)}"
+    if str(db) != str(DEFAULT_DB):
+        resume_command += f" --db {db}"
+    if stop:
+        stderr.print(f"stopped cleanly after generation {stored - 1} ({stop.signal_name})", highlight=False)
+        stderr.print(f"resume with: {resume_command}", highlight=False)
+        raise typer.Exit(130)
+    stderr.print(
+        f"run {run.id}: {stored} generations stored in {db}; look at it with `evolab show {run.id}` "
+        f"or `evolab stats {run.id}`",
+        highlight=False,
+    )
