@@ -122,3 +122,84 @@ def run_workload(workload: Workload, workers: int | None = None, repeats: int = 
         creature_steps_per_s=workload.creatures * workload.steps / best,
         pack_seconds=best_pack,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class EndToEndResult:
+    """E1: a whole stored evolution, timed.
+
+    host_share is the part of the wall time spent outside the simulation kernel (the GA, packing and
+    unpacking, statistics and storage).
+    """
+
+    name: str
+    generations: int
+    population: int
+    duration: float
+    workers: int
+    wall_seconds: float
+    kernel_seconds: float
+    store_seconds_per_generation: float
+    host_share: float
+    database_bytes: int
+    database_bytes_per_generation: float
+
+    def to_dict(self) -> dict[str, float | int | str]:
+        return asdict(self)
+
+
+def run_end_to_end(
+    directory: str,
+    generations: int = 1000,
+    population: int = 100,
+    duration: float = 10.0,
+    workers: int | None = None,
+    on_generation=None,
+) -> EndToEndResult:
+    """E1 of DESIGN §8: `generations` generations of `population` creatures x `duration` s with the
+    default frame policy, stored in a fresh database under `directory`."""
+    from pathlib import Path
+
+    from evolab.config import EvolutionConfig
+    from evolab.physics.simulate import unpack_results
+    from evolab.runner import Run
+
+    workers = workers or default_workers()
+    kernel = 0.0
+
+    def timed_simulate(genomes, cfg, seed, *, record=False, workers=None):
+        nonlocal kernel
+        batch = pack_batch(genomes)
+        start = time.perf_counter()
+        out = run_batch(batch, cfg, seed, record=record, workers=workers)
+        kernel += time.perf_counter() - start
+        return unpack_results(genomes, out, seed, record)
+
+    path = Path(directory) / "e1.db"
+    cfg = EvolutionConfig.from_preset("default", population_size=population, sim={"duration": duration})
+    store_seconds = 0.0
+
+    def report(r) -> None:
+        nonlocal store_seconds
+        store_seconds += r.store_seconds
+        if on_generation is not None:
+            on_generation(r)
+
+    start = time.perf_counter()
+    with Run.create(cfg, path, seed=BENCH_SEED, workers=workers, evaluator=timed_simulate) as run:
+        run.advance(generations, on_generation=report)
+    wall = time.perf_counter() - start
+    size = sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))
+    return EndToEndResult(
+        name="E1",
+        generations=generations,
+        population=population,
+        duration=duration,
+        workers=workers,
+        wall_seconds=wall,
+        kernel_seconds=kernel,
+        store_seconds_per_generation=store_seconds / generations,
+        host_share=1.0 - kernel / wall,
+        database_bytes=size,
+        database_bytes_per_generation=size / generations,
+    )

@@ -13,6 +13,8 @@ EPILOG = """Examples:
   $ evolab bench
 
   $ evolab bench --workers 1 --json
+
+  $ evolab bench --e2e
 """
 
 
@@ -22,9 +24,13 @@ def bench_command(
     workload: Annotated[
         list[str] | None, typer.Option("--workload", "-w", help="Run only these (W1, W2, W3); repeatable.")
     ] = None,
+    e2e: Annotated[
+        bool, typer.Option("--e2e", help="Also run E1: a stored 1000-generation evolution (about a minute).")
+    ] = False,
+    e2e_generations: Annotated[int, typer.Option(help="Generations of the E1 run.", min=1)] = 1000,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")] = False,
 ) -> None:
-    """Measure creature-steps per second and seconds per generation on W1-W3."""
+    """Measure creature-steps per second and seconds per generation on W1-W3 (and E1 with --e2e)."""
     from rich.table import Table
 
     from evolab.bench import WORKLOADS, machine_info, run_workload, warm_up
@@ -43,15 +49,23 @@ def bench_command(
         if not as_json:
             stderr.print(f"running {w.name}: {w.description}...")
         results.append(run_workload(w, n_workers, repeats))
+    end_to_end = None
+    if e2e:
+        import tempfile
+
+        from evolab.bench import run_end_to_end
+
+        if not as_json:
+            stderr.print(f"running E1: {e2e_generations} generations x 100 creatures x 10 s into a fresh database...")
+        with tempfile.TemporaryDirectory(prefix="evolab-e1-") as directory:
+            end_to_end = run_end_to_end(directory, generations=e2e_generations, workers=n_workers)
     machine = machine_info(n_workers)
     if as_json:
-        print_json(
-            {
-                "workloads": [r.to_dict() for r in results],
-                "compile_seconds": compile_seconds,
-                "machine": machine,
-            }
-        )
+        document = {"workloads": [r.to_dict() for r in results], "compile_seconds": compile_seconds}
+        if end_to_end is not None:
+            document["end_to_end"] = end_to_end.to_dict()
+        document["machine"] = machine
+        print_json(document)
         return
     table = Table(title=f"evolab bench — {machine['cpu']}, {n_workers} worker(s)")
     for column in ("workload", "creatures", "steps", "creature-steps/s", "s/generation", "pack s"):
@@ -67,3 +81,14 @@ def bench_command(
         )
     stdout.print(table)
     stdout.print(f"compile (or cache load) {compile_seconds:.2f} s, not included above")
+    if end_to_end is not None:
+        e = end_to_end
+        stdout.print(
+            f"E1: {e.generations} generations x {e.population} creatures x {e.duration:g} s, default frame policy\n"
+            f"  wall time            {e.wall_seconds:8.1f} s  (target under 40 s)\n"
+            f"  kernel time          {e.kernel_seconds:8.1f} s\n"
+            f"  host overhead share  {e.host_share:8.1%}  (target under 30 %)\n"
+            f"  write time           {e.store_seconds_per_generation * 1000:8.2f} ms per generation\n"
+            f"  database size        {e.database_bytes / 1e6:8.1f} MB  "
+            f"({e.database_bytes_per_generation / 1e3:.1f} kB per generation; target under 100 MB)"
+        )

@@ -7,6 +7,8 @@ muscle k paired with parent 2's muscle k mod m2, and so are their output columns
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from evolab.config import GenomeConstraints
@@ -50,43 +52,110 @@ def _child_neural(
     )
 
 
-def blend_crossover(p1: Genome, p2: Genome, constraints: GenomeConstraints, rng: np.random.Generator) -> Genome:
+def blend_crossover(
+    p1: Genome, p2: Genome, constraints: GenomeConstraints, rng: np.random.Generator, child_id: str | None = None
+) -> Genome:
     """Per-gene blend on parent 1's topology (the original's `singlePointCrossover`).
 
     Node i blends p1's node i with p2's node i mod n2 by one t = U(0, 1) (positions by t / 2); muscle k
     blends p1's muscle k with p2's muscle k mod m2; rest lengths are re-measured on the child's nodes
     x U(0.9, 1.1); bias vectors are blended and renormalised.
     """
-    k, kept = _kept_topology(p1, constraints)
-    partner_nodes = np.arange(k) % p2.n_nodes
-    t = rng.random(k)[:, None]
-    nodes = p1.node_params[:k] + (p2.node_params[partner_nodes] - p1.node_params[:k]) * t
-    nodes[:, N_POS] = p1.node_params[:k, N_POS] + (
-        p2.node_params[partner_nodes][:, N_POS] - p1.node_params[:k, N_POS]
-    ) * (t / 2.0)
+    return blend_many([(p1, p2)], constraints, rng, [child_id or new_creature_id(rng)])[0]
 
-    ends = p1.muscle_nodes[kept]
-    partner = kept % max(p2.n_muscles, 1)
-    other = p2.muscle_params[partner] if p2.n_muscles else p1.muscle_params[kept]
-    tm = rng.random(len(kept))[:, None]
-    muscles = p1.muscle_params[kept] + (other - p1.muscle_params[kept]) * tm
+
+def _blocks(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For blocks of `counts` rows laid end to end: each row's block and its index inside the block."""
+    owner = np.repeat(np.arange(len(counts)), counts)
+    local = np.arange(owner.size) - np.repeat(np.cumsum(counts) - counts, counts)
+    return owner, local
+
+
+def blend_many(
+    pairs: Sequence[tuple[Genome, Genome]],
+    constraints: GenomeConstraints,
+    rng: np.random.Generator,
+    child_ids: Sequence[str],
+    *,
+    snap: bool = True,
+) -> list[Genome]:
+    """`blend_crossover` of many pairs at once: every gene of every child in a few array operations.
+
+    With `snap=False` the children's genes are left unrounded (a mutation that snaps follows).
+    """
+    if not pairs:
+        return []
+    firsts = [p for p, _ in pairs]
+    seconds = [q for _, q in pairs]
+    n1 = np.array([p.n_nodes for p in firsts])
+    n2 = np.array([q.n_nodes for q in seconds])
+    m2 = np.array([q.n_muscles for q in seconds])
+    kept_nodes = np.minimum(n1, constraints.effective_max_nodes)
+
+    own_nodes = np.concatenate([p.node_params for p in firsts])
+    their_nodes = np.concatenate([q.node_params for q in seconds])
+    owner, local = _blocks(kept_nodes)
+    own = own_nodes[(np.cumsum(n1) - n1)[owner] + local]
+    theirs = their_nodes[(np.cumsum(n2) - n2)[owner] + local % n2[owner]]
+    t = rng.random(len(own))[:, None]
+    nodes = own + (theirs - own) * t
+    nodes[:, N_POS] = own[:, N_POS] + (theirs[:, N_POS] - own[:, N_POS]) * (t / 2.0)  # closer to parent 1
+
+    kept = [_kept_topology(p, constraints)[1] for p in firsts]
+    kept_counts = np.array([len(k) for k in kept])
+    m1 = np.array([p.n_muscles for p in firsts])
+    m_owner, _ = _blocks(kept_counts)
+    kept_flat = np.concatenate(kept)
+    own_m = np.concatenate([p.muscle_params for p in firsts])[(np.cumsum(m1) - m1)[m_owner] + kept_flat]
+    partner = kept_flat % np.maximum(m2[m_owner], 1)
+    their_all = np.concatenate([q.muscle_params for q in seconds])
+    theirs_m = np.where((m2[m_owner] > 0)[:, None], their_all[(np.cumsum(m2) - m2)[m_owner] + partner], own_m)
+    muscles = own_m + (theirs_m - own_m) * rng.random(len(own_m))[:, None]
     for cols in (M_DIR, M_VEL):
         muscles[:, cols] = unit_or_zero(muscles[:, cols])
-    distance = np.linalg.norm(nodes[ends[:, 0], 2:5] - nodes[ends[:, 1], 2:5], axis=1)
-    muscles[:, M_REST] = np.clip(distance * rng.uniform(0.9, 1.1, len(kept)), *REST_LENGTH_RANGE)
+    ends = np.concatenate([p.muscle_nodes for p in firsts])[(np.cumsum(m1) - m1)[m_owner] + kept_flat]
+    node_base = (np.cumsum(kept_nodes) - kept_nodes)[m_owner]
+    a = nodes[node_base + ends[:, 0], 2:5]
+    b = nodes[node_base + ends[:, 1], 2:5]
+    distance = np.sqrt(((a - b) ** 2).sum(axis=1))
+    muscles[:, M_REST] = np.clip(distance * rng.uniform(0.9, 1.1, len(muscles)), *REST_LENGTH_RANGE)
 
-    m1, m2 = p1.global_frequency_multiplier, p2.global_frequency_multiplier
-    multiplier = m1 + (m2 - m1) * rng.random()
-    color = lerp_hsl(p1.color, p2.color, rng.random())
+    mult1 = np.array([p.global_frequency_multiplier for p in firsts])
+    mult2 = np.array([q.global_frequency_multiplier for q in seconds])
+    multipliers = mult1 + (mult2 - mult1) * rng.random(len(pairs))
+    color_t = rng.random(len(pairs))
+    if snap:
+        nodes, muscles, multipliers = snap_genes(nodes, muscles, multipliers, kept_counts, constraints)
+    node_blocks = np.split(nodes, np.cumsum(kept_nodes)[:-1])
+    muscle_blocks = np.split(muscles, np.cumsum(kept_counts)[:-1])
+    end_blocks = np.split(ends, np.cumsum(kept_counts)[:-1])
+    children = []
+    for i, (p1, p2) in enumerate(pairs):
 
-    def blend(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return as_float32(a + (b - a) * rng.random(a.shape))
+        def blend(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+            return as_float32(x + (y - x) * rng.random(x.shape))
 
-    neural = _child_neural(p1.neural, p2.neural, kept, partner, blend)
-    return _child(p1, p2, nodes, ends, muscles, multiplier, color, neural, constraints, rng)
+        partner_i = kept[i] % max(p2.n_muscles, 1)
+        children.append(
+            Genome(
+                id=child_ids[i],
+                node_params=node_blocks[i],
+                muscle_nodes=end_blocks[i],
+                muscle_params=muscle_blocks[i],
+                global_frequency_multiplier=float(multipliers[i]),
+                color=lerp_hsl(p1.color, p2.color, float(color_t[i])),
+                generation=max(p1.generation, p2.generation) + 1,
+                survival_streak=0,
+                parent_ids=(p1.id, p2.id),
+                neural=_child_neural(p1.neural, p2.neural, kept[i], partner_i, blend),
+            )
+        )
+    return children
 
 
-def uniform_crossover(p1: Genome, p2: Genome, constraints: GenomeConstraints, rng: np.random.Generator) -> Genome:
+def uniform_crossover(
+    p1: Genome, p2: Genome, constraints: GenomeConstraints, rng: np.random.Generator, child_id: str | None = None
+) -> Genome:
     """Every gene from either parent with probability 1/2, on a randomly chosen parent's topology."""
     structure, other = (p1, p2) if rng.random() < 0.5 else (p2, p1)
     k, kept = _kept_topology(structure, constraints)
@@ -113,13 +182,13 @@ def uniform_crossover(p1: Genome, p2: Genome, constraints: GenomeConstraints, rn
         return np.where(rng.random(a.shape) < 0.5, b, a)
 
     neural = _child_neural(structure.neural, other.neural, kept, partner, pick)
-    return _child(p1, p2, nodes, ends, muscles, multiplier, color, neural, constraints, rng)
+    return _child(p1, p2, nodes, ends, muscles, multiplier, color, neural, constraints, rng, child_id)
 
 
-def clone(parent: Genome, rng: np.random.Generator) -> Genome:
+def clone(parent: Genome, rng: np.random.Generator, child_id: str | None = None) -> Genome:
     """An exact copy under a new id: parentIds (parent,), generation + 1, streak 0."""
     return parent.replace(
-        id=new_creature_id(rng),
+        id=child_id or new_creature_id(rng),
         generation=parent.generation + 1,
         survival_streak=0,
         parent_ids=(parent.id,),
@@ -137,10 +206,11 @@ def _child(
     neural: NeuralGenome | None,
     constraints: GenomeConstraints,
     rng: np.random.Generator,
+    child_id: str | None,
 ) -> Genome:
     nodes, muscles, multipliers = snap_genes(nodes, muscles, np.array([multiplier]), np.array([len(ends)]), constraints)
     return Genome(
-        id=new_creature_id(rng),
+        id=child_id or new_creature_id(rng),
         node_params=nodes,
         muscle_nodes=ends,
         muscle_params=muscles,

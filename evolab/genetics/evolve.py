@@ -8,9 +8,10 @@ import numpy as np
 
 from evolab.config import EvolutionConfig
 from evolab.errors import ConfigError
-from evolab.genetics.crossover import blend_crossover, clone, uniform_crossover
+from evolab.genetics.crossover import blend_many, clone, uniform_crossover
 from evolab.genetics.mutation import MutationParams, mutate_many
-from evolab.genetics.selection import rank_probabilities, tournament_pick, truncation_survivors, weighted_pick
+from evolab.genetics.selection import cumulative_pick, rank_probabilities, tournament_pick, truncation_survivors
+from evolab.genome.generate import new_creature_ids
 from evolab.genome.model import Genome
 from evolab.genome.neural import init_neural_genome
 
@@ -55,18 +56,22 @@ def evolve_step(
     elites = ranked[: min(cfg.elite_count, cfg.population_size, len(genomes))]
     next_gen = [genomes[i].replace(survival_streak=genomes[i].survival_streak + 1) for i in elites]
 
-    probabilities = rank_probabilities(len(survivors))
+    cumulative = np.cumsum(rank_probabilities(len(survivors)))
     mutation = MutationParams.from_config(cfg)
-    crossover = blend_crossover if cfg.crossover_method == "blend" else uniform_crossover
     neural_on = cfg.sim.neural_mode != "off"
 
     def pick() -> Genome:
         if cfg.selection == "tournament":
             return genomes[survivors[tournament_pick(len(survivors), cfg.tournament_size, rng)]]
-        return genomes[survivors[weighted_pick(probabilities, rng)]]
+        return genomes[survivors[cumulative_pick(cumulative, rng)]]
 
-    children = []
-    while len(next_gen) + len(children) < cfg.population_size:
+    # Draw every child's recipe first, then make all crossovers in one batch.
+    n_children = cfg.population_size - len(next_gen)
+    ids = new_creature_ids(rng, n_children)
+    children: list[Genome | None] = [None] * n_children
+    pairs: list[tuple[Genome, Genome]] = []
+    pair_slots: list[int] = []
+    for slot in range(n_children):
         if cfg.use_crossover and len(survivors) >= 2 and rng.random() < cfg.crossover_rate:
             first = pick()
             second = pick()
@@ -74,9 +79,18 @@ def evolve_step(
                 if second.id != first.id:
                     break
                 second = pick()
-            children.append(crossover(first, second, cfg.constraints, rng))
+            pairs.append((first, second))
+            pair_slots.append(slot)
         else:
-            children.append(clone(pick(), rng))
+            children[slot] = clone(pick(), rng, ids[slot])
+    if cfg.crossover_method == "blend":
+        made = blend_many(pairs, cfg.constraints, rng, [ids[s] for s in pair_slots], snap=not cfg.use_mutation)
+    else:
+        made = [
+            uniform_crossover(a, b, cfg.constraints, rng, ids[s]) for (a, b), s in zip(pairs, pair_slots, strict=True)
+        ]
+    for slot, child in zip(pair_slots, made, strict=True):
+        children[slot] = child
     if cfg.use_mutation:
         children = mutate_many(children, mutation, cfg.constraints, rng)
     if neural_on:

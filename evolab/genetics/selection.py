@@ -36,8 +36,12 @@ def rank_probabilities(n: int) -> np.ndarray:
 
 def weighted_pick(probabilities: np.ndarray, rng: np.random.Generator) -> int:
     """Index of the first entry whose cumulative probability reaches U(0, 1) (the last one as fallback)."""
-    r = rng.random()
-    return min(int(np.searchsorted(np.cumsum(probabilities), r, side="left")), len(probabilities) - 1)
+    return cumulative_pick(np.cumsum(probabilities), rng)
+
+
+def cumulative_pick(cumulative: np.ndarray, rng: np.random.Generator) -> int:
+    """`weighted_pick` with the cumulative probabilities computed once by the caller."""
+    return min(int(np.searchsorted(cumulative, rng.random(), side="left")), len(cumulative) - 1)
 
 
 def tournament_pick(n_ranked: int, size: int, rng: np.random.Generator) -> int:

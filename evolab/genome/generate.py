@@ -40,15 +40,13 @@ if TYPE_CHECKING:
 
 
 def new_creature_id(rng: np.random.Generator) -> str:
-    """A creature id drawn from `rng`: `cr_` and 16 hex digits (64 random bits)."""
-    return f"cr_{int(rng.integers(0, 2**63, dtype=np.int64)):016x}"
+    """A creature id drawn from `rng`: `cr_` and 16 hex digits (63 random bits)."""
+    return new_creature_ids(rng, 1)[0]
 
 
-def random_unit_vectors(rng: np.random.Generator, count: int) -> np.ndarray:
-    """(count, 3) directions uniform on the sphere (theta = U(0, 2 pi), phi = acos(2U - 1))."""
-    theta = rng.uniform(0.0, TWO_PI, count)
-    phi = np.arccos(2.0 * rng.random(count) - 1.0)
-    return np.stack([np.sin(phi) * np.cos(theta), np.sin(phi) * np.sin(theta), np.cos(phi)], axis=1)
+def new_creature_ids(rng: np.random.Generator, count: int) -> list[str]:
+    """`count` creature ids drawn from `rng` at once."""
+    return [f"cr_{value:016x}" for value in rng.integers(0, 2**63, size=count, dtype=np.int64).tolist()]
 
 
 def random_muscle_params(
@@ -63,26 +61,36 @@ def random_muscle_params(
 
     Rest length is the distance between the two nodes' rest positions x U(0.8, 1.2), kept inside
     [0.2, 4.0]. `structural=True` uses the structural-mutation init (amplitude U(0, max)), otherwise
-    generation 0's (amplitude U(0.1, max)) (reference §1.4).
+    generation 0's (amplitude U(0.1, max)) (reference §1.4). Bias directions are uniform on the sphere.
     """
+    c = constraints
     k = len(ends)
-    params = np.empty((k, len(MUSCLE_FIELDS)))
+    u = rng.random((k, 14))  # one draw for every field: cheap for the single muscles mutation adds
     pos = node_params[:, N_POS]
-    distance = np.linalg.norm(pos[ends[:, 0]] - pos[ends[:, 1]], axis=1)
-    params[:, M_REST] = np.clip(distance * rng.uniform(0.8, 1.2, k), *REST_LENGTH_RANGE)
-    params[:, M_STIFFNESS] = rng.uniform(constraints.min_stiffness, constraints.max_stiffness, k)
-    params[:, M_DAMPING] = rng.uniform(0.1, 0.5, k)
-    params[:, M_FREQUENCY] = rng.uniform(constraints.min_frequency, constraints.max_frequency, k)
-    low_amplitude = 0.0 if structural else min(0.1, constraints.max_amplitude)
-    params[:, M_AMPLITUDE] = rng.uniform(low_amplitude, constraints.max_amplitude, k)
-    params[:, M_PHASE] = rng.uniform(0.0, TWO_PI, k)
-    params[:, M_DIR] = random_unit_vectors(rng, k)
-    params[:, M_BIAS_STRENGTH] = rng.uniform(0.0, 0.8, k)
-    params[:, M_VEL] = random_unit_vectors(rng, k)
-    params[:, M_VEL_STRENGTH] = rng.uniform(0.0, 0.5, k)
-    params[:, M_DIST_BIAS] = rng.uniform(-1.0, 1.0, k)
-    params[:, M_DIST_STRENGTH] = rng.uniform(0.0, 0.5, k)
+    distance = np.sqrt(((pos[ends[:, 0]] - pos[ends[:, 1]]) ** 2).sum(axis=1))
+    low_amplitude = 0.0 if structural else min(0.1, c.max_amplitude)
+    params = np.empty((k, len(MUSCLE_FIELDS)))
+    params[:, M_REST] = np.clip(distance * (0.8 + 0.4 * u[:, 0]), *REST_LENGTH_RANGE)
+    params[:, M_STIFFNESS] = c.min_stiffness + (c.max_stiffness - c.min_stiffness) * u[:, 1]
+    params[:, M_DAMPING] = 0.1 + 0.4 * u[:, 2]
+    params[:, M_FREQUENCY] = c.min_frequency + (c.max_frequency - c.min_frequency) * u[:, 3]
+    params[:, M_AMPLITUDE] = low_amplitude + (c.max_amplitude - low_amplitude) * u[:, 4]
+    params[:, M_PHASE] = TWO_PI * u[:, 5]
+    params[:, M_DIR] = _sphere(u[:, 6], u[:, 7])
+    params[:, M_BIAS_STRENGTH] = 0.8 * u[:, 8]
+    params[:, M_VEL] = _sphere(u[:, 9], u[:, 10])
+    params[:, M_VEL_STRENGTH] = 0.5 * u[:, 11]
+    params[:, M_DIST_BIAS] = 2.0 * u[:, 12] - 1.0
+    params[:, M_DIST_STRENGTH] = 0.5 * u[:, 13]
     return params
+
+
+def _sphere(u_theta: np.ndarray, u_phi: np.ndarray) -> np.ndarray:
+    """Directions uniform on the sphere from two uniforms (theta = 2 pi u, phi = acos(2u - 1))."""
+    theta = TWO_PI * u_theta
+    cos_phi = 2.0 * u_phi - 1.0
+    sin_phi = np.sqrt(np.maximum(0.0, 1.0 - cos_phi * cos_phi))
+    return np.stack([sin_phi * np.cos(theta), sin_phi * np.sin(theta), cos_phi], axis=1)
 
 
 def random_color(rng: np.random.Generator) -> HSL:

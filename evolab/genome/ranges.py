@@ -5,6 +5,8 @@ The ranges that are not part of `GenomeConstraints` are the reference's mutation
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from evolab.config import GenomeConstraints
@@ -79,10 +81,30 @@ def _inward_float32(lo: np.ndarray | float, hi: np.ndarray | float) -> tuple[np.
 
 def clip_float32(values: np.ndarray, lo: np.ndarray | float, hi: np.ndarray | float) -> np.ndarray:
     """Values clipped into [lo, hi] and rounded to float32 numbers that stay inside it."""
-    lo32, hi32 = _inward_float32(lo, hi)
+    return _clip_inward(values, lo, hi, *_inward_float32(lo, hi))
+
+
+def _clip_inward(values: np.ndarray, lo, hi, lo32: np.ndarray, hi32: np.ndarray) -> np.ndarray:
     clipped = np.clip(values, lo, hi)
+    rounded = np.clip(as_float32(clipped), lo32, hi32)
+    if np.all(lo32 <= hi32):
+        return rounded
     # A range too narrow to hold any float32 (min == max, say) keeps its exact float64 value.
-    return np.where(lo32 <= hi32, np.clip(as_float32(clipped), lo32, hi32), clipped)
+    return np.where(lo32 <= hi32, rounded, clipped)
+
+
+@functools.lru_cache(maxsize=32)
+def _gene_bounds(constraints: GenomeConstraints) -> tuple[np.ndarray, ...]:
+    """(node lo, node hi, node lo32, node hi32, muscle lo, muscle hi, muscle lo32, muscle hi32)."""
+    pos_lo, pos_hi = position_bounds(constraints)
+    node_lo = np.array([constraints.min_size, FRICTION_RANGE[0], pos_lo[0], 0.0, pos_lo[2]])
+    node_hi = np.array([constraints.max_size, FRICTION_RANGE[1], *pos_hi])
+    muscle_lo, muscle_hi = muscle_bounds(constraints)
+    bounds = (node_lo, node_hi, *_inward_float32(node_lo, node_hi), muscle_lo, muscle_hi)
+    bounds += _inward_float32(muscle_lo, muscle_hi)
+    for array in bounds:
+        array.flags.writeable = False
+    return bounds
 
 
 def snap_genes(
@@ -102,16 +124,12 @@ def snap_genes(
         New (nodes, muscles, multipliers) arrays.
     """
     c = constraints
-    pos_lo, pos_hi = position_bounds(c)
-    node_lo = np.array([c.min_size, FRICTION_RANGE[0], pos_lo[0], 0.0, pos_lo[2]])
-    node_hi = np.array([c.max_size, FRICTION_RANGE[1], *pos_hi])
-    nodes = clip_float32(nodes, node_lo, node_hi)
-    lo, hi = muscle_bounds(c)
-    muscles = clip_float32(muscles, lo, hi)
+    node_lo, node_hi, node_lo32, node_hi32, muscle_lo, muscle_hi, muscle_lo32, muscle_hi32 = _gene_bounds(c)
+    nodes = _clip_inward(nodes, node_lo, node_hi, node_lo32, node_hi32)
+    muscles = _clip_inward(muscles, muscle_lo, muscle_hi, muscle_lo32, muscle_hi32)
     # The multiplier must leave room for the minimum frequency; then each frequency fits under the limit.
-    multipliers = clip_float32(
-        multipliers, MULTIPLIER_RANGE[0], min(MULTIPLIER_RANGE[1], c.max_frequency / c.min_frequency)
-    )
+    highest = min(MULTIPLIER_RANGE[1], c.max_frequency / c.min_frequency)
+    multipliers = clip_float32(multipliers, MULTIPLIER_RANGE[0], highest)
     ceiling = np.maximum(np.minimum(c.max_frequency, c.max_frequency / multipliers), c.min_frequency)
     muscles[:, M_FREQUENCY] = clip_float32(muscles[:, M_FREQUENCY], c.min_frequency, np.repeat(ceiling, muscle_counts))
     return nodes, muscles, multipliers

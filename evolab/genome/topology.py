@@ -2,53 +2,56 @@
 
 from __future__ import annotations
 
+import numba as nb
 import numpy as np
 
 
-def component_labels(n_nodes: int, edges: np.ndarray) -> np.ndarray:
-    """(n_nodes,) int label of each node's connected component (labels are smallest member indices)."""
-    labels = np.arange(n_nodes)
-    # Bodies have at most a few dozen nodes: label propagation converges in a handful of sweeps.
-    changed = len(edges) > 0
-    while changed:
-        a, b = edges[:, 0], edges[:, 1]
-        low = np.minimum(labels[a], labels[b])
-        before = labels.copy()
-        np.minimum.at(labels, a, low)
-        np.minimum.at(labels, b, low)
-        labels = labels[labels]
-        changed = not np.array_equal(before, labels)
-    return labels
+@nb.njit(cache=True)
+def _find(parent: np.ndarray, i: int) -> int:
+    while parent[i] != i:
+        parent[i] = parent[parent[i]]
+        i = parent[i]
+    return i
+
+
+@nb.njit(cache=True)
+def _connected_without(n_nodes: int, edges: np.ndarray, skip_edge: int, skip_node: int) -> bool:
+    """Union-find connectivity of the nodes other than `skip_node` through the edges other than
+    `skip_edge` (-1: skip nothing)."""
+    parent = np.arange(n_nodes)
+    groups = n_nodes - (1 if skip_node >= 0 else 0)
+    for j in range(edges.shape[0]):
+        a = edges[j, 0]
+        b = edges[j, 1]
+        if j == skip_edge or a == skip_node or b == skip_node:
+            continue
+        ra = _find(parent, a)
+        rb = _find(parent, b)
+        if ra != rb:
+            parent[ra] = rb
+            groups -= 1
+    return groups <= 1
+
+
+def _as_edges(edges: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(edges, dtype=np.int64).reshape(-1, 2)
 
 
 def is_connected(n_nodes: int, edges: np.ndarray) -> bool:
     """True when every node is reachable from every other through `edges` ((k, 2) node indices)."""
-    if n_nodes <= 1:
-        return True
-    return bool(np.all(component_labels(n_nodes, edges) == 0))
+    return n_nodes <= 1 or bool(_connected_without(n_nodes, _as_edges(edges), -1, -1))
 
 
 def removable_muscles(n_nodes: int, edges: np.ndarray) -> np.ndarray:
     """Indices of muscles whose removal keeps a connected body connected (the non-bridges)."""
-    keep = np.ones(len(edges), dtype=bool)
-    out = []
-    for j in range(len(edges)):
-        keep[j] = False
-        if is_connected(n_nodes, edges[keep]):
-            out.append(j)
-        keep[j] = True
-    return np.array(out, dtype=np.int64)
+    e = _as_edges(edges)
+    return np.array([j for j in range(len(e)) if _connected_without(n_nodes, e, j, -1)], dtype=np.int64)
 
 
 def removable_nodes(n_nodes: int, edges: np.ndarray, candidates: np.ndarray) -> np.ndarray:
     """Those `candidates` whose removal (with their muscles) leaves the other nodes connected."""
-    out = []
-    for node in candidates.tolist():
-        kept = (edges[:, 0] != node) & (edges[:, 1] != node)
-        remap = np.arange(n_nodes) - (np.arange(n_nodes) > node)
-        if is_connected(n_nodes - 1, remap[edges[kept]]):
-            out.append(node)
-    return np.array(out, dtype=np.int64)
+    e = _as_edges(edges)
+    return np.array([c for c in candidates.tolist() if _connected_without(n_nodes, e, -1, c)], dtype=np.int64)
 
 
 def node_degrees(n_nodes: int, edges: np.ndarray) -> np.ndarray:
