@@ -5,6 +5,7 @@ encoded, split into byte planes, zstd. About 2 KB for a 5-node creature over 10 
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 
 import numpy as np
 import zstandard
@@ -28,14 +29,6 @@ def _unzigzag(values: np.ndarray) -> np.ndarray:
     return (values >> 1) ^ -(values & 1)
 
 
-def _pack_ints(values: np.ndarray) -> bytes:
-    """Zigzag, then byte planes (all low bytes, then the next...) so zstd sees runs of zeros."""
-    z = _zigzag(values)
-    width = max(1, (int(z.max()).bit_length() + 7) // 8) if z.size else 1
-    planes = np.stack([(z >> np.uint64(8 * k)) & np.uint64(255) for k in range(width)]).astype(np.uint8)
-    return bytes([width]) + planes.tobytes()
-
-
 def _unpack_ints(data: bytes, count: int) -> np.ndarray:
     width = data[0]
     planes = np.frombuffer(data, dtype=np.uint8, offset=1).reshape(width, count).astype(np.uint64)
@@ -47,16 +40,47 @@ def _unpack_ints(data: bytes, count: int) -> np.ndarray:
 
 def encode_replay(frames: np.ndarray, fitness_over_time: np.ndarray) -> tuple[bytes, bytes]:
     """Encode (F, n, 3) float32 frames and (F,) fitness values; returns (frames blob, fitness blob)."""
-    f, n, _ = frames.shape
-    q = np.round(np.asarray(frames, dtype=np.float64) / POSITION_QUANTUM).astype(np.int64)
-    node_major = np.ascontiguousarray(q.transpose(1, 2, 0)).reshape(n * 3, f)
-    # each node-axis track is delta-coded on its own, starting from its first absolute value
-    body = _pack_ints(np.diff(node_major, axis=1, prepend=0).ravel())
-    header = _HEADER.pack(_MAGIC, f, n, POSITION_QUANTUM, FITNESS_QUANTUM)
-    frames_blob = header + zstandard.ZstdCompressor(level=_LEVEL).compress(body)
-    fq = np.round(np.asarray(fitness_over_time, dtype=np.float64) / FITNESS_QUANTUM).astype(np.int64)
-    fitness_blob = zstandard.ZstdCompressor(level=_LEVEL).compress(_pack_ints(np.diff(fq, prepend=0)))
-    return frames_blob, fitness_blob
+    return encode_replays([(frames, fitness_over_time)])[0]
+
+
+def _planes(z: np.ndarray, width: int) -> np.ndarray:
+    """(width, ...) uint8 byte planes of unsigned integers, low byte first."""
+    return np.stack([((z >> np.uint64(8 * k)) & np.uint64(255)).astype(np.uint8) for k in range(width)])
+
+
+def _width(z: np.ndarray) -> int:
+    return max(1, (int(z.max()).bit_length() + 7) // 8) if z.size else 1
+
+
+def encode_replays(replays: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[tuple[bytes, bytes]]:
+    """`encode_replay` for many creatures at once (same frame count): the arithmetic runs once on all
+    of them; only the compression is per creature."""
+    if not replays:
+        return []
+    n_frames = replays[0][0].shape[0]
+    nodes = [f.shape[1] for f, _ in replays]
+    # node-major tracks of every creature stacked: (sum of 3 n, F)
+    tracks = np.concatenate(
+        [np.asarray(f, dtype=np.float64).transpose(1, 2, 0).reshape(-1, n_frames) for f, _ in replays]
+    )
+    q = np.round(tracks / POSITION_QUANTUM).astype(np.int64)
+    z = _zigzag(np.diff(q, axis=1, prepend=0))
+    width = _width(z)
+    planes = _planes(z, width)
+    fitness = np.round(np.stack([np.asarray(f, dtype=np.float64) for _, f in replays]) / FITNESS_QUANTUM)
+    fz = _zigzag(np.diff(fitness.astype(np.int64), axis=1, prepend=0))
+    f_width = _width(fz)
+    f_planes = _planes(fz, f_width)
+    compressor = zstandard.ZstdCompressor(level=_LEVEL)
+    out = []
+    row = 0
+    for i, n in enumerate(nodes):
+        header = _HEADER.pack(_MAGIC, n_frames, n, POSITION_QUANTUM, FITNESS_QUANTUM)
+        body = bytes([width]) + planes[:, row : row + 3 * n].tobytes()
+        row += 3 * n
+        fitness_body = bytes([f_width]) + f_planes[:, i].tobytes()
+        out.append((header + compressor.compress(body), compressor.compress(fitness_body)))
+    return out
 
 
 def decode_replay(frames_blob: bytes, fitness_blob: bytes) -> tuple[np.ndarray, np.ndarray]:

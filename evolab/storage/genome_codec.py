@@ -1,9 +1,10 @@
 """Genomes in binary, many to a compressed batch: the creatures first stored together (one generation's
-children) share one zstd frame, so a clone and its siblings cost little more than one genome.
+children) share one zstd frame, laid out by column (every genome's node table, then every muscle table,
+...) so similar values sit together, and encoded with a handful of array operations.
 
 Arrays go as float32 when every value is a float32 number (always, for genomes evolab made) and as
 float64 otherwise, so decoding gives back exactly the genome that was stored. Ids and parent ids are not
-in the record: the creatures table holds them once, and decoding takes them back from there.
+in the blob: the creatures table holds them once, and decoding takes them back from there.
 """
 
 from __future__ import annotations
@@ -17,85 +18,60 @@ import zstandard
 from evolab.errors import StorageError
 from evolab.genome.model import HSL, MUSCLE_FIELDS, NODE_FIELDS, Genome, NeuralGenome
 
-_MAGIC = b"EVG1"
-_RECORD = struct.Struct("<HHBBHHIIdddd")  # nodes, muscles, flags, activation, hidden, outputs,
-# lineage generation, survival streak, multiplier, h, s, l
-_FLAG_FLOAT64 = 1
-_FLAG_NEURAL = 2
+_MAGIC = b"EVG2"
+_PREFIX = struct.Struct("<4sIB")  # magic, count, wide (float64 arrays)
+_HEADER = np.dtype(
+    [
+        ("n_nodes", "<u2"),
+        ("n_muscles", "<u2"),
+        ("has_net", "u1"),
+        ("activation", "u1"),
+        ("hidden", "<u2"),
+        ("outputs", "<u2"),
+        ("lineage", "<u4"),
+        ("streak", "<u4"),
+        ("multiplier", "<f8"),
+        ("h", "<f8"),
+        ("s", "<f8"),
+        ("l", "<f8"),
+    ]
+)
 _ACTIVATIONS = ("tanh", "relu", "sigmoid")
 _LEVEL = 3
 
 
-def _is_float32(values: np.ndarray) -> bool:
-    return bool(np.array_equal(values.astype(np.float32).astype(np.float64), values, equal_nan=True))
-
-
-def encode_genome(genome: Genome) -> bytes:
-    """One genome as bytes (uncompressed), without its id and parent ids."""
-    net = genome.neural
-    arrays = [genome.node_params, genome.muscle_params] + ([net.weights] if net is not None else [])
-    wide = not all(_is_float32(a) for a in arrays)
-    flags = (_FLAG_FLOAT64 if wide else 0) | (_FLAG_NEURAL if net is not None else 0)
-    head = _RECORD.pack(
-        genome.n_nodes,
-        genome.n_muscles,
-        flags,
-        _ACTIVATIONS.index(net.activation) if net is not None else 0,
-        net.hidden_size if net is not None else 0,
-        net.output_size if net is not None else 0,
-        genome.generation,
-        genome.survival_streak,
-        genome.global_frequency_multiplier,
-        genome.color.h,
-        genome.color.s,
-        genome.color.l,
-    )
-    parts = [head]
-    dtype = np.float64 if wide else np.float32
-    parts.append(genome.muscle_nodes.astype(np.uint16).tobytes())
-    parts.extend(a.astype(dtype).tobytes() for a in arrays)
-    return b"".join(parts)
-
-
-def decode_genome(data: bytes | memoryview, genome_id: str, parent_ids: tuple[str, ...]) -> Genome:
-    """Inverse of `encode_genome`, given the genome's id and parent ids."""
-    view = memoryview(data)
-    n, m, flags, activation, hidden, outputs, lineage, streak, multiplier, h, s, l = _RECORD.unpack_from(view)  # noqa: E741
-    offset = _RECORD.size
-    dtype = np.float64 if flags & _FLAG_FLOAT64 else np.float32
-
-    def take(count: int, kind=dtype) -> np.ndarray:
-        nonlocal offset
-        arr = np.frombuffer(view, dtype=kind, count=count, offset=offset)
-        offset += count * np.dtype(kind).itemsize
-        return arr
-
-    ends = take(m * 2, np.uint16).reshape(m, 2).astype(np.int32)
-    nodes = take(n * len(NODE_FIELDS)).astype(np.float64)
-    muscles = take(m * len(MUSCLE_FIELDS)).astype(np.float64)
-    neural = None
-    if flags & _FLAG_NEURAL:
-        count = 8 * hidden + hidden + hidden * outputs + outputs
-        neural = NeuralGenome(take(count).astype(np.float64), hidden, outputs, _ACTIVATIONS[activation])
-    return Genome(
-        id=genome_id,
-        node_params=nodes,
-        muscle_nodes=ends,
-        muscle_params=muscles,
-        global_frequency_multiplier=multiplier,
-        color=HSL(h, s, l),
-        generation=lineage,
-        survival_streak=streak,
-        parent_ids=parent_ids,
-        neural=neural,
-    )
+def _weight_count(hidden: np.ndarray, outputs: np.ndarray) -> np.ndarray:
+    return 8 * hidden + hidden + hidden * outputs + outputs
 
 
 def encode_batch(genomes: Sequence[Genome]) -> bytes:
-    """Several genomes in one compressed blob."""
-    records = [encode_genome(g) for g in genomes]
-    offsets = np.cumsum([0] + [len(r) for r in records]).astype(np.uint32)
-    raw = _MAGIC + struct.pack("<I", len(records)) + offsets.tobytes() + b"".join(records)
+    """Several genomes (without ids and parent ids) in one compressed blob."""
+    count = len(genomes)
+    header = np.zeros(count, dtype=_HEADER)
+    nets = [g.neural for g in genomes]
+    header["n_nodes"] = [g.n_nodes for g in genomes]
+    header["n_muscles"] = [g.n_muscles for g in genomes]
+    header["has_net"] = [net is not None for net in nets]
+    header["activation"] = [_ACTIVATIONS.index(net.activation) if net is not None else 0 for net in nets]
+    header["hidden"] = [net.hidden_size if net is not None else 0 for net in nets]
+    header["outputs"] = [net.output_size if net is not None else 0 for net in nets]
+    header["lineage"] = [g.generation for g in genomes]
+    header["streak"] = [g.survival_streak for g in genomes]
+    header["multiplier"] = [g.global_frequency_multiplier for g in genomes]
+    header["h"] = [g.color.h for g in genomes]
+    header["s"] = [g.color.s for g in genomes]
+    header["l"] = [g.color.l for g in genomes]
+    ends = np.concatenate([g.muscle_nodes for g in genomes]).astype("<u2") if count else np.zeros(0, "<u2")
+    floats = [np.concatenate([g.node_params.ravel() for g in genomes]) if count else np.zeros(0)]
+    floats.append(np.concatenate([g.muscle_params.ravel() for g in genomes]) if count else np.zeros(0))
+    weights = [net.weights for net in nets if net is not None]
+    floats.append(np.concatenate(weights) if weights else np.zeros(0))
+    values = np.concatenate(floats)
+    wide = not np.array_equal(values.astype(np.float32).astype(np.float64), values, equal_nan=True)
+    stored = values.astype("<f8" if wide else "<f4")
+    # byte planes: sign/exponent bytes of similar values compress to almost nothing
+    planes = stored.view(np.uint8).reshape(-1, stored.itemsize).T.tobytes()
+    raw = _PREFIX.pack(_MAGIC, count, wide) + header.tobytes() + ends.tobytes() + planes
     return zstandard.ZstdCompressor(level=_LEVEL).compress(raw)
 
 
@@ -107,14 +83,51 @@ def decode_batch(blob: bytes, slots: Sequence[int], identities: Sequence[tuple[s
     """
     try:
         raw = zstandard.ZstdDecompressor().decompress(blob)
-        if raw[:4] != _MAGIC:
+        magic, count, wide = _PREFIX.unpack_from(raw)
+        if magic != _MAGIC:
             raise ValueError("bad magic")
-        (count,) = struct.unpack_from("<I", raw, 4)
-        offsets = np.frombuffer(raw, dtype=np.uint32, count=count + 1, offset=8)
-        body = memoryview(raw)[8 + 4 * (count + 1) :]
-        return [
-            decode_genome(body[offsets[i] : offsets[i + 1]], genome_id, parents)
-            for i, (genome_id, parents) in zip(slots, identities, strict=True)
-        ]
-    except (ValueError, IndexError, struct.error, zstandard.ZstdError) as err:
+        header = np.frombuffer(raw, dtype=_HEADER, count=count, offset=_PREFIX.size)
+        n = header["n_nodes"].astype(np.int64)
+        m = header["n_muscles"].astype(np.int64)
+        w = np.where(header["has_net"] > 0, _weight_count(header["hidden"].astype(np.int64), header["outputs"]), 0)
+        offset = _PREFIX.size + header.nbytes
+        ends = np.frombuffer(raw, dtype="<u2", count=2 * int(m.sum()), offset=offset).reshape(-1, 2)
+        offset += ends.nbytes
+        width = 8 if wide else 4
+        total = int(5 * n.sum() + 16 * m.sum() + w.sum())
+        planes = np.frombuffer(raw, dtype=np.uint8, count=total * width, offset=offset).reshape(width, total)
+        values = np.ascontiguousarray(planes.T).view("<f8" if wide else "<f4").ravel().astype(np.float64)
+        if len(raw) != offset + total * width:
+            raise ValueError("wrong length")
+        node_start = np.cumsum(5 * n) - 5 * n
+        muscle_start = 5 * n.sum() + np.cumsum(16 * m) - 16 * m
+        weight_start = 5 * n.sum() + 16 * m.sum() + np.cumsum(w) - w
+        end_start = np.cumsum(m) - m
+        out = []
+        for i, (genome_id, parents) in zip(slots, identities, strict=True):
+            h = header[i]
+            neural = None
+            if h["has_net"]:
+                neural = NeuralGenome(
+                    values[weight_start[i] : weight_start[i] + w[i]],
+                    int(h["hidden"]),
+                    int(h["outputs"]),
+                    _ACTIVATIONS[h["activation"]],
+                )
+            out.append(
+                Genome(
+                    id=genome_id,
+                    node_params=values[node_start[i] : node_start[i] + 5 * n[i]].reshape(-1, len(NODE_FIELDS)),
+                    muscle_nodes=ends[end_start[i] : end_start[i] + m[i]].astype(np.int32),
+                    muscle_params=values[muscle_start[i] : muscle_start[i] + 16 * m[i]].reshape(-1, len(MUSCLE_FIELDS)),
+                    global_frequency_multiplier=float(h["multiplier"]),
+                    color=HSL(float(h["h"]), float(h["s"]), float(h["l"])),
+                    generation=int(h["lineage"]),
+                    survival_streak=int(h["streak"]),
+                    parent_ids=parents,
+                    neural=neural,
+                )
+            )
+        return out
+    except (ValueError, IndexError, KeyError, struct.error, zstandard.ZstdError) as err:
         raise StorageError(f"stored genomes are corrupt ({err})") from None
