@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from evolab.cli import bench, demo, evolve, simulate
+from evolab.cli import bench, demo, evolve, fork, presets, runs, simulate, stats, transfer
 
 app = typer.Typer(
     name="evolab",
@@ -40,6 +40,15 @@ app.command("demo", epilog=demo.EPILOG)(demo.demo_command)
 app.command("simulate", epilog=simulate.EPILOG)(simulate.simulate_command)
 app.command("random-genome")(simulate.random_genome_command)
 app.command("bench", epilog=bench.EPILOG)(bench.bench_command)
+app.command("runs", epilog=runs.RUNS_EPILOG)(runs.runs_command)
+app.command("show", epilog=runs.SHOW_EPILOG)(runs.show_command)
+app.command("stats", epilog=stats.EPILOG)(stats.stats_command)
+app.command("fork", epilog=fork.EPILOG)(fork.fork_command)
+app.command("export", epilog=transfer.EXPORT_EPILOG)(transfer.export_command)
+app.command("import", epilog=transfer.IMPORT_EPILOG)(transfer.import_command)
+app.command("rename", epilog=runs.RENAME_EPILOG)(runs.rename_command)
+app.command("delete", epilog=runs.DELETE_EPILOG)(runs.delete_command)
+app.add_typer(presets.app, name="presets")
 
 
 def main() -> None:

@@ -78,7 +78,8 @@ def evolve_command(
         int, typer.Option("--generations", "-g", help="Generations to run (with --resume: this many more).", min=1)
     ] = 100,
     preset: Annotated[
-        str | None, typer.Option(help="Start from a preset (quick, default, overnight, ...).", rich_help_panel=_RUN)
+        str | None,
+        typer.Option(help="Start from a preset (quick, default, ... or one you saved).", rich_help_panel=_RUN),
     ] = None,
     config: Annotated[
         Path | None, typer.Option("--config", help="Start from a TOML config file.", rich_help_panel=_RUN)
@@ -159,7 +160,7 @@ def evolve_command(
     db: DbOption = DEFAULT_DB,
 ) -> None:
     """Evolve creatures and store every generation in the database."""
-    from evolab.config import EvolutionConfig
+    from evolab.config import EvolutionConfig, preset_names
     from evolab.errors import ConfigError, EvolabError, StorageError
     from evolab.genome import creature_name
     from evolab.runner import Run, StopRequest
@@ -189,6 +190,10 @@ def evolve_command(
         try:
             if config is not None:
                 cfg = EvolutionConfig.from_toml(config, **overrides)
+            elif preset is not None and preset not in preset_names():  # a preset saved in the database
+                from evolab.cli.presets import user_preset_config
+
+                cfg = user_preset_config(preset, db, overrides)
             else:
                 cfg = EvolutionConfig.from_preset(preset or "default", **overrides)
         except ConfigError as err:

@@ -687,6 +687,174 @@ class Store:
             if cur.execute("DELETE FROM presets WHERE name = ?", (name,)).rowcount == 0:
                 raise StorageError(f"unknown preset {name!r}")
 
+    # -- import -----------------------------------------------------------------------------------------
+    # Raw rows for `evolab.storage.transfer`: export reads replays and checkpoints as stored (no
+    # re-encoding), import writes one whole, already validated run in a single transaction.
+
+    def creature_infos(self, run_id: str) -> list[CreatureInfo]:
+        """Every creature of a run, in the order they were stored (by birth generation).
+
+        Raises:
+            StorageError: unknown run.
+        """
+        pk = self._run_pk(run_id)
+        rows = self._read(
+            "SELECT id, born, parent1, parent2, lineage, n_nodes, n_muscles FROM creatures WHERE run_pk = ? "
+            "ORDER BY no",
+            (pk,),
+        )
+        return [_creature_info(r) for r in rows]
+
+    def frame_rows(self, run_id: str) -> list[tuple[int, str, str, bytes, bytes, list[dict]]]:
+        """Every stored replay of a run as stored: (generation, creature id, reason, frames blob,
+        fitness blob, pellet events), by generation and creature.
+
+        Raises:
+            StorageError: unknown run.
+        """
+        pk = self._run_pk(run_id)
+        rows = self._read(
+            "SELECT f.generation, c.id, f.reason, f.frames, f.fitness, f.pellets FROM creature_frames f "
+            "JOIN creatures c ON c.run_pk = f.run_pk AND c.no = f.creature_no WHERE f.run_pk = ? "
+            "ORDER BY f.generation, f.creature_no",
+            (pk,),
+        )
+        return [
+            (g, cid, reason, bytes(frames), bytes(fitness), json.loads(pellets))
+            for g, cid, reason, frames, fitness, pellets in rows
+        ]
+
+    def checkpoint_rows(self, run_id: str) -> list[tuple[int, list[tuple[str, int]], dict]]:
+        """Every checkpoint of a run without decoding genomes: (generation, [(creature id, survival
+        streak), ...], GA generator state), by generation.
+
+        Raises:
+            StorageError: unknown run.
+        """
+        pk = self._run_pk(run_id)
+        ids = dict(self._read("SELECT no, id FROM creatures WHERE run_pk = ?", (pk,)))
+        rows = self._read(
+            "SELECT generation, population, rng_state FROM checkpoints WHERE run_pk = ? ORDER BY generation", (pk,)
+        )
+        out = []
+        for generation, population, rng_state in rows:
+            members = np.frombuffer(population, dtype=np.int64).reshape(-1, 2)
+            out.append((generation, [(ids[int(no)], int(s)) for no, s in members], json.loads(rng_state)))
+        return out
+
+    def import_run(
+        self,
+        *,
+        run_id: str,
+        name: str,
+        config: EvolutionConfig,
+        seed: int,
+        status: str,
+        created_at: float,
+        parent_run_id: str | None,
+        fork_generation: int | None,
+        creatures: Sequence[tuple[int, Genome]],
+        generations: Sequence[tuple[GenerationStats, Sequence[CreatureResult]]],
+        frames: Sequence[tuple[int, str, str, bytes, bytes, list[dict]]],
+        checkpoints: Sequence[tuple[int, Sequence[tuple[str, int]], dict]],
+    ) -> RunInfo:
+        """Write a whole run in one transaction: all of it is stored, or nothing.
+
+        The caller has validated everything (`evolab.storage.transfer`): creatures are (birth generation,
+        genome) in birth order, generations are contiguous from 0 with their results best first, and every
+        result, replay and checkpoint names a creature in `creatures`. `run_id` is kept unless the
+        database already holds it; then the run gets a new id. The best creature and longest survivor are
+        recomputed from the results.
+
+        Raises:
+            StorageError: the database cannot be written.
+        """
+        if status not in RUN_STATUSES:
+            raise StorageError(f"unknown run status {status!r}")
+        with self.transaction() as cur:
+            info = self.create_run(
+                config,
+                seed,
+                name=name,
+                run_id=run_id,
+                parent_run_id=parent_run_id,
+                fork_generation=fork_generation,
+                created_at=created_at,
+            )
+            pk = self._run_pk(info.id)
+            by_birth: dict[int, list[Genome]] = {}
+            for born, genome in creatures:
+                by_birth.setdefault(born, []).append(genome)
+            for born in sorted(by_birth):
+                self._add_creatures(cur, pk, born, by_birth[born])
+            numbers = self._numbers(cur, pk)
+            now = time.time()
+            for stats, results in generations:
+                cur.execute(
+                    f"INSERT INTO generations (run_pk, {_STATS_COLUMNS}, created_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        pk,
+                        stats.generation,
+                        stats.best,
+                        stats.average,
+                        stats.worst,
+                        stats.median,
+                        stats.p10,
+                        stats.p25,
+                        stats.p75,
+                        stats.p90,
+                        stats.disqualified,
+                        stats.pellets,
+                        json.dumps({str(k): v for k, v in sorted(stats.node_counts.items())}),
+                        stats.avg_nodes,
+                        stats.avg_muscles,
+                        stats.sim_seed,
+                        stats.sim_seconds,
+                        stats.host_seconds,
+                        now,
+                    ),
+                )
+                cur.executemany(
+                    "INSERT INTO results (run_pk, generation, rank, creature_no, fitness, pellets, disqualified, "
+                    "survival_streak, distance, displacement) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (
+                            pk,
+                            stats.generation,
+                            r.rank,
+                            numbers[r.creature_id],
+                            r.fitness,
+                            r.pellets,
+                            r.disqualified,
+                            r.survival_streak,
+                            r.distance,
+                            r.displacement,
+                        )
+                        for r in results
+                    ],
+                )
+            cur.executemany(
+                "INSERT INTO creature_frames (run_pk, generation, creature_no, reason, frames, fitness, pellets) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (pk, g, numbers[cid], reason, frames_blob, fitness_blob, json.dumps(list(pellets)))
+                    for g, cid, reason, frames_blob, fitness_blob, pellets in frames
+                ],
+            )
+            for generation, members, rng_state in checkpoints:
+                rows = np.array([(numbers[cid], streak) for cid, streak in members], dtype=np.int64).reshape(-1, 2)
+                cur.execute(
+                    "INSERT INTO checkpoints (run_pk, generation, population, rng_state) VALUES (?, ?, ?, ?)",
+                    (pk, generation, rows.tobytes(), json.dumps(rng_state)),
+                )
+            cur.execute(
+                "UPDATE runs SET status = ?, generation_count = ?, updated_at = ? WHERE pk = ?",
+                (status, len(generations), now, pk),
+            )
+            _recompute_records(cur, pk)
+        return self.get_run(info.id)
+
 
 def _creature_info(row: tuple) -> CreatureInfo:
     return CreatureInfo(
