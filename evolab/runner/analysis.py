@@ -87,12 +87,13 @@ def pick_replays(ranked: Sequence[CreatureResult], policy: FramePolicy, rng: np.
 
 def pellet_events(result: SimResult) -> tuple[dict, ...]:
     """A result's pellets as JSON-safe dicts (positions, frames, initial distances)."""
+    # millimetres are plenty for drawing a pellet, and keep the stored JSON small
     return tuple(
         {
-            "position": list(p.position),
+            "position": [round(v, 3) for v in p.position],
             "spawned_frame": p.spawned_frame,
             "collected_frame": p.collected_frame,
-            "initial_distance": p.initial_distance,
+            "initial_distance": round(p.initial_distance, 3),
         }
         for p in result.pellets
     )

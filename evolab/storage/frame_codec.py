@@ -95,6 +95,6 @@ def decode_replay(frames_blob: bytes, fitness_blob: bytes) -> tuple[np.ndarray, 
         frames = (q * float(quantum)).astype(np.float32)
         fitness_q = np.cumsum(_unpack_ints(zstandard.ZstdDecompressor().decompress(fitness_blob), f))
         fitness = fitness_q * float(f_quantum)
-    except (ValueError, struct.error, zstandard.ZstdError) as err:
+    except (ValueError, IndexError, struct.error, zstandard.ZstdError) as err:
         raise StorageError(f"stored frames are corrupt ({err})") from None
     return frames, fitness.astype(np.float64)

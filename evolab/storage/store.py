@@ -28,7 +28,7 @@ import numpy as np
 from evolab.config import EvolutionConfig
 from evolab.errors import EvolabError, StorageError
 from evolab.genome.model import Genome
-from evolab.storage.frame_codec import decode_replay, encode_replay
+from evolab.storage.frame_codec import decode_replay, encode_replays
 from evolab.storage.genome_codec import decode_batch, encode_batch
 from evolab.storage.migrations import APPLICATION_ID, LATEST_VERSION, MIGRATIONS
 from evolab.storage.records import (
@@ -465,12 +465,11 @@ class Store:
                     for r in record.results
                 ],
             )
-            frame_rows = []
-            for f in record.frames:
-                frames_blob, fitness_blob = encode_replay(f.frames, f.fitness_over_time)
-                frame_rows.append(
-                    (pk, g, numbers[f.creature_id], f.reason, frames_blob, fitness_blob, json.dumps(list(f.pellets)))
-                )
+            blobs = encode_replays([(f.frames, f.fitness_over_time) for f in record.frames])
+            frame_rows = [
+                (pk, g, numbers[f.creature_id], f.reason, frames_blob, fitness_blob, json.dumps(list(f.pellets)))
+                for f, (frames_blob, fitness_blob) in zip(record.frames, blobs, strict=True)
+            ]
             cur.executemany(
                 "INSERT INTO creature_frames (run_pk, generation, creature_no, reason, frames, fitness, pellets) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -1,0 +1,269 @@
+"""`evolab stats`: fitness per generation, percentiles, body sizes over time, top creatures, lineage."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from evolab.cli._db import DEFAULT_DB, DbOption, open_store
+from evolab.cli._output import EXIT_FAILED, fail, print_json, stderr
+from evolab.cli._table import echo_table, subsample
+from evolab.cli.runs import JsonOption, RunArgument, require_run
+
+if TYPE_CHECKING:
+    from evolab.storage import GenerationStats
+
+EPILOG = """Examples:
+
+  $ evolab stats run_20261126_101500_a3f2
+
+  $ evolab stats run_20261126_101500_a3f2 --plot fitness.png
+
+  $ evolab stats run_20261126_101500_a3f2 --json --top 20
+"""
+
+MAX_ROWS = 40
+"""Generations shown in the text tables; longer runs are subsampled evenly (`--json` has them all)."""
+NODE_BUCKETS = (2, 3, 4, 5, 6, 7, 8)
+"""Node-count buckets of the body-size table and plot; the last one is "8 or more"."""
+LINEAGE_ROWS = 20
+_PLOT_FORMATS = (".png", ".svg", ".pdf")
+
+
+def node_shares(node_counts: dict[int, int]) -> list[float]:
+    """Percentage of the population in each of `NODE_BUCKETS` (the last bucket takes 8 nodes and more)."""
+    total = sum(node_counts.values())
+    shares = [0.0] * len(NODE_BUCKETS)
+    if not total:
+        return shares
+    for nodes, count in node_counts.items():
+        slot = min(max(nodes, NODE_BUCKETS[0]), NODE_BUCKETS[-1]) - NODE_BUCKETS[0]
+        shares[slot] += 100.0 * count / total
+    return shares
+
+
+def _generation_doc(s: GenerationStats) -> dict[str, Any]:
+    return {
+        "generation": s.generation,
+        "best": s.best,
+        "average": s.average,
+        "worst": s.worst,
+        "median": s.median,
+        "p10": s.p10,
+        "p25": s.p25,
+        "p75": s.p75,
+        "p90": s.p90,
+        "pellets": s.pellets,
+        "disqualified": s.disqualified,
+        "avg_nodes": s.avg_nodes,
+        "avg_muscles": s.avg_muscles,
+        "node_counts": {str(k): v for k, v in sorted(s.node_counts.items())},
+    }
+
+
+def write_plot(path: Path, history: list[GenerationStats], title: str) -> None:
+    """Fitness curves (best, average, median, worst) over the share of each body size (stacked area)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    gens = [s.generation for s in history]
+    fig, (fitness_ax, nodes_ax) = plt.subplots(2, 1, figsize=(11, 8), sharex=True, height_ratios=(3, 2))
+    try:
+        for label, values, style in (
+            ("best", [s.best for s in history], "-"),
+            ("average", [s.average for s in history], "-"),
+            ("median", [s.median for s in history], "--"),
+            ("worst", [s.worst for s in history], ":"),
+        ):
+            fitness_ax.plot(gens, values, style, label=label, linewidth=1.4)
+        fitness_ax.fill_between(gens, [s.p25 for s in history], [s.p75 for s in history], alpha=0.15, label="p25-p75")
+        fitness_ax.set_ylabel("fitness")
+        fitness_ax.set_title(title)
+        fitness_ax.grid(alpha=0.3)
+        fitness_ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        shares = [node_shares(s.node_counts) for s in history]
+        labels = [f"{n} nodes" for n in NODE_BUCKETS[:-1]] + [f"{NODE_BUCKETS[-1]}+ nodes"]
+        nodes_ax.stackplot(gens, list(zip(*shares, strict=True)), labels=labels, alpha=0.85)
+        nodes_ax.set_ylim(0, 100)
+        nodes_ax.set_ylabel("% of population")
+        nodes_ax.set_xlabel("generation")
+        nodes_ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), reverse=True)
+        nodes_ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        fig.tight_layout()
+        fig.savefig(path, dpi=110)
+    finally:
+        plt.close(fig)
+
+
+def stats_command(
+    run_id: RunArgument,
+    plot: Annotated[
+        Path | None,
+        typer.Option("--plot", help="Also draw fitness and body sizes over time to this image (.png, .svg, .pdf)."),
+    ] = None,
+    top: Annotated[int, typer.Option("--top", help="How many of the best creatures to list.", min=0)] = 10,
+    as_json: JsonOption = False,
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Analyse a run: fitness, body sizes, top creatures.
+
+    Fitness per generation (best, average, median, worst and percentiles), the share of each body size
+    over time, the best creatures and the lineage of the best one; --plot draws the curves.
+    """
+    from evolab.errors import StorageError
+    from evolab.genome import creature_name, origin_label
+
+    if plot is not None:
+        if plot.suffix.lower() not in _PLOT_FORMATS:
+            fail(f"--plot {plot}: unsupported image type (use {', '.join(_PLOT_FORMATS)})")
+        if not plot.parent.is_dir():
+            fail(f"--plot {plot}: its folder does not exist")
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            fail("--plot needs matplotlib", EXIT_FAILED, hint="pip install 'evolab[plot]'")
+    store = open_store(db)
+    run = require_run(store, run_id, db)
+    try:
+        history = store.generation_stats(run.id)
+        top_results = store.top_results(run.id, top) if top else []
+        genomes = {g.id: g for g in store.genomes(run.id, [r.creature_id for r in top_results])}
+        lineage = []
+        if run.best_creature_id is not None:
+            lineage = [store.creature(run.id, run.best_creature_id), *store.ancestors(run.id, run.best_creature_id)]
+        genomes.update((g.id, g) for g in store.genomes(run.id, [c.creature_id for c in lineage]))
+    except StorageError as err:
+        fail(str(err), EXIT_FAILED)
+    finally:
+        store.close()
+    if plot is not None and not history:
+        fail(f"run {run.id} has no generations to plot yet")
+
+    top_docs = [
+        {
+            "creature_id": r.creature_id,
+            "name": creature_name(genomes[r.creature_id]),
+            "fitness": r.fitness,
+            "generation": r.generation,
+            "rank": r.rank,
+            "pellets": r.pellets,
+            "disqualified": r.disqualified,
+            "survival_streak": r.survival_streak,
+            "nodes": genomes[r.creature_id].n_nodes,
+            "muscles": genomes[r.creature_id].n_muscles,
+        }
+        for r in top_results
+    ]
+    lineage_docs = [
+        {
+            "creature_id": c.creature_id,
+            "name": creature_name(genomes[c.creature_id]),
+            "born": c.born,
+            "origin": origin_label(genomes[c.creature_id]),
+            "parent_ids": list(c.parent_ids),
+            "nodes": c.n_nodes,
+            "muscles": c.n_muscles,
+        }
+        for c in lineage
+    ]
+
+    if plot is not None:
+        try:
+            write_plot(plot, history, f"{run.name} ({run.id})" if run.name != run.id else run.id)
+        except (OSError, ValueError) as err:
+            fail(f"--plot {plot}: cannot write ({err})", EXIT_FAILED)
+        stderr.print(f"wrote plot to {plot}", highlight=False, markup=False)
+
+    if as_json:
+        print_json(
+            {
+                "run_id": run.id,
+                "generation_count": run.generation_count,
+                "generations": [_generation_doc(s) for s in history],
+                "top": top_docs,
+                "lineage": lineage_docs,
+            }
+        )
+        return
+    if plot is not None:
+        return
+    if not history:
+        stderr.print(f"run {run.id} has no generations yet", highlight=False)
+        return
+    _print_text(history, top_docs, lineage_docs)
+
+
+def _print_text(history: list[GenerationStats], top_docs: list[dict], lineage_docs: list[dict]) -> None:
+    shown = [history[i] for i in subsample(len(history), MAX_ROWS)]
+    if len(shown) < len(history):
+        stderr.print(
+            f"showing {len(shown)} of {len(history)} generations, evenly spaced; --json has them all",
+            highlight=False,
+        )
+    typer.echo("Fitness per generation")
+    echo_table(
+        ["gen", "best", "p90", "p75", "median", "p25", "p10", "worst", "average"],
+        [
+            [str(s.generation)]
+            + [f"{v:.2f}" for v in (s.best, s.p90, s.p75, s.median, s.p25, s.p10, s.worst, s.average)]
+            for s in shown
+        ],
+        right=range(9),
+    )
+    typer.echo("")
+    typer.echo("Body sizes (% of the population by node count)")
+    echo_table(
+        ["gen", *(str(n) for n in NODE_BUCKETS[:-1]), f"{NODE_BUCKETS[-1]}+", "avg nodes", "avg muscles"],
+        [
+            [
+                str(s.generation),
+                *(f"{v:.0f}" for v in node_shares(s.node_counts)),
+                f"{s.avg_nodes:.1f}",
+                f"{s.avg_muscles:.1f}",
+            ]
+            for s in shown
+        ],
+        right=range(len(NODE_BUCKETS) + 3),
+    )
+    if top_docs:
+        typer.echo("")
+        typer.echo("Top creatures (each at its best generation)")
+        echo_table(
+            ["#", "creature", "name", "fitness", "gen", "pellets", "nodes", "muscles"],
+            [
+                [
+                    str(i + 1),
+                    d["creature_id"],
+                    d["name"],
+                    f"{d['fitness']:.2f}",
+                    str(d["generation"]),
+                    str(d["pellets"]),
+                    str(d["nodes"]),
+                    str(d["muscles"]),
+                ]
+                for i, d in enumerate(top_docs)
+            ],
+            right=(0, 3, 4, 5, 6, 7),
+        )
+    if lineage_docs:
+        typer.echo("")
+        typer.echo(f"Lineage of the best creature ({len(lineage_docs) - 1} ancestors, nearest first)")
+        rows = [
+            [
+                d["creature_id"],
+                d["name"],
+                str(d["born"]),
+                d["origin"],
+                str(d["nodes"]),
+                str(d["muscles"]),
+            ]
+            for d in lineage_docs[: LINEAGE_ROWS + 1]
+        ]
+        echo_table(["creature", "name", "born", "origin", "nodes", "muscles"], rows, right=(2, 4, 5))
+        if len(lineage_docs) > LINEAGE_ROWS + 1:
+            typer.echo(f"... and {len(lineage_docs) - LINEAGE_ROWS - 1} older ancestors (--json lists them all)")

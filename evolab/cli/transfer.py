@@ -1,0 +1,150 @@
+"""`evolab export` and `evolab import`: a run as one portable, versioned JSON file."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from evolab.cli._db import DEFAULT_DB, DbOption, open_store
+from evolab.cli._output import EXIT_FAILED, fail, print_json, stderr
+from evolab.cli.runs import JsonOption, RunArgument, db_flag, require_run
+
+EXPORT_EPILOG = """Examples:
+
+  $ evolab export run_20261126_101500_a3f2 -o run.json
+
+  $ evolab export run_20261126_101500_a3f2 | gzip > run.json.gz
+"""
+
+IMPORT_EPILOG = """Examples:
+
+  $ evolab import run.json
+
+  $ evolab import run.json --db other.db --json
+"""
+
+
+def export_command(
+    run_id: RunArgument,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File to write [default: stdout].", show_default=False)
+    ] = None,
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Write a run to one portable JSON file.
+
+    Generations, results, genomes, replays and checkpoints, as a versioned document `evolab import` reads.
+    """
+    from evolab.errors import EvolabError
+    from evolab.storage.transfer import export_run
+
+    to_stdout = output is None or str(output) == "-"
+    if not to_stdout and not output.parent.is_dir():
+        fail(f"--output {output}: its folder does not exist")
+    if not to_stdout and output.is_dir():
+        fail(f"--output {output}: is a folder")
+    store = open_store(db)
+    run = require_run(store, run_id, db)
+    try:
+        document = export_run(store, run.id)
+    except EvolabError as err:
+        fail(str(err), EXIT_FAILED)
+    finally:
+        store.close()
+    text = json.dumps(document, separators=(",", ":"))
+    if to_stdout:
+        typer.echo(text)
+    else:
+        _write_atomically(output, text)
+    where = "stdout" if to_stdout else str(output)
+    stderr.print(
+        f"exported run {run.id}: {len(document['generations'])} generations, {len(document['creatures'])} "
+        f"creatures, {len(document['frames'])} replays to {where}",
+        highlight=False,
+        markup=False,
+    )
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write to a temporary file beside `path`, then rename: a failed export leaves no half file."""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes the file private; an export is an ordinary file
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+                f.write("\n")
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as err:
+        fail(f"{path}: cannot write ({err.strerror})", EXIT_FAILED)
+
+
+def import_command(
+    file: Annotated[
+        Path,
+        typer.Argument(help="A file written by `evolab export` (- for stdin).", show_default=False, metavar="FILE"),
+    ],
+    as_json: JsonOption = False,
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Add a run from an exported JSON file.
+
+    The whole file is checked before anything is written; a run id the database already holds gets a new one.
+    """
+    from evolab.errors import EvolabError
+    from evolab.storage.transfer import TransferError, import_run, parse_document
+
+    try:
+        text = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
+    except OSError as err:
+        fail(f"{file}: cannot read ({err.strerror})")
+    except UnicodeDecodeError:
+        fail(f"{file}: not a text file")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        fail(f"{file}: not valid JSON ({err.msg} at line {err.lineno} column {err.colno})")
+    try:
+        document = parse_document(data)
+    except TransferError as err:
+        fail(f"{file}: {err}")
+    store = open_store(db, must_exist=False)
+    try:
+        run = import_run(store, document)
+    except EvolabError as err:
+        fail(f"{file}: {err}", EXIT_FAILED)
+    finally:
+        store.close()
+    original = document.run.id
+    if as_json:
+        print_json(
+            {
+                "id": run.id,
+                "name": run.name,
+                "original_id": original,
+                "status": run.status,
+                "generation_count": run.generation_count,
+                "creatures": len(document.creatures),
+                "replays": len(document.frames),
+            }
+        )
+    else:
+        typer.echo(run.id)
+    renamed = f" (as {run.id}: {original} was already taken)" if run.id != original else ""
+    stderr.print(
+        f"imported run {original}{renamed} into {db}: {run.generation_count} generations, "
+        f"{len(document.creatures)} creatures, {len(document.frames)} replays; see `evolab show {run.id}{db_flag(db)}`",
+        highlight=False,
+        markup=False,
+    )

@@ -1,0 +1,139 @@
+"""Genome batches: exact round trips (float32 when every value allows it, float64 otherwise), damage refused."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import zstandard
+
+from evolab import StorageError
+from evolab.genome import Genome, random_genome
+from evolab.storage.genome_codec import decode_batch, encode_batch
+
+
+def identities(genomes: list[Genome]) -> list[tuple[str, tuple[str, ...]]]:
+    return [(g.id, g.parent_ids) for g in genomes]
+
+
+def round_trip(genomes: list[Genome]) -> list[Genome]:
+    return decode_batch(encode_batch(genomes), range(len(genomes)), identities(genomes))
+
+
+def mixed_population(rng: np.random.Generator, size: int = 12) -> list[Genome]:
+    """Oscillator and neural genomes (every activation) with lineage, streaks and parents."""
+    genomes = []
+    for i in range(size):
+        hidden = None if i % 3 == 0 else int(rng.integers(1, 17))
+        activation = ("tanh", "relu", "sigmoid")[i % 3]
+        genome = random_genome(rng, neural_hidden_size=hidden, neural_activation=activation)
+        parents = (("cr_p1", "cr_p2"), ("cr_p1",), ())[i % 3]
+        genomes.append(genome.replace(generation=int(rng.integers(0, 500)), survival_streak=i, parent_ids=parents))
+    return genomes
+
+
+def float64_genome(rng: np.random.Generator) -> Genome:
+    """A genome from elsewhere whose values are not float32 numbers."""
+    data = random_genome(rng, neural_hidden_size=4).to_dict()
+    data["nodes"][0]["size"] = 0.1234567890123
+    data["nodes"][1]["position"]["x"] = -1.0000000000001
+    data["muscles"][0]["stiffness"] = 123.4567890123
+    data["neuralGenome"]["weights"][0] = 0.1234567890123
+    data["globalFrequencyMultiplier"] = 1.0000000000001
+    genome = Genome.from_dict(data)
+    assert genome.node_params[0, 0] == 0.1234567890123
+    assert np.float32(genome.node_params[0, 0]) != genome.node_params[0, 0]
+    return genome
+
+
+def test_random_genomes_round_trip_exactly(rng: np.random.Generator) -> None:
+    genomes = mixed_population(rng)
+    decoded = round_trip(genomes)
+    assert decoded == genomes
+    for before, after in zip(genomes, decoded, strict=True):
+        assert after.node_params.dtype == np.float64
+        assert after.muscle_nodes.dtype == np.int32
+        assert (after.neural is None) == (before.neural is None)
+        if before.neural is not None:
+            assert after.neural.activation == before.neural.activation
+            assert np.array_equal(after.neural.weights, before.neural.weights)
+
+
+def test_any_slots_can_be_decoded_in_any_order(rng: np.random.Generator) -> None:
+    genomes = mixed_population(rng, size=9)
+    blob = encode_batch(genomes)
+    picks = [7, 0, 4]
+    decoded = decode_batch(blob, picks, [(genomes[i].id, genomes[i].parent_ids) for i in picks])
+    assert decoded == [genomes[i] for i in picks]
+
+
+def test_ids_and_parents_come_from_the_caller_not_the_blob(rng: np.random.Generator) -> None:
+    genome = random_genome(rng)
+    (decoded,) = decode_batch(encode_batch([genome]), [0], [("cr_renamed", ("cr_x", "cr_y"))])
+    assert decoded == genome.replace(id="cr_renamed", parent_ids=("cr_x", "cr_y"))
+
+
+def test_a_genome_with_float64_values_round_trips_exactly(rng: np.random.Generator) -> None:
+    genome = float64_genome(rng)
+    assert round_trip([genome]) == [genome]
+
+
+def test_a_batch_mixing_float32_and_float64_genomes_round_trips_exactly(rng: np.random.Generator) -> None:
+    genomes = [*mixed_population(rng, size=4), float64_genome(rng), random_genome(rng)]
+    assert round_trip(genomes) == genomes
+
+
+def test_float32_genomes_take_half_the_bytes(rng: np.random.Generator) -> None:
+    genomes = mixed_population(rng, size=6)
+    widened = [g.replace(node_params=g.node_params + 1e-12) for g in genomes]
+    raw = zstandard.ZstdDecompressor().decompress
+    narrow, wide = len(raw(encode_batch(genomes))), len(raw(encode_batch(widened)))
+    assert wide > 1.7 * narrow
+    assert round_trip(widened) == widened
+
+
+def test_an_empty_batch_round_trips() -> None:
+    assert decode_batch(encode_batch([]), [], []) == []
+
+
+def test_a_clone_costs_little_more_than_its_original(rng: np.random.Generator) -> None:
+    genome = random_genome(rng)
+    one = len(encode_batch([genome]))
+    clones = len(encode_batch([genome.replace(id=f"cr_{i}") for i in range(10)]))
+    assert clones < 3 * one
+
+
+# -- damaged blobs -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def blob(rng: np.random.Generator) -> bytes:
+    return encode_batch(mixed_population(rng, size=3))
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["empty", "garbage", "truncated", "other magic", "short body", "not compressed"],
+)
+def test_a_damaged_batch_is_refused(blob: bytes, damage: str) -> None:
+    raw = zstandard.ZstdDecompressor().decompress(blob)
+    compress = zstandard.ZstdCompressor().compress
+    damaged = {
+        "empty": b"",
+        "garbage": b"\x13\x37" * 20,
+        "truncated": blob[:-6],
+        "other magic": compress(b"XXXX" + raw[4:]),
+        "short body": compress(raw[:-9]),
+        "not compressed": raw,
+    }[damage]
+    with pytest.raises(StorageError, match="stored genomes are corrupt"):
+        decode_batch(damaged, [0], [("cr_a", ())])
+
+
+def test_a_slot_beyond_the_batch_is_refused(blob: bytes) -> None:
+    with pytest.raises(StorageError, match="stored genomes are corrupt"):
+        decode_batch(blob, [3], [("cr_a", ())])
+
+
+def test_slots_and_identities_must_pair_up(blob: bytes) -> None:
+    with pytest.raises(StorageError, match="stored genomes are corrupt"):
+        decode_batch(blob, [0, 1], [("cr_a", ())])
