@@ -64,6 +64,7 @@ class Run:
         self._workers = workers
         self._evaluate = evaluator
         self._owns_store = owns_store
+        self._checkpointed_generation = generation  # created and resumed runs start at a checkpoint
         self._best = (info.best_fitness, info.best_creature_id, info.best_generation) if info.best_creature_id else None
         self._longest = (
             (info.longest_streak, info.longest_survivor_id, info.longest_generation)
@@ -96,8 +97,9 @@ class Run:
         store, owns = _open(db)
         rng = np.random.default_rng(seed)
         population = initial_population(cfg, rng)
-        info = store.create_run(cfg, seed, name=name)
-        store.store_population(info.id, 0, population, rng.bit_generator.state)
+        with store.transaction():  # a run is registered with its generation-0 checkpoint, or not at all
+            info = store.create_run(cfg, seed, name=name)
+            store.store_population(info.id, 0, population, rng.bit_generator.state)
         return cls(store, info, population, rng, 0, workers=workers, evaluator=evaluator, owns_store=owns)
 
     @classmethod
@@ -200,6 +202,12 @@ class Run:
             raise
         finally:
             with contextlib.suppress(StorageError):  # keep the original error, if any
+                if status != "failed" and self._checkpointed_generation != self._generation:
+                    # however it ended, the next resume starts right after the last stored generation
+                    self._store.store_population(
+                        self.id, self._generation, self._population, self._rng.bit_generator.state
+                    )
+                    self._checkpointed_generation = self._generation
                 self._store.set_status(self.id, status)
         return done
 
@@ -227,6 +235,7 @@ class Run:
             host_seconds=time.perf_counter() - simulated,
         )
         evolved = time.perf_counter()
+        checkpoint = (g + 1) % cfg.checkpoint_every == 0
         self._store.save_generation(
             self.id,
             GenerationRecord(
@@ -235,7 +244,7 @@ class Run:
                 frames=replays_to_store(chosen, genomes, results) if record else (),
                 next_population=tuple(next_population),
                 rng_state=self._rng.bit_generator.state,
-                write_checkpoint=(g + 1) % cfg.checkpoint_every == 0,
+                write_checkpoint=checkpoint,
                 best=self._best,
                 longest=self._longest,
             ),
@@ -243,6 +252,8 @@ class Run:
         stored = time.perf_counter()
         self._population = next_population
         self._generation = g + 1
+        if checkpoint:
+            self._checkpointed_generation = g + 1
         if on_generation is not None:
             on_generation(
                 GenerationReport(

@@ -1,4 +1,4 @@
-"""Compact replays: positions quantised to 1 cm, delta-coded over time per node and axis, zigzag
+"""Compact replays: positions quantised to 2 cm, delta-coded over time per node and axis, zigzag
 encoded, split into byte planes, zstd. About 2 KB for a 5-node creature over 10 s (15 FPS).
 """
 
@@ -12,9 +12,9 @@ import zstandard
 
 from evolab.errors import StorageError
 
-POSITION_QUANTUM = 0.01
-"""Units per stored step of a node coordinate: 1 cm, a tenth of the smallest node radius."""
-FITNESS_QUANTUM = 0.001
+POSITION_QUANTUM = 0.02
+"""Units per stored step of a node coordinate: 2 cm, under a pixel in the replay view."""
+FITNESS_QUANTUM = 0.01
 _MAGIC = b"EVF1"
 _HEADER = struct.Struct("<4sHHdd")  # magic, frames, nodes, position quantum, fitness quantum
 _LEVEL = 1  # replays are high-entropy: more effort saves about 1 %

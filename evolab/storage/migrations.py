@@ -22,7 +22,8 @@ def _execute_all(cur: sqlite3.Cursor, script: str) -> None:
 
 def _v1_initial(cur: sqlite3.Cursor) -> None:
     """Runs, generations, creatures (genomes stored once, in per-generation batches), results,
-    frames, checkpoints and presets (DESIGN §7)."""
+    frames, checkpoints and presets (DESIGN §7). Replays live in a rowid table: their kilobyte rows would
+    fragment a WITHOUT ROWID b-tree."""
     _execute_all(
         cur,
         """
@@ -113,9 +114,9 @@ def _v1_initial(cur: sqlite3.Cursor) -> None:
             frames BLOB NOT NULL,
             fitness BLOB NOT NULL,
             pellets TEXT NOT NULL,
-            PRIMARY KEY (run_pk, generation, creature_no),
+            UNIQUE (run_pk, generation, creature_no),
             FOREIGN KEY (run_pk, generation) REFERENCES generations(run_pk, generation) ON DELETE CASCADE
-        ) WITHOUT ROWID;
+        );
         CREATE TABLE checkpoints (
             run_pk INTEGER NOT NULL REFERENCES runs(pk) ON DELETE CASCADE,
             generation INTEGER NOT NULL,

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import zstandard
 
 from evolab.config import EvolutionConfig
 from evolab.errors import EvolabError, StorageError
@@ -78,6 +79,7 @@ class Store:
     def __init__(self, path: str | Path, *, timeout: float = 60.0) -> None:
         self.path = Path(path)
         _refuse_foreign_file(self.path)
+        self._conn: sqlite3.Connection | None = None
         try:
             self._conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None, check_same_thread=False)
             self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
@@ -85,10 +87,14 @@ class Store:
             self._migrate()
             self._conn.execute("PRAGMA journal_mode = WAL")
             self._conn.execute("PRAGMA synchronous = NORMAL")
-        except sqlite3.DatabaseError as err:
+        except (sqlite3.Error, StorageError) as err:
+            self.close()
+            if isinstance(err, StorageError):
+                raise
             raise StorageError(f"{self.path}: cannot open the database ({err})") from None
         self._depth = 0
         self._creature_numbers: dict[int, dict[str, int]] = {}
+        self._data_version = -1
 
     # -- connection, transactions, schema ---------------------------------------------------------
 
@@ -120,16 +126,23 @@ class Store:
         cur = self._conn.cursor()
         try:
             cur.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as err:
+            # another connection committed since our last look: cached creature numbers may be stale
+            version = cur.execute("PRAGMA data_version").fetchone()[0]
+        except sqlite3.Error as err:
             raise StorageError(f"{self.path}: cannot start a write ({err})") from None
+        if version != self._data_version:
+            self._creature_numbers.clear()
+            self._data_version = version
         self._depth = 1
         try:
             yield cur
             cur.execute("COMMIT")
-        except BaseException:
+        except BaseException as err:
             if self._conn.in_transaction:
                 cur.execute("ROLLBACK")
             self._creature_numbers.clear()  # the cache may hold numbers the rollback took back
+            if isinstance(err, sqlite3.Error):
+                raise StorageError(f"{self.path}: write failed, nothing was changed ({err})") from None
             raise
         finally:
             self._depth = 0
@@ -410,7 +423,7 @@ class Store:
         members = np.array([(numbers[g.id], g.survival_streak) for g in population], dtype=np.int64)
         cur.execute(
             "INSERT OR REPLACE INTO checkpoints (run_pk, generation, population, rng_state) VALUES (?, ?, ?, ?)",
-            (pk, generation, members.tobytes(), json.dumps(rng_state)),
+            (pk, generation, _encode_members(members), json.dumps(rng_state)),
         )
 
     def save_generation(self, run_id: str, record: GenerationRecord) -> None:
@@ -421,6 +434,9 @@ class Store:
         with self.transaction() as cur:
             pk = self._run_pk(run_id)
             numbers = self._numbers(cur, pk)
+            named = {r.creature_id for r in record.results} | {f.creature_id for f in record.frames}
+            if unknown := sorted(named - numbers.keys()):
+                raise StorageError(f"generation {g} names creature {unknown[0]!r}, which run {run_id!r} has not stored")
             cur.execute(
                 f"INSERT INTO generations (run_pk, {_STATS_COLUMNS}, created_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -582,7 +598,7 @@ class Store:
         if not rows:
             return None
         generation, population, rng_state = rows[0]
-        members = np.frombuffer(population, dtype=np.int64).reshape(-1, 2)
+        members = _decode_members(population)
         ids = dict(self._read("SELECT no, id FROM creatures WHERE run_pk = ?", (pk,)))
         genomes = self.genomes(run_id, [ids[int(no)] for no in members[:, 0]])
         return Checkpoint(
@@ -737,7 +753,7 @@ class Store:
         )
         out = []
         for generation, population, rng_state in rows:
-            members = np.frombuffer(population, dtype=np.int64).reshape(-1, 2)
+            members = _decode_members(population)
             out.append((generation, [(ids[int(no)], int(s)) for no, s in members], json.loads(rng_state)))
         return out
 
@@ -845,7 +861,7 @@ class Store:
                 rows = np.array([(numbers[cid], streak) for cid, streak in members], dtype=np.int64).reshape(-1, 2)
                 cur.execute(
                     "INSERT INTO checkpoints (run_pk, generation, population, rng_state) VALUES (?, ?, ?, ?)",
-                    (pk, generation, rows.tobytes(), json.dumps(rng_state)),
+                    (pk, generation, _encode_members(rows), json.dumps(rng_state)),
                 )
             cur.execute(
                 "UPDATE runs SET status = ?, generation_count = ?, updated_at = ? WHERE pk = ?",
@@ -853,6 +869,19 @@ class Store:
             )
             _recompute_records(cur, pk)
         return self.get_run(info.id)
+
+
+def _encode_members(members: np.ndarray) -> bytes:
+    """(k, 2) creature numbers and survival streaks as compact bytes."""
+    return zstandard.ZstdCompressor(level=3).compress(members.astype("<i4").tobytes())
+
+
+def _decode_members(blob: bytes) -> np.ndarray:
+    try:
+        raw = zstandard.ZstdDecompressor().decompress(blob)
+    except zstandard.ZstdError as err:
+        raise StorageError(f"a stored checkpoint is corrupt ({err})") from None
+    return np.frombuffer(raw, dtype="<i4").reshape(-1, 2).astype(np.int64)
 
 
 def _creature_info(row: tuple) -> CreatureInfo:

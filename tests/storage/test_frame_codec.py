@@ -64,7 +64,9 @@ def test_a_creature_that_never_moves_round_trips(rng: np.random.Generator) -> No
 def test_values_on_the_quantum_grid_come_back_on_it(rng: np.random.Generator) -> None:
     grid = rng.integers(-5000, 5000, (20, 3, 3))
     fitness_grid = rng.integers(-(10**6), 10**6, 20)
-    decoded, fitness = decode_replay(*encode_replay((grid * POSITION_QUANTUM).astype(np.float32), fitness_grid / 1000))
+    decoded, fitness = decode_replay(
+        *encode_replay((grid * POSITION_QUANTUM).astype(np.float32), fitness_grid * FITNESS_QUANTUM)
+    )
     assert np.array_equal(np.round(decoded.astype(np.float64) / POSITION_QUANTUM).astype(np.int64), grid)
     assert np.array_equal(np.round(fitness / FITNESS_QUANTUM).astype(np.int64), fitness_grid)
 

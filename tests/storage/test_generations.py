@@ -131,11 +131,6 @@ def test_saving_a_stored_generation_again_changes_nothing(store: Store, rng: np.
     assert store.get_run(run.id).generation_count == 1
 
 
-@pytest.mark.xfail(
-    reason="BUG: Store.save_generation lets sqlite3.IntegrityError escape for an already stored generation",
-    raises=sqlite3.IntegrityError,
-    strict=True,
-)
 def test_saving_a_stored_generation_again_is_refused_with_a_storage_error(
     store: Store, rng: np.random.Generator
 ) -> None:

@@ -129,12 +129,6 @@ def test_five_stores_saving_at_once_all_finish(db_path: Path, rng: np.random.Gen
             assert all(len(reader.results(run_id, g)) == 4 for g in range(5))
 
 
-@pytest.mark.xfail(
-    reason="BUG: Store caches creature numbers per run (Store._creature_numbers) and never notices creatures "
-    "another connection added, so saving after another store advanced the run raises KeyError",
-    raises=KeyError,
-    strict=True,
-)
 def test_a_run_advanced_by_another_store_can_be_continued(db_path: Path, quick_config: EvolutionConfig) -> None:
     with Store(db_path) as mine, Store(db_path) as theirs:
         run = Run.create(quick_config, mine, seed=1)

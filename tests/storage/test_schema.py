@@ -46,7 +46,7 @@ def test_a_new_file_is_in_wal_mode_with_foreign_keys_enforced(store: Store) -> N
     assert pragma(store.path, "journal_mode") == "wal"
     with store.transaction() as cur:
         assert cur.execute("PRAGMA foreign_keys").fetchone()[0] == 1
-    with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"), store.transaction() as cur:
+    with pytest.raises(StorageError, match="FOREIGN KEY"), store.transaction() as cur:
         cur.execute("INSERT INTO checkpoints (run_pk, generation, population, rng_state) VALUES (999, 0, x'', '{}')")
 
 
