@@ -23,6 +23,12 @@ that will really happen.
 from __future__ import annotations
 
 import math
+import os
+
+# Between kernels the host does the GA and storage on the same cores; OpenMP's default busy-wait
+# would keep a worker spinning against it (measured: E1 8.2 s -> 7.5 s per 200 generations).
+# libgomp reads this when the first parallel kernel starts, so setting it here is early enough.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numba as nb
 import numpy as np

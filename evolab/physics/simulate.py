@@ -267,13 +267,19 @@ def unpack_results(genomes: Sequence[Genome], out: BatchOutputs, seed: int, reco
                 net_displacement=float(out.net_displacement[c]),
                 terms=FitnessTerms(*terms[c]),
                 pellets=pellet_list,
-                frames=out.frames[c, :, : genome.n_nodes].copy() if record else None,
-                fitness_over_time=out.fitness_over_time[c].copy() if record else None,
+                # views into the batch's arrays: no per-creature copies (read-only, so results stay immutable)
+                frames=_read_only(out.frames[c, :, : genome.n_nodes]) if record else None,
+                fitness_over_time=_read_only(out.fitness_over_time[c]) if record else None,
                 seed=seed,
                 substeps=int(out.substeps[c]),
             )
         )
     return results
+
+
+def _read_only(view: np.ndarray) -> np.ndarray:
+    view.flags.writeable = False
+    return view
 
 
 def frame_times(n_frames: int) -> np.ndarray:
