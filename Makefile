@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/evolab demo
+	$(BIN)/evolab evolve --preset quick --generations 30 --seed 1
 
 test: $(STAMP)
 	$(BIN)/ruff check .

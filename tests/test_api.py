@@ -20,6 +20,9 @@ def test_every_designed_name_is_exported():
         "simulate",
         "SimResult",
         "evolve_step",
+        "Run",
+        "GenerationStats",
+        "CreatureResult",
         "GenomeError",
         "ConfigError",
         "StorageError",
@@ -58,3 +61,30 @@ def test_genome_dicts_use_camel_case_keys_and_a_schema_version(rng):
     assert d["schemaVersion"] == 1
     assert {"nodes", "muscles", "globalFrequencyMultiplier", "survivalStreak", "parentIds"} <= set(d)
     assert {"nodeA", "nodeB", "restLength", "directionBias"} <= set(d["muscles"][0])
+
+
+def test_the_run_api_of_the_design_walkthrough(tmp_path):
+    cfg = evolab.EvolutionConfig.from_preset("quick", population_size=8, sim={"duration": 0.5})
+    run = evolab.Run.create(cfg, db=tmp_path / "evolution.db", seed=1)
+    run.advance(2)
+    history = run.history()
+    assert [s.generation for s in history] == [0, 1]
+    assert isinstance(history[0], evolab.GenerationStats)
+    best = run.results(1)[0]
+    assert isinstance(best, evolab.CreatureResult)
+    assert best.fitness == max(r.fitness for r in run.results(1))
+    assert isinstance(run.genome(best.creature_id), evolab.Genome)
+    run_id = run.id
+    run.close()
+    resumed = evolab.Run.resume(run_id, db=tmp_path / "evolution.db")
+    assert resumed.generation == 2
+    resumed.close()
+
+
+def test_importing_evolab_stays_light():
+    import subprocess
+    import sys
+
+    code = "import sys, evolab; print('numba' in sys.modules, 'evolab.physics' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "False"]
