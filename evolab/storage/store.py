@@ -421,10 +421,7 @@ class Store:
     ) -> None:
         numbers = self._numbers(cur, pk)
         members = np.array([(numbers[g.id], g.survival_streak) for g in population], dtype=np.int64)
-        cur.execute(
-            "INSERT OR REPLACE INTO checkpoints (run_pk, generation, population, rng_state) VALUES (?, ?, ?, ?)",
-            (pk, generation, _encode_members(members), json.dumps(rng_state)),
-        )
+        _insert_checkpoint(cur, pk, generation, members, rng_state)
 
     def save_generation(self, run_id: str, record: GenerationRecord) -> None:
         """Store one evaluated generation, its replays, the run's bookkeeping and the next population
@@ -437,59 +434,16 @@ class Store:
             named = {r.creature_id for r in record.results} | {f.creature_id for f in record.frames}
             if unknown := sorted(named - numbers.keys()):
                 raise StorageError(f"generation {g} names creature {unknown[0]!r}, which run {run_id!r} has not stored")
-            cur.execute(
-                f"INSERT INTO generations (run_pk, {_STATS_COLUMNS}, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    pk,
-                    g,
-                    stats.best,
-                    stats.average,
-                    stats.worst,
-                    stats.median,
-                    stats.p10,
-                    stats.p25,
-                    stats.p75,
-                    stats.p90,
-                    stats.disqualified,
-                    stats.pellets,
-                    json.dumps({str(k): v for k, v in sorted(stats.node_counts.items())}),
-                    stats.avg_nodes,
-                    stats.avg_muscles,
-                    stats.sim_seed,
-                    stats.sim_seconds,
-                    stats.host_seconds,
-                    time.time(),
-                ),
-            )
-            cur.executemany(
-                "INSERT INTO results (run_pk, generation, rank, creature_no, fitness, pellets, disqualified, "
-                "survival_streak, distance, displacement) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        pk,
-                        g,
-                        r.rank,
-                        numbers[r.creature_id],
-                        r.fitness,
-                        r.pellets,
-                        r.disqualified,
-                        r.survival_streak,
-                        r.distance,
-                        r.displacement,
-                    )
-                    for r in record.results
-                ],
-            )
+            _insert_generation(cur, pk, stats, record.results, numbers, time.time())
             blobs = encode_replays([(f.frames, f.fitness_over_time) for f in record.frames])
-            frame_rows = [
-                (pk, g, numbers[f.creature_id], f.reason, frames_blob, fitness_blob, json.dumps(list(f.pellets)))
-                for f, (frames_blob, fitness_blob) in zip(record.frames, blobs, strict=True)
-            ]
-            cur.executemany(
-                "INSERT INTO creature_frames (run_pk, generation, creature_no, reason, frames, fitness, pellets) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                frame_rows,
+            _insert_replays(
+                cur,
+                pk,
+                numbers,
+                [
+                    (g, f.creature_id, f.reason, frames_blob, fitness_blob, f.pellets)
+                    for f, (frames_blob, fitness_blob) in zip(record.frames, blobs, strict=True)
+                ],
             )
             self._add_creatures(cur, pk, g + 1, record.next_population)
             if record.write_checkpoint:
@@ -805,70 +759,72 @@ class Store:
             numbers = self._numbers(cur, pk)
             now = time.time()
             for stats, results in generations:
-                cur.execute(
-                    f"INSERT INTO generations (run_pk, {_STATS_COLUMNS}, created_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        pk,
-                        stats.generation,
-                        stats.best,
-                        stats.average,
-                        stats.worst,
-                        stats.median,
-                        stats.p10,
-                        stats.p25,
-                        stats.p75,
-                        stats.p90,
-                        stats.disqualified,
-                        stats.pellets,
-                        json.dumps({str(k): v for k, v in sorted(stats.node_counts.items())}),
-                        stats.avg_nodes,
-                        stats.avg_muscles,
-                        stats.sim_seed,
-                        stats.sim_seconds,
-                        stats.host_seconds,
-                        now,
-                    ),
-                )
-                cur.executemany(
-                    "INSERT INTO results (run_pk, generation, rank, creature_no, fitness, pellets, disqualified, "
-                    "survival_streak, distance, displacement) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        (
-                            pk,
-                            stats.generation,
-                            r.rank,
-                            numbers[r.creature_id],
-                            r.fitness,
-                            r.pellets,
-                            r.disqualified,
-                            r.survival_streak,
-                            r.distance,
-                            r.displacement,
-                        )
-                        for r in results
-                    ],
-                )
-            cur.executemany(
-                "INSERT INTO creature_frames (run_pk, generation, creature_no, reason, frames, fitness, pellets) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (pk, g, numbers[cid], reason, frames_blob, fitness_blob, json.dumps(list(pellets)))
-                    for g, cid, reason, frames_blob, fitness_blob, pellets in frames
-                ],
-            )
+                _insert_generation(cur, pk, stats, results, numbers, now)
+            _insert_replays(cur, pk, numbers, frames)
             for generation, members, rng_state in checkpoints:
                 rows = np.array([(numbers[cid], streak) for cid, streak in members], dtype=np.int64).reshape(-1, 2)
-                cur.execute(
-                    "INSERT INTO checkpoints (run_pk, generation, population, rng_state) VALUES (?, ?, ?, ?)",
-                    (pk, generation, _encode_members(rows), json.dumps(rng_state)),
-                )
+                _insert_checkpoint(cur, pk, generation, rows, rng_state)
             cur.execute(
                 "UPDATE runs SET status = ?, generation_count = ?, updated_at = ? WHERE pk = ?",
                 (status, len(generations), now, pk),
             )
             _recompute_records(cur, pk)
         return self.get_run(info.id)
+
+
+def _insert_generation(
+    cur: sqlite3.Cursor,
+    pk: int,
+    stats: GenerationStats,
+    results: Sequence[CreatureResult],
+    numbers: dict[str, int],
+    created_at: float,
+) -> None:
+    """One generation's statistics row and its results."""
+    node_counts = json.dumps({str(k): v for k, v in sorted(stats.node_counts.items())})
+    cur.execute(
+        f"INSERT INTO generations (run_pk, {_STATS_COLUMNS}, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            pk, stats.generation, stats.best, stats.average, stats.worst, stats.median, stats.p10, stats.p25,
+            stats.p75, stats.p90, stats.disqualified, stats.pellets, node_counts, stats.avg_nodes,
+            stats.avg_muscles, stats.sim_seed, stats.sim_seconds, stats.host_seconds, created_at,
+        ),
+    )  # fmt: skip
+    cur.executemany(
+        "INSERT INTO results (run_pk, generation, rank, creature_no, fitness, pellets, disqualified, "
+        "survival_streak, distance, displacement) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (pk, stats.generation, r.rank, numbers[r.creature_id], r.fitness, r.pellets, r.disqualified,
+             r.survival_streak, r.distance, r.displacement)
+            for r in results
+        ],
+    )  # fmt: skip
+
+
+def _insert_replays(
+    cur: sqlite3.Cursor,
+    pk: int,
+    numbers: dict[str, int],
+    replays: Sequence[tuple[int, str, str, bytes, bytes, Sequence[dict]]],
+) -> None:
+    """Encoded replays: (generation, creature id, reason, frames blob, fitness blob, pellet events)."""
+    cur.executemany(
+        "INSERT INTO creature_frames (run_pk, generation, creature_no, reason, frames, fitness, pellets) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [
+            (pk, g, numbers[cid], reason, frames_blob, fitness_blob, json.dumps(list(pellets)))
+            for g, cid, reason, frames_blob, fitness_blob, pellets in replays
+        ],
+    )
+
+
+def _insert_checkpoint(cur: sqlite3.Cursor, pk: int, generation: int, members: np.ndarray, rng_state: dict) -> None:
+    """The checkpoint of `generation`: (k, 2) creature numbers with survival streaks, and the GA state."""
+    cur.execute(
+        "INSERT OR REPLACE INTO checkpoints (run_pk, generation, population, rng_state) VALUES (?, ?, ?, ?)",
+        (pk, generation, _encode_members(members), json.dumps(rng_state)),
+    )
 
 
 def _encode_members(members: np.ndarray) -> bytes:
