@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 from typing import Any, NoReturn
 
 import typer
@@ -25,3 +27,17 @@ def fail(message: str, code: int = EXIT_BAD_INPUT, hint: str | None = None) -> N
 def print_json(document: Any) -> None:
     """One JSON document on stdout: stable keys, no colour."""
     typer.echo(json.dumps(document, indent=2, sort_keys=False))
+
+
+def read_json(path: Path) -> Any:
+    """The JSON document in `path` ("-" for standard input), or exit 2 with one line saying why not."""
+    try:
+        text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
+    except OSError as err:
+        fail(f"{path}: cannot read ({err.strerror})")
+    except UnicodeDecodeError:
+        fail(f"{path}: not a text file")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        fail(f"{path}: not valid JSON ({err.msg} at line {err.lineno} column {err.colno})")

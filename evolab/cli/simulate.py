@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from evolab.cli._output import fail, print_json, stdout
+from evolab.cli._output import fail, print_json, read_json, stdout
 from evolab.errors import EvolabError
 
 EPILOG = """Examples:
@@ -33,14 +32,7 @@ def simulate_command(
     from evolab.genome import Genome, validate_genome
     from evolab.physics import simulate
 
-    try:
-        text = genome_file.read_text()
-    except OSError as err:
-        fail(f"{genome_file}: cannot read ({err.strerror})")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        fail(f"{genome_file}: not valid JSON ({err.msg} at line {err.lineno} column {err.colno})")
+    data = read_json(genome_file)
     try:
         cfg = EvolutionConfig.from_preset(preset)
         sim = cfg.sim if duration is None else cfg.sim.replace(duration=duration)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import tempfile
 from pathlib import Path
 from typing import Annotated
@@ -12,7 +11,7 @@ from typing import Annotated
 import typer
 
 from evolab.cli._db import DEFAULT_DB, DbOption, open_store
-from evolab.cli._output import EXIT_FAILED, fail, print_json, stderr
+from evolab.cli._output import EXIT_FAILED, fail, print_json, read_json, stderr
 from evolab.cli.runs import JsonOption, RunArgument, db_flag, require_run
 
 EXPORT_EPILOG = """Examples:
@@ -105,16 +104,7 @@ def import_command(
     from evolab.errors import EvolabError
     from evolab.storage.transfer import TransferError, import_run, parse_document
 
-    try:
-        text = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
-    except OSError as err:
-        fail(f"{file}: cannot read ({err.strerror})")
-    except UnicodeDecodeError:
-        fail(f"{file}: not a text file")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        fail(f"{file}: not valid JSON ({err.msg} at line {err.lineno} column {err.colno})")
+    data = read_json(file)
     try:
         document = parse_document(data)
     except TransferError as err:
