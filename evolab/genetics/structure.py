@@ -1,19 +1,34 @@
 """Structural mutation: add or remove a node or a muscle, never disconnecting the body, keeping
 `min_muscles`, and resizing a neural genome's output layer so output k always drives muscle k.
+
+The four changes are compiled (numba) over arrays with room for one more node and two more muscles;
+`origin[j]` tells which old muscle row j came from (-1: new), which is how a network's output columns
+follow their muscles. A few hundred of these run per generation, so Python-level numpy calls would
+dominate the genetic algorithm.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba as nb
 import numpy as np
 
 from evolab.config import GenomeConstraints
-from evolab.genome.generate import random_muscle_params
-from evolab.genome.model import N_FRICTION, N_POS, N_SIZE, N_Y, NeuralGenome
+from evolab.genome._muscle_init import (
+    C_MAX_MUSCLES,
+    C_MAX_NODES,
+    C_MAX_SIZE,
+    C_MIN_MUSCLES,
+    C_MIN_NODES,
+    C_MIN_SIZE,
+    constraint_vector,
+    init_muscle,
+)
+from evolab.genome.model import NeuralGenome
 from evolab.genome.neural import append_outputs, remove_outputs
 from evolab.genome.ranges import position_bounds
-from evolab.genome.topology import free_pairs, node_degrees, removable_muscles, removable_nodes
+from evolab.genome.topology import _connected_without
 
 
 @dataclass(slots=True)
@@ -34,77 +49,182 @@ class Body:
         return len(self.muscles)
 
 
-def _append_muscle(body: Body, ends: np.ndarray, c: GenomeConstraints, rng: np.random.Generator) -> None:
-    params = random_muscle_params(rng, ends, body.nodes, c, structural=True)
-    body.ends = np.concatenate([body.ends, ends.astype(body.ends.dtype)])
-    body.muscles = np.concatenate([body.muscles, params])
-    if body.neural is not None:
-        body.neural = append_outputs(body.neural, len(ends), rng)
+@nb.njit(cache=True)
+def _append_muscle(nodes, ends, muscles, m, origin, a, b, cp, rng):
+    ends[m, 0] = a
+    ends[m, 1] = b
+    init_muscle(muscles[m], a, b, nodes, cp, True, rng)
+    origin[m] = -1
+    return m + 1
 
 
-def _drop_muscles(body: Body, drop: np.ndarray) -> None:
-    keep = np.ones(body.n_muscles, dtype=bool)
-    keep[drop] = False
-    body.ends = body.ends[keep]
-    body.muscles = body.muscles[keep]
+@nb.njit(cache=True)
+def _drop_muscle(ends, muscles, m, origin, j):
+    for k in range(j, m - 1):
+        ends[k, 0] = ends[k + 1, 0]
+        ends[k, 1] = ends[k + 1, 1]
+        muscles[k, :] = muscles[k + 1, :]
+        origin[k] = origin[k + 1]
+    return m - 1
+
+
+@nb.njit(cache=True)
+def add_node_kernel(nodes, n, ends, muscles, m, origin, cp, pos_lo, pos_hi, rng):
+    """Grow a node near a random existing one, joined to it by a new muscle (reference §5.5).
+
+    Returns (n, m, changed).
+    """
+    if n >= cp[C_MAX_NODES] or m >= cp[C_MAX_MUSCLES]:
+        return n, m, False
+    parent = rng.integers(0, n)
+    size = rng.uniform(cp[C_MIN_SIZE], cp[C_MAX_SIZE])
+    nodes[n, 0] = size
+    nodes[n, 1] = rng.uniform(0.3, 0.8)
+    offsets = (rng.uniform(-1.5, 1.5), rng.uniform(-1.0, 1.0), rng.uniform(-1.5, 1.5))
+    for axis in range(3):
+        nodes[n, 2 + axis] = min(max(nodes[parent, 2 + axis] + offsets[axis], pos_lo[axis]), pos_hi[axis])
+    nodes[n, 3] = min(max(nodes[n, 3], size / 2.0), pos_hi[1])
+    m = _append_muscle(nodes, ends, muscles, m, origin, parent, n, cp, rng)
+    return n + 1, m, True
+
+
+@nb.njit(cache=True)
+def remove_node_kernel(nodes, n, ends, muscles, m, origin, cp, rng):
+    """Remove one of the least-connected half of the nodes whose loss keeps the body connected and
+    leaves at least `min_muscles` muscles (the original could split bodies, §10.8).
+
+    Returns (n, m, changed).
+    """
+    if n <= cp[C_MIN_NODES]:
+        return n, m, False
+    degree = np.zeros(n, dtype=np.int64)
+    for j in range(m):
+        degree[ends[j, 0]] += 1
+        degree[ends[j, 1]] += 1
+    lowest = np.argsort(degree, kind="mergesort")[: max(1, n // 2)]
+    candidates = np.empty(lowest.shape[0], dtype=np.int64)
+    count = 0
+    for node in lowest:
+        if m - degree[node] >= cp[C_MIN_MUSCLES] and _connected_without(n, ends[:m], -1, node):
+            candidates[count] = node
+            count += 1
+    if count == 0:
+        return n, m, False
+    node = candidates[rng.integers(0, count)]
+    j = 0
+    while j < m:
+        if ends[j, 0] == node or ends[j, 1] == node:
+            m = _drop_muscle(ends, muscles, m, origin, j)
+        else:
+            j += 1
+    for k in range(node, n - 1):
+        nodes[k, :] = nodes[k + 1, :]
+    for j in range(m):
+        for side in range(2):
+            if ends[j, side] > node:
+                ends[j, side] -= 1
+    return n - 1, m, True
+
+
+@nb.njit(cache=True)
+def add_muscle_kernel(nodes, n, ends, muscles, m, origin, cp, rng):
+    """Join a random pair of nodes not yet joined. Returns (m, changed)."""
+    if m >= cp[C_MAX_MUSCLES]:
+        return m, False
+    joined = np.zeros((n, n), dtype=np.bool_)
+    for j in range(m):
+        joined[ends[j, 0], ends[j, 1]] = True
+        joined[ends[j, 1], ends[j, 0]] = True
+    free = 0
+    for a in range(n):
+        for b in range(a + 1, n):
+            if not joined[a, b]:
+                free += 1
+    if free == 0:
+        return m, False
+    pick = rng.integers(0, free)
+    for a in range(n):
+        for b in range(a + 1, n):
+            if not joined[a, b]:
+                if pick == 0:
+                    return _append_muscle(nodes, ends, muscles, m, origin, a, b, cp, rng), True
+                pick -= 1
+    return m, False
+
+
+@nb.njit(cache=True)
+def remove_muscle_kernel(nodes, n, ends, muscles, m, origin, cp, rng):
+    """Remove a random muscle that is not a bridge, if more than `min_muscles` remain. Returns (m, changed)."""
+    if m <= cp[C_MIN_MUSCLES]:
+        return m, False
+    candidates = np.empty(m, dtype=np.int64)
+    count = 0
+    for j in range(m):
+        if _connected_without(n, ends[:m], j, -1):
+            candidates[count] = j
+            count += 1
+    if count == 0:
+        return m, False
+    return _drop_muscle(ends, muscles, m, origin, candidates[rng.integers(0, count)]), True
+
+
+def _follow_muscles(net: NeuralGenome, origin: np.ndarray, rng: np.random.Generator) -> NeuralGenome:
+    """Output columns after a structural change: kept muscles keep theirs, new muscles (last) get new ones."""
+    kept = origin[origin >= 0]
+    if len(kept) != net.output_size or not np.array_equal(kept, np.arange(net.output_size)):
+        net = remove_outputs(net, np.setdiff1d(np.arange(net.output_size), kept))
+    return append_outputs(net, int(np.sum(origin < 0)), rng)
+
+
+def apply_change(change: str, body: Body, c: GenomeConstraints, rng: np.random.Generator) -> bool:
+    """Apply one structural change ("add_node", "remove_node", "add_muscle", "remove_muscle") to `body`
+    in place; returns whether anything changed."""
+    n, m = body.n_nodes, body.n_muscles
+    nodes = np.empty((n + 1, body.nodes.shape[1]))
+    nodes[:n] = body.nodes
+    ends = np.empty((m + 2, 2), dtype=np.int64)
+    ends[:m] = body.ends
+    muscles = np.empty((m + 2, body.muscles.shape[1]))
+    muscles[:m] = body.muscles
+    origin = np.arange(m + 2)
+    cp = constraint_vector(c)
+    if change == "add_node":
+        lo, hi = position_bounds(c)
+        n2, m2, changed = add_node_kernel(nodes, n, ends, muscles, m, origin, cp, lo, hi, rng)
+    elif change == "remove_node":
+        n2, m2, changed = remove_node_kernel(nodes, n, ends, muscles, m, origin, cp, rng)
+    elif change == "add_muscle":
+        n2 = n
+        m2, changed = add_muscle_kernel(nodes, n, ends, muscles, m, origin, cp, rng)
+    else:
+        n2 = n
+        m2, changed = remove_muscle_kernel(nodes, n, ends, muscles, m, origin, cp, rng)
+    if not changed:
+        return False
+    body.nodes = nodes[:n2].copy()
+    body.ends = ends[:m2].astype(np.int32)
+    body.muscles = muscles[:m2].copy()
     if body.neural is not None:
-        body.neural = remove_outputs(body.neural, np.flatnonzero(~keep))
+        body.neural = _follow_muscles(body.neural, origin[:m2], rng)
+    return True
 
 
 def add_node(body: Body, c: GenomeConstraints, rng: np.random.Generator) -> bool:
     """Grow a node near a random existing one, joined to it by a new muscle (reference §5.5)."""
-    if body.n_nodes >= c.max_nodes or body.n_muscles >= c.max_muscles:
-        return False
-    parent = int(rng.integers(body.n_nodes))
-    node = np.empty(body.nodes.shape[1])
-    node[N_SIZE] = rng.uniform(c.min_size, c.max_size)
-    node[N_FRICTION] = rng.uniform(0.3, 0.8)
-    offset = rng.uniform([-1.5, -1.0, -1.5], [1.5, 1.0, 1.5])
-    lo, hi = position_bounds(c)
-    node[N_POS] = np.clip(body.nodes[parent, N_POS] + offset, lo, hi)
-    node[N_Y] = min(max(node[N_Y], node[N_SIZE] / 2.0), hi[1])
-    body.nodes = np.concatenate([body.nodes, node[None, :]])
-    _append_muscle(body, np.array([[parent, body.n_nodes - 1]]), c, rng)
-    return True
+    return apply_change("add_node", body, c, rng)
 
 
 def remove_node(body: Body, c: GenomeConstraints, rng: np.random.Generator) -> bool:
     """Remove one of the least-connected half of the nodes whose loss keeps the body connected and
-    leaves at least `min_muscles` muscles (the original could split bodies, §10.8).
-    """
-    n = body.n_nodes
-    if n <= c.min_nodes:
-        return False
-    degrees = node_degrees(n, body.ends)
-    lowest = np.argsort(degrees, kind="stable")[: max(1, n // 2)]
-    lowest = lowest[body.n_muscles - degrees[lowest] >= c.min_muscles]
-    candidates = removable_nodes(n, body.ends, lowest)
-    if candidates.size == 0:
-        return False
-    node = int(candidates[rng.integers(candidates.size)])
-    _drop_muscles(body, np.flatnonzero((body.ends[:, 0] == node) | (body.ends[:, 1] == node)))
-    body.nodes = np.delete(body.nodes, node, axis=0)
-    body.ends = body.ends - (body.ends > node)
-    return True
+    leaves at least `min_muscles` muscles."""
+    return apply_change("remove_node", body, c, rng)
 
 
 def add_muscle(body: Body, c: GenomeConstraints, rng: np.random.Generator) -> bool:
     """Join a random pair of nodes not yet joined."""
-    if body.n_muscles >= c.max_muscles:
-        return False
-    pairs = free_pairs(body.n_nodes, body.ends)
-    if len(pairs) == 0:
-        return False
-    _append_muscle(body, pairs[rng.integers(len(pairs))][None, :], c, rng)
-    return True
+    return apply_change("add_muscle", body, c, rng)
 
 
 def remove_muscle(body: Body, c: GenomeConstraints, rng: np.random.Generator) -> bool:
     """Remove a random muscle that is not a bridge, if more than `min_muscles` remain."""
-    if body.n_muscles <= c.min_muscles:
-        return False
-    candidates = removable_muscles(body.n_nodes, body.ends)
-    if candidates.size == 0:
-        return False
-    _drop_muscles(body, candidates[rng.integers(candidates.size)][None])
-    return True
+    return apply_change("remove_muscle", body, c, rng)

@@ -7,32 +7,19 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from evolab.config import GenomeConstraints
+from evolab.genome._muscle_init import constraint_vector, init_muscles
 from evolab.genome.model import (
     HSL,
-    M_AMPLITUDE,
-    M_BIAS_STRENGTH,
-    M_DAMPING,
-    M_DIR,
-    M_DIST_BIAS,
-    M_DIST_STRENGTH,
-    M_FREQUENCY,
-    M_PHASE,
-    M_REST,
-    M_STIFFNESS,
-    M_VEL,
-    M_VEL_STRENGTH,
     MUSCLE_FIELDS,
     N_FRICTION,
-    N_POS,
     N_SIZE,
     N_X,
     N_Y,
     N_Z,
-    TWO_PI,
     Genome,
 )
 from evolab.genome.neural import init_neural_genome
-from evolab.genome.ranges import REST_LENGTH_RANGE, snap_genes
+from evolab.genome.ranges import snap_genes
 from evolab.genome.topology import free_pairs
 
 if TYPE_CHECKING:
@@ -63,34 +50,16 @@ def random_muscle_params(
     [0.2, 4.0]. `structural=True` uses the structural-mutation init (amplitude U(0, max)), otherwise
     generation 0's (amplitude U(0.1, max)) (reference §1.4). Bias directions are uniform on the sphere.
     """
-    c = constraints
-    k = len(ends)
-    u = rng.random((k, 14))  # one draw for every field: cheap for the single muscles mutation adds
-    pos = node_params[:, N_POS]
-    distance = np.sqrt(((pos[ends[:, 0]] - pos[ends[:, 1]]) ** 2).sum(axis=1))
-    low_amplitude = 0.0 if structural else min(0.1, c.max_amplitude)
-    params = np.empty((k, len(MUSCLE_FIELDS)))
-    params[:, M_REST] = np.clip(distance * (0.8 + 0.4 * u[:, 0]), *REST_LENGTH_RANGE)
-    params[:, M_STIFFNESS] = c.min_stiffness + (c.max_stiffness - c.min_stiffness) * u[:, 1]
-    params[:, M_DAMPING] = 0.1 + 0.4 * u[:, 2]
-    params[:, M_FREQUENCY] = c.min_frequency + (c.max_frequency - c.min_frequency) * u[:, 3]
-    params[:, M_AMPLITUDE] = low_amplitude + (c.max_amplitude - low_amplitude) * u[:, 4]
-    params[:, M_PHASE] = TWO_PI * u[:, 5]
-    params[:, M_DIR] = _sphere(u[:, 6], u[:, 7])
-    params[:, M_BIAS_STRENGTH] = 0.8 * u[:, 8]
-    params[:, M_VEL] = _sphere(u[:, 9], u[:, 10])
-    params[:, M_VEL_STRENGTH] = 0.5 * u[:, 11]
-    params[:, M_DIST_BIAS] = 2.0 * u[:, 12] - 1.0
-    params[:, M_DIST_STRENGTH] = 0.5 * u[:, 13]
+    params = np.empty((len(ends), len(MUSCLE_FIELDS)))
+    init_muscles(
+        params,
+        np.ascontiguousarray(ends, dtype=np.int64),
+        np.ascontiguousarray(node_params, dtype=np.float64),
+        constraint_vector(constraints),
+        structural,
+        rng,
+    )
     return params
-
-
-def _sphere(u_theta: np.ndarray, u_phi: np.ndarray) -> np.ndarray:
-    """Directions uniform on the sphere from two uniforms (theta = 2 pi u, phi = acos(2u - 1))."""
-    theta = TWO_PI * u_theta
-    cos_phi = 2.0 * u_phi - 1.0
-    sin_phi = np.sqrt(np.maximum(0.0, 1.0 - cos_phi * cos_phi))
-    return np.stack([sin_phi * np.cos(theta), sin_phi * np.sin(theta), cos_phi], axis=1)
 
 
 def random_color(rng: np.random.Generator) -> HSL:
