@@ -92,6 +92,14 @@ def warm_up(workers: int | None = None) -> float:
         cfg = SimConfig(duration=0.1, neural_mode=mode)
         run_batch(pack_batch(genomes), cfg, 0, workers=workers)
         run_batch(pack_batch(genomes), cfg, 0, record=True, workers=workers)
+    # the compiled parts of the GA and of storage, which E1 uses
+    from evolab.config import EvolutionConfig
+    from evolab.genetics import evolve_step
+    from evolab.storage.frame_codec import encode_replay
+
+    evolve_cfg = EvolutionConfig(population_size=2, elite_count=0, structural_rate=1.0, mutation_rate=1.0)
+    evolve_step(genomes, [1.0, 0.0], evolve_cfg, rng)
+    encode_replay(np.zeros((2, 2, 3), dtype=np.float32), np.zeros(2))
     return time.perf_counter() - start
 
 

@@ -9,7 +9,7 @@ import numpy as np
 from evolab.config import EvolutionConfig
 from evolab.errors import ConfigError
 from evolab.genetics.crossover import blend_many, clone, uniform_crossover
-from evolab.genetics.mutation import MutationParams, mutate_many
+from evolab.genetics.mutation import Lineage, MutationParams, mutate_many
 from evolab.genetics.selection import cumulative_pick, rank_probabilities, tournament_pick, truncation_survivors
 from evolab.genome.generate import new_creature_ids
 from evolab.genome.model import Genome
@@ -69,6 +69,7 @@ def evolve_step(
     n_children = cfg.population_size - len(next_gen)
     ids = new_creature_ids(rng, n_children)
     children: list[Genome | None] = [None] * n_children
+    lineages: list[Lineage | None] = [None] * n_children  # clones: made by the mutation itself
     pairs: list[tuple[Genome, Genome]] = []
     pair_slots: list[int] = []
     for slot in range(n_children):
@@ -82,7 +83,12 @@ def evolve_step(
             pairs.append((first, second))
             pair_slots.append(slot)
         else:
-            children[slot] = clone(pick(), rng, ids[slot])
+            parent = pick()
+            if cfg.use_mutation:
+                children[slot] = parent
+                lineages[slot] = (ids[slot], (parent.id,), parent.generation + 1)
+            else:
+                children[slot] = clone(parent, rng, ids[slot])
     if cfg.crossover_method == "blend":
         made = blend_many(pairs, cfg.constraints, rng, [ids[s] for s in pair_slots], snap=not cfg.use_mutation)
     else:
@@ -92,7 +98,7 @@ def evolve_step(
     for slot, child in zip(pair_slots, made, strict=True):
         children[slot] = child
     if cfg.use_mutation:
-        children = mutate_many(children, mutation, cfg.constraints, rng)
+        children = mutate_many(children, mutation, cfg.constraints, rng, lineages)
     if neural_on:
         children = [
             child

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from evolab.config import EvolutionConfig, GenomeConstraints
-from evolab.genetics.structure import Body, add_muscle, add_node, remove_muscle, remove_node
+from evolab.genetics.structure import CHANGES, Body, apply_changes
 from evolab.genome.model import (
     HSL,
     M_DIR,
@@ -42,7 +42,6 @@ from evolab.genome.ranges import (
 _SCALAR_COLUMNS = np.array([j for j in range(len(MUSCLE_FIELDS)) if not (6 <= j <= 8 or 10 <= j <= 12)])
 _MAGNITUDE_FACTOR = np.where(_SCALAR_COLUMNS == M_REST, 0.3, 1.0)
 """Rest length moves with a third of the magnitude (reference §1.4)."""
-_STRUCTURAL_CHANGES = (add_node, remove_node, add_muscle, remove_muscle)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,10 +81,19 @@ def _split(values: np.ndarray, counts: np.ndarray) -> list[np.ndarray]:
     return np.split(values, np.cumsum(counts)[:-1])
 
 
+Lineage = tuple[str, tuple[str, ...], int]
+"""(id, parent ids, lineage generation) a mutated copy takes instead of its source's."""
+
+
 def mutate_many(
-    genomes: Sequence[Genome], p: MutationParams, constraints: GenomeConstraints, rng: np.random.Generator
+    genomes: Sequence[Genome],
+    p: MutationParams,
+    constraints: GenomeConstraints,
+    rng: np.random.Generator,
+    lineages: Sequence[Lineage | None] | None = None,
 ) -> list[Genome]:
-    """Mutated copies of `genomes`; ids and lineage fields are kept (the caller names children).
+    """Mutated copies of `genomes`; ids and lineage fields are kept, or taken from `lineages` (so a clone
+    and its mutation make one genome, not two).
 
     Each result satisfies `constraints` whenever its genome does: values stay in range, structural
     changes never disconnect a body, and a neural output layer always matches the muscles.
@@ -96,12 +104,11 @@ def mutate_many(
     b = len(genomes)
     # Structural changes first, child by child (they are rare); every value change after them is one
     # vectorised pass over the whole batch, so new muscles get mutated like old ones.
-    structural = rng.random((b, len(_STRUCTURAL_CHANGES))) < p.structural_rate
+    structural = rng.random((b, len(CHANGES))) < p.structural_rate
     bodies = [Body(g.node_params, g.muscle_nodes, g.muscle_params, g.neural) for g in genomes]
-    for i in np.flatnonzero(structural.any(axis=1)):
-        for change, wanted in zip(_STRUCTURAL_CHANGES, structural[i], strict=True):
-            if wanted:
-                change(bodies[i], c, rng)
+    touched = np.flatnonzero(structural.any(axis=1))
+    if touched.size:
+        apply_changes([bodies[i] for i in touched], structural[touched], c, rng)
     n_nodes = np.fromiter((body.n_nodes for body in bodies), np.int64, b)
     n_muscles = np.fromiter((body.n_muscles for body in bodies), np.int64, b)
 
@@ -141,23 +148,28 @@ def mutate_many(
         ]
 
     out = []
+    # read-only views of the batch arrays: each Genome takes its blocks without copying them
+    nodes.flags.writeable = False
+    muscles.flags.writeable = False
     node_blocks = _split(nodes, n_nodes)
     muscle_blocks = _split(muscles, n_muscles)
     for i, genome in enumerate(genomes):
         color = genome.color
         if recolor[i]:
             color = HSL((color.h + hue_shift[i]) % 1.0, color.s, color.l)
+        lineage = lineages[i] if lineages is not None else None
+        genome_id, parents, generation = lineage or (genome.id, genome.parent_ids, genome.generation)
         out.append(
             Genome(
-                id=genome.id,
+                id=genome_id,
                 node_params=node_blocks[i],
                 muscle_nodes=bodies[i].ends,
                 muscle_params=muscle_blocks[i],
                 global_frequency_multiplier=multipliers[i],
                 color=color,
-                generation=genome.generation,
-                survival_streak=genome.survival_streak,
-                parent_ids=genome.parent_ids,
+                generation=generation,
+                survival_streak=0 if lineage else genome.survival_streak,
+                parent_ids=parents,
                 neural=nets[i],
             )
         )

@@ -9,6 +9,7 @@ dominate the genetic algorithm.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numba as nb
@@ -25,6 +26,7 @@ from evolab.genome._muscle_init import (
     constraint_vector,
     init_muscle,
 )
+from evolab.genome.arrays import pad_blocks
 from evolab.genome.model import NeuralGenome
 from evolab.genome.neural import append_outputs, remove_outputs
 from evolab.genome.ranges import position_bounds
@@ -168,63 +170,92 @@ def remove_muscle_kernel(nodes, n, ends, muscles, m, origin, cp, rng):
     return _drop_muscle(ends, muscles, m, origin, candidates[rng.integers(0, count)]), True
 
 
-def _follow_muscles(net: NeuralGenome, origin: np.ndarray, rng: np.random.Generator) -> NeuralGenome:
-    """Output columns after a structural change: kept muscles keep theirs, new muscles (last) get new ones."""
+CHANGES = ("add_node", "remove_node", "add_muscle", "remove_muscle")
+"""The structural changes, in the order a mutation tries them."""
+
+
+@nb.njit(cache=True)
+def apply_changes_kernel(nodes, n, ends, muscles, m, origin, wanted, cp, pos_lo, pos_hi, rng):
+    """Apply the wanted changes (B, 4) (`CHANGES` order) to every body of a padded batch, in place.
+
+    Arrays: nodes (B, N, 5), n (B,), ends (B, M, 2), muscles (B, M, 16), m (B,), origin (B, M); each body
+    needs room for one more node and two more muscles.
+    """
+    for b in range(n.shape[0]):
+        if wanted[b, 0]:
+            n[b], m[b], _ = add_node_kernel(
+                nodes[b], n[b], ends[b], muscles[b], m[b], origin[b], cp, pos_lo, pos_hi, rng
+            )
+        if wanted[b, 1]:
+            n[b], m[b], _ = remove_node_kernel(nodes[b], n[b], ends[b], muscles[b], m[b], origin[b], cp, rng)
+        if wanted[b, 2]:
+            m[b], _ = add_muscle_kernel(nodes[b], n[b], ends[b], muscles[b], m[b], origin[b], cp, rng)
+        if wanted[b, 3]:
+            m[b], _ = remove_muscle_kernel(nodes[b], n[b], ends[b], muscles[b], m[b], origin[b], cp, rng)
+
+
+def follow_muscles(net: NeuralGenome, origin: np.ndarray, rng: np.random.Generator) -> NeuralGenome:
+    """Output columns after structural changes: kept muscles keep theirs, new muscles (last) get new ones."""
     kept = origin[origin >= 0]
     if len(kept) != net.output_size or not np.array_equal(kept, np.arange(net.output_size)):
         net = remove_outputs(net, np.setdiff1d(np.arange(net.output_size), kept))
     return append_outputs(net, int(np.sum(origin < 0)), rng)
 
 
-def apply_change(change: str, body: Body, c: GenomeConstraints, rng: np.random.Generator) -> bool:
-    """Apply one structural change ("add_node", "remove_node", "add_muscle", "remove_muscle") to `body`
-    in place; returns whether anything changed."""
-    n, m = body.n_nodes, body.n_muscles
-    nodes = np.empty((n + 1, body.nodes.shape[1]))
-    nodes[:n] = body.nodes
-    ends = np.empty((m + 2, 2), dtype=np.int64)
-    ends[:m] = body.ends
-    muscles = np.empty((m + 2, body.muscles.shape[1]))
-    muscles[:m] = body.muscles
-    origin = np.arange(m + 2)
-    cp = constraint_vector(c)
-    if change == "add_node":
-        lo, hi = position_bounds(c)
-        n2, m2, changed = add_node_kernel(nodes, n, ends, muscles, m, origin, cp, lo, hi, rng)
-    elif change == "remove_node":
-        n2, m2, changed = remove_node_kernel(nodes, n, ends, muscles, m, origin, cp, rng)
-    elif change == "add_muscle":
-        n2 = n
-        m2, changed = add_muscle_kernel(nodes, n, ends, muscles, m, origin, cp, rng)
-    else:
-        n2 = n
-        m2, changed = remove_muscle_kernel(nodes, n, ends, muscles, m, origin, cp, rng)
-    if not changed:
-        return False
-    body.nodes = nodes[:n2].copy()
-    body.ends = ends[:m2].astype(np.int32)
-    body.muscles = muscles[:m2].copy()
-    if body.neural is not None:
-        body.neural = _follow_muscles(body.neural, origin[:m2], rng)
-    return True
+def apply_changes(
+    bodies: Sequence[Body], wanted: np.ndarray, c: GenomeConstraints, rng: np.random.Generator
+) -> np.ndarray:
+    """Apply the wanted structural changes ((B, 4) bools, `CHANGES` order) to bodies, in place, in one
+    compiled call; returns which bodies changed."""
+    b = len(bodies)
+    n = np.fromiter((body.n_nodes for body in bodies), np.int64, b)
+    m = np.fromiter((body.n_muscles for body in bodies), np.int64, b)
+    nodes = pad_blocks([body.nodes for body in bodies], n, int(n.max()) + 1, (bodies[0].nodes.shape[1],), np.float64)
+    ends = pad_blocks([body.ends for body in bodies], m, int(m.max()) + 2, (2,), np.int64)
+    muscles = pad_blocks(
+        [body.muscles for body in bodies], m, int(m.max()) + 2, (bodies[0].muscles.shape[1],), np.float64
+    )
+    origin = np.broadcast_to(np.arange(ends.shape[1]), (b, ends.shape[1])).copy()
+    n_before, m_before = n.copy(), m.copy()
+    lo, hi = position_bounds(c)
+    apply_changes_kernel(
+        nodes, n, ends, muscles, m, origin, np.ascontiguousarray(wanted), constraint_vector(c), lo, hi, rng
+    )
+    slots = np.arange(ends.shape[1])
+    moved = ((slots[None, :] < m[:, None]) & (origin != slots[None, :])).any(axis=1)
+    changed = (n != n_before) | (m != m_before) | moved
+    for i in np.flatnonzero(changed):
+        body = bodies[i]
+        body.nodes = nodes[i, : n[i]].copy()
+        body.ends = ends[i, : m[i]].astype(np.int32)
+        body.muscles = muscles[i, : m[i]].copy()
+        if body.neural is not None:
+            body.neural = follow_muscles(body.neural, origin[i, : m[i]], rng)
+    return changed
+
+
+def _apply_one(change: str, body: Body, c: GenomeConstraints, rng: np.random.Generator) -> bool:
+    wanted = np.zeros((1, len(CHANGES)), dtype=np.bool_)
+    wanted[0, CHANGES.index(change)] = True
+    return bool(apply_changes([body], wanted, c, rng)[0])
 
 
 def add_node(body: Body, c: GenomeConstraints, rng: np.random.Generator) -> bool:
     """Grow a node near a random existing one, joined to it by a new muscle (reference §5.5)."""
-    return apply_change("add_node", body, c, rng)
+    return _apply_one("add_node", body, c, rng)
 
 
 def remove_node(body: Body, c: GenomeConstraints, rng: np.random.Generator) -> bool:
     """Remove one of the least-connected half of the nodes whose loss keeps the body connected and
     leaves at least `min_muscles` muscles."""
-    return apply_change("remove_node", body, c, rng)
+    return _apply_one("remove_node", body, c, rng)
 
 
 def add_muscle(body: Body, c: GenomeConstraints, rng: np.random.Generator) -> bool:
     """Join a random pair of nodes not yet joined."""
-    return apply_change("add_muscle", body, c, rng)
+    return _apply_one("add_muscle", body, c, rng)
 
 
 def remove_muscle(body: Body, c: GenomeConstraints, rng: np.random.Generator) -> bool:
     """Remove a random muscle that is not a bridge, if more than `min_muscles` remain."""
-    return apply_change("remove_muscle", body, c, rng)
+    return _apply_one("remove_muscle", body, c, rng)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from evolab.genome.arrays import pad_blocks
 from evolab.genome.model import MUSCLE_FIELDS, NODE_FIELDS, Genome
 
 ACTIVATION_CODES = {"tanh": 0, "relu": 1, "sigmoid": 2}
@@ -58,17 +59,6 @@ class PackedBatch:
         return PackedBatch(*(np.ascontiguousarray(getattr(self, f)[index]) for f in self.__slots__))
 
 
-def _scatter(blocks: list[np.ndarray], counts: np.ndarray, width: int, tail: tuple[int, ...], dtype) -> np.ndarray:
-    """Stack variable-length row blocks into a zero-padded (B, width, *tail) array."""
-    out = np.zeros((len(counts), width, *tail), dtype=dtype)
-    if counts.sum():
-        rows = np.repeat(np.arange(len(counts)), counts)
-        starts = np.repeat(np.cumsum(counts) - counts, counts)
-        cols = np.arange(rows.size) - starts
-        out[rows, cols] = np.concatenate(blocks)
-    return out
-
-
 def creature_draw_key(genome_id: str) -> int:
     """A stable 63-bit key of a genome id (FNV-1a), so per-creature draws ignore batch-mates."""
     h = 0xCBF29CE484222325
@@ -89,17 +79,19 @@ def pack_batch(genomes: list[Genome] | tuple[Genome, ...]) -> PackedBatch:
     return PackedBatch(
         n_nodes=n_nodes,
         n_muscles=n_muscles,
-        node_params=_scatter([g.node_params for g in genomes], n_nodes, max_n, (len(NODE_FIELDS),), np.float64),
+        node_params=pad_blocks([g.node_params for g in genomes], n_nodes, max_n, (len(NODE_FIELDS),), np.float64),
         node_mask=np.arange(max_n)[None, :] < n_nodes[:, None],
-        muscle_ends=_scatter([g.muscle_nodes for g in genomes], n_muscles, max_m, (2,), np.int32),
-        muscle_params=_scatter([g.muscle_params for g in genomes], n_muscles, max_m, (len(MUSCLE_FIELDS),), np.float64),
+        muscle_ends=pad_blocks([g.muscle_nodes for g in genomes], n_muscles, max_m, (2,), np.int32),
+        muscle_params=pad_blocks(
+            [g.muscle_params for g in genomes], n_muscles, max_m, (len(MUSCLE_FIELDS),), np.float64
+        ),
         muscle_mask=np.arange(max_m)[None, :] < n_muscles[:, None],
         frequency_multiplier=np.fromiter((g.global_frequency_multiplier for g in genomes), np.float64, len(genomes)),
         net_hidden=np.fromiter((0 if n is None else n.hidden_size for n in nets), np.int32, len(genomes)),
         net_activation=np.fromiter(
             (0 if n is None else ACTIVATION_CODES[n.activation] for n in nets), np.int8, len(genomes)
         ),
-        net_weights=_scatter(
+        net_weights=pad_blocks(
             [n.weights for n in nets if n is not None], weight_counts, max(int(weight_counts.max()), 1), (), np.float64
         ),
         draw_keys=np.fromiter((creature_draw_key(g.id) for g in genomes), np.uint64, len(genomes)),

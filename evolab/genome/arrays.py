@@ -1,0 +1,24 @@
+"""Laying variable-length row blocks (each genome's nodes or muscles) into padded batch arrays and back."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+
+def pad_blocks(
+    blocks: Sequence[np.ndarray], counts: np.ndarray, width: int, tail: tuple[int, ...], dtype: type | np.dtype
+) -> np.ndarray:
+    """Stack blocks of `counts` rows into a zero-padded (B, width, *tail) array (one scatter, no loop)."""
+    out = np.zeros((len(counts), width, *tail), dtype=dtype)
+    if int(np.sum(counts)):
+        rows = np.repeat(np.arange(len(counts)), counts)
+        starts = np.repeat(np.cumsum(counts) - counts, counts)
+        out[rows, np.arange(rows.size) - starts] = np.concatenate(blocks)
+    return out
+
+
+def unpad_blocks(padded: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The inverse of `pad_blocks`: every block's rows back to back."""
+    return padded[np.arange(padded.shape[1])[None, :] < np.asarray(counts)[:, None]]
