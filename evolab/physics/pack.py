@@ -60,7 +60,13 @@ class PackedBatch:
 
 
 def creature_draw_key(genome_id: str) -> int:
-    """A stable 63-bit key of a genome id (FNV-1a), so per-creature draws ignore batch-mates."""
+    """A stable 63-bit key of a genome id, so per-creature draws ignore batch-mates: evolab's own ids
+    (`cr_` + 16 hex digits) are their number; other ids are hashed (FNV-1a)."""
+    if len(genome_id) == 19 and genome_id.startswith("cr_"):
+        try:
+            return int(genome_id[3:], 16) >> 1
+        except ValueError:
+            pass
     h = 0xCBF29CE484222325
     for byte in genome_id.encode():
         h = ((h ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF

@@ -68,7 +68,7 @@ class SimResult:
         distance_traveled: 3D path length of the centre of mass over all control steps (units).
         net_displacement: 3D distance from the spawn centre of mass to the final one (units).
         terms: the final fitness term by term.
-        pellets: every pellet spawned, in order.
+        pellets: every pellet spawned, in order (made on first use from `pellet_table`).
         frames: (floor(15 D) + 1, n_nodes, 3) float32 node positions at 15 FPS, or None unrecorded.
         fitness_over_time: (frames,) float64 fitness at each frame, or None unrecorded.
         seed: the simulation seed.
@@ -82,11 +82,25 @@ class SimResult:
     distance_traveled: float
     net_displacement: float
     terms: FitnessTerms
-    pellets: tuple[PelletRecord, ...]
+    pellet_table: np.ndarray
+    """(k, 6) float64 per spawned pellet: x, y, z, spawned step, collected step (-1: never), initial distance."""
     frames: np.ndarray | None
     fitness_over_time: np.ndarray | None
     seed: int
     substeps: int
+
+    @property
+    def pellets(self) -> tuple[PelletRecord, ...]:
+        """Every pellet spawned, in order."""
+        return tuple(
+            PelletRecord(
+                position=(x, y, z),
+                spawned_step=int(spawned),
+                collected_step=None if collected < 0 else int(collected),
+                initial_distance=distance,
+            )
+            for x, y, z, spawned, collected, distance in self.pellet_table.tolist()
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,34 +258,35 @@ def simulate(
 
 def unpack_results(genomes: Sequence[Genome], out: BatchOutputs, seed: int, record: bool) -> list[SimResult]:
     """One `SimResult` per genome from a batch's raw outputs."""
-    results = []
+    table = np.concatenate(
+        [out.pellet_pos, out.pellet_spawn[..., None], out.pellet_collect[..., None], out.pellet_init[..., None]], axis=2
+    )
+    table.flags.writeable = False
     terms = out.terms.tolist()
+    fitness = out.fitness.tolist()
+    pellets = out.pellets.tolist()
+    dq = out.dq.tolist()
+    distance = out.distance.tolist()
+    displacement = out.net_displacement.tolist()
+    spawned = out.n_spawned.tolist()
+    substeps = out.substeps.tolist()
+    results = []
     for c, genome in enumerate(genomes):
-        n_spawned = int(out.n_spawned[c])
-        pellet_list = tuple(
-            PelletRecord(
-                position=tuple(out.pellet_pos[c, p].tolist()),
-                spawned_step=int(out.pellet_spawn[c, p]),
-                collected_step=None if out.pellet_collect[c, p] < 0 else int(out.pellet_collect[c, p]),
-                initial_distance=float(out.pellet_init[c, p]),
-            )
-            for p in range(n_spawned)
-        )
         results.append(
             SimResult(
                 genome_id=genome.id,
-                fitness=float(out.fitness[c]),
-                pellets_collected=int(out.pellets[c]),
-                disqualified=DISQUALIFICATION_REASONS.get(int(out.dq[c])),
-                distance_traveled=float(out.distance[c]),
-                net_displacement=float(out.net_displacement[c]),
+                fitness=fitness[c],
+                pellets_collected=pellets[c],
+                disqualified=DISQUALIFICATION_REASONS.get(dq[c]),
+                distance_traveled=distance[c],
+                net_displacement=displacement[c],
                 terms=FitnessTerms(*terms[c]),
-                pellets=pellet_list,
+                pellet_table=table[c, : spawned[c]],
                 # views into the batch's arrays: no per-creature copies (read-only, so results stay immutable)
                 frames=_read_only(out.frames[c, :, : genome.n_nodes]) if record else None,
                 fitness_over_time=_read_only(out.fitness_over_time[c]) if record else None,
                 seed=seed,
-                substeps=int(out.substeps[c]),
+                substeps=substeps[c],
             )
         )
     return results
