@@ -19,7 +19,12 @@ _PARENT_REDRAWS = 10
 
 
 def evolve_step(
-    genomes: Sequence[Genome], fitnesses: Sequence[float] | np.ndarray, cfg: EvolutionConfig, rng: np.random.Generator
+    genomes: Sequence[Genome],
+    fitnesses: Sequence[float] | np.ndarray,
+    cfg: EvolutionConfig,
+    rng: np.random.Generator,
+    *,
+    birth: int = 0,
 ) -> list[Genome]:
     """Make the next generation from this one's genomes and fitnesses.
 
@@ -36,6 +41,7 @@ def evolve_step(
         fitnesses: one finite fitness per genome.
         cfg: GA settings and the constraints every child satisfies.
         rng: the only source of randomness.
+        birth: the run generation the children will be evaluated in (it leads their ids, so ids sort).
 
     Returns:
         `cfg.population_size` genomes: elites first (best first), then children in creation order.
@@ -67,7 +73,7 @@ def evolve_step(
 
     # Draw every child's recipe first, then make all crossovers in one batch.
     n_children = cfg.population_size - len(next_gen)
-    ids = new_creature_ids(rng, n_children)
+    ids = new_creature_ids(rng, n_children, birth)
     children: list[Genome | None] = [None] * n_children
     lineages: list[Lineage | None] = [None] * n_children  # clones: made by the mutation itself
     pairs: list[tuple[Genome, Genome]] = []

@@ -46,7 +46,7 @@ def fork_run(
         seed = fresh_run_seed() if seed is None else seed
         rng = np.random.default_rng(seed)
         fitness = np.array([fitness_by_id[g.id] for g in population])
-        next_population = evolve_step(population, fitness, source.config, rng)
+        next_population = evolve_step(population, fitness, source.config, rng, birth=generation + 1)
         return store.fork_run(
             run_id,
             generation,

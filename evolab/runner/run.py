@@ -225,7 +225,7 @@ class Run:
         chosen = pick_replays(ranked, cfg.frames, frame_policy_rng(self.seed, g))
         self._update_records(ranked)
         fitness = np.array([r.fitness for r in results])
-        next_population = evolve_step(genomes, fitness, cfg, self._rng)
+        next_population = evolve_step(genomes, fitness, cfg, self._rng, birth=g + 1)
         stats = generation_stats(
             g,
             genomes,
