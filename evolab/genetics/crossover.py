@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from evolab.config import GenomeConstraints
+from evolab.genome.arrays import split_blocks
 from evolab.genome.generate import new_creature_id
 from evolab.genome.model import HSL, M_DIR, M_REST, M_VEL, N_POS, Genome, NeuralGenome, unit_or_zero
 from evolab.genome.neural import remove_outputs
@@ -126,9 +127,9 @@ def blend_many(
     color_t = rng.random(len(pairs))
     if snap:
         nodes, muscles, multipliers = snap_genes(nodes, muscles, multipliers, kept_counts, constraints)
-    node_blocks = np.split(nodes, np.cumsum(kept_nodes)[:-1])
-    muscle_blocks = np.split(muscles, np.cumsum(kept_counts)[:-1])
-    end_blocks = np.split(ends, np.cumsum(kept_counts)[:-1])
+    node_blocks = split_blocks(nodes, kept_nodes)
+    muscle_blocks = split_blocks(muscles, kept_counts)
+    end_blocks = split_blocks(ends, kept_counts)
     children = []
     for i, (p1, p2) in enumerate(pairs):
 

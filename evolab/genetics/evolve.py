@@ -10,7 +10,7 @@ from evolab.config import EvolutionConfig
 from evolab.errors import ConfigError
 from evolab.genetics.crossover import blend_many, clone, uniform_crossover
 from evolab.genetics.mutation import Lineage, MutationParams, mutate_many
-from evolab.genetics.selection import cumulative_pick, rank_probabilities, tournament_pick, truncation_survivors
+from evolab.genetics.selection import rank_probabilities, truncation_survivors
 from evolab.genome.generate import new_creature_ids
 from evolab.genome.model import Genome
 from evolab.genome.neural import init_neural_genome
@@ -66,30 +66,34 @@ def evolve_step(
     mutation = MutationParams.from_config(cfg)
     neural_on = cfg.sim.neural_mode != "off"
 
-    def pick() -> Genome:
+    def picks(count: int) -> np.ndarray:
+        """Survivor positions of `count` parents, drawn at once."""
         if cfg.selection == "tournament":
-            return genomes[survivors[tournament_pick(len(survivors), cfg.tournament_size, rng)]]
-        return genomes[survivors[cumulative_pick(cumulative, rng)]]
+            return rng.integers(0, len(survivors), (count, cfg.tournament_size)).min(axis=1)
+        return np.minimum(np.searchsorted(cumulative, rng.random(count), side="left"), len(survivors) - 1)
 
-    # Draw every child's recipe first, then make all crossovers in one batch.
+    # Draw every child's recipe first (kind and parents), then make all crossovers in one batch.
     n_children = cfg.population_size - len(next_gen)
     ids = new_creature_ids(rng, n_children, birth)
+    can_cross = cfg.use_crossover and len(survivors) >= 2
+    crossing = rng.random(n_children) < cfg.crossover_rate if can_cross else np.zeros(n_children, dtype=bool)
+    first_parents = picks(n_children)
+    second_parents = picks(n_children)
+    for slot in np.flatnonzero(crossing & (first_parents == second_parents)):
+        for _ in range(_PARENT_REDRAWS):  # two distinct parents when the draws allow
+            second_parents[slot] = picks(1)[0]
+            if second_parents[slot] != first_parents[slot]:
+                break
     children: list[Genome | None] = [None] * n_children
     lineages: list[Lineage | None] = [None] * n_children  # clones: made by the mutation itself
     pairs: list[tuple[Genome, Genome]] = []
     pair_slots: list[int] = []
     for slot in range(n_children):
-        if cfg.use_crossover and len(survivors) >= 2 and rng.random() < cfg.crossover_rate:
-            first = pick()
-            second = pick()
-            for _ in range(_PARENT_REDRAWS):
-                if second.id != first.id:
-                    break
-                second = pick()
-            pairs.append((first, second))
+        if crossing[slot]:
+            pairs.append((genomes[survivors[first_parents[slot]]], genomes[survivors[second_parents[slot]]]))
             pair_slots.append(slot)
         else:
-            parent = pick()
+            parent = genomes[survivors[first_parents[slot]]]
             if cfg.use_mutation:
                 children[slot] = parent
                 lineages[slot] = (ids[slot], (parent.id,), parent.generation + 1)

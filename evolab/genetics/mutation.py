@@ -17,6 +17,7 @@ import numpy as np
 
 from evolab.config import EvolutionConfig, GenomeConstraints
 from evolab.genetics.structure import CHANGES, Body, apply_changes
+from evolab.genome.arrays import split_blocks
 from evolab.genome.model import (
     HSL,
     M_DIR,
@@ -75,10 +76,6 @@ def _perturb_directions(vectors: np.ndarray, p: MutationParams, rng: np.random.G
     hit = rng.random(len(vectors)) < p.rate
     moved = unit_or_zero(vectors + rng.uniform(-1.0, 1.0, vectors.shape) * p.magnitude)
     return np.where(hit[:, None], moved, vectors)
-
-
-def _split(values: np.ndarray, counts: np.ndarray) -> list[np.ndarray]:
-    return np.split(values, np.cumsum(counts)[:-1])
 
 
 Lineage = tuple[str, tuple[str, ...], int]
@@ -141,7 +138,7 @@ def mutate_many(
         hit = rng.random(weights.size) < p.weight_rate
         weights = as_float32(weights + np.where(hit, rng.standard_normal(weights.size) * p.weight_magnitude, 0.0))
         sizes = [net.weights.size for net in nets if net is not None]
-        blocks = iter(_split(weights, np.array(sizes)))
+        blocks = iter(split_blocks(weights, np.array(sizes)))
         nets = [
             None if net is None else NeuralGenome(next(blocks), net.hidden_size, net.output_size, net.activation)
             for net in nets
@@ -151,8 +148,8 @@ def mutate_many(
     # read-only views of the batch arrays: each Genome takes its blocks without copying them
     nodes.flags.writeable = False
     muscles.flags.writeable = False
-    node_blocks = _split(nodes, n_nodes)
-    muscle_blocks = _split(muscles, n_muscles)
+    node_blocks = split_blocks(nodes, n_nodes)
+    muscle_blocks = split_blocks(muscles, n_muscles)
     for i, genome in enumerate(genomes):
         color = genome.color
         if recolor[i]:
