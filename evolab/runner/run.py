@@ -118,6 +118,8 @@ class Run:
         """
         store, owns = _open(db)
         info = store.get_run(run_id)
+        if info.status == "running" and info.writer_pid not in (None, os.getpid()) and _alive(info.writer_pid):
+            raise StorageError(f"run {run_id!r} is being written by process {info.writer_pid}; stop it first")
         checkpoint = store.checkpoint(run_id)
         if checkpoint is None:
             raise StorageError(f"run {run_id!r} has no checkpoint to resume from")
@@ -299,6 +301,17 @@ class Run:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process with this pid exists (a run marked "running" by a killed process is not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
 
 
 def _open(db: str | Path | Store) -> tuple[Store, bool]:

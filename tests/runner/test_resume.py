@@ -202,3 +202,26 @@ def test_a_clean_stop_checkpoints_so_resume_continues_after_the_last_stored_gene
         # `evolab evolve` prints `--generations GENERATIONS - STOP_AFTER` as the resume command
         resumed.advance(GENERATIONS - STOP_AFTER)
         assert resumed.generation == GENERATIONS
+
+
+def test_a_run_being_written_by_a_live_process_cannot_be_resumed(db_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from evolab import StorageError
+
+    with Run.create(small_config("quick"), db_path, seed=SEED) as run:
+        run.advance(1)
+        run_id = run.id
+    writer = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        with Store(db_path) as store:
+            store.set_status(run_id, "running", writer_pid=writer.pid)
+        with pytest.raises(StorageError, match=f"being written by process {writer.pid}"):
+            Run.resume(run_id, db_path)
+    finally:
+        writer.kill()
+        writer.wait()
+    # once that process is gone (killed without cleaning up), the run resumes
+    with Run.resume(run_id, db_path) as resumed:
+        assert resumed.generation == 1
