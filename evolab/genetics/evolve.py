@@ -10,7 +10,7 @@ from evolab.config import EvolutionConfig
 from evolab.errors import ConfigError
 from evolab.genetics.crossover import blend_many, clone, uniform_crossover
 from evolab.genetics.mutation import Lineage, MutationParams, mutate_many
-from evolab.genetics.selection import rank_probabilities, truncation_survivors
+from evolab.genetics.selection import rank_probabilities, tournament_picks, truncation_survivors, weighted_picks
 from evolab.genome.generate import new_creature_ids
 from evolab.genome.model import Genome
 from evolab.genome.neural import init_neural_genome
@@ -69,8 +69,8 @@ def evolve_step(
     def picks(count: int) -> np.ndarray:
         """Survivor positions of `count` parents, drawn at once."""
         if cfg.selection == "tournament":
-            return rng.integers(0, len(survivors), (count, cfg.tournament_size)).min(axis=1)
-        return np.minimum(np.searchsorted(cumulative, rng.random(count), side="left"), len(survivors) - 1)
+            return tournament_picks(len(survivors), cfg.tournament_size, count, rng)
+        return weighted_picks(cumulative, count, rng)
 
     # Draw every child's recipe first (kind and parents), then make all crossovers in one batch.
     n_children = cfg.population_size - len(next_gen)

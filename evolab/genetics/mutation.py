@@ -176,10 +176,3 @@ def mutate_many(
 def mutate(genome: Genome, p: MutationParams, constraints: GenomeConstraints, rng: np.random.Generator) -> Genome:
     """A mutated copy of one genome (see `mutate_many`)."""
     return mutate_many([genome], p, constraints, rng)[0]
-
-
-def mutate_weights(net: NeuralGenome, rate: float, magnitude: float, rng: np.random.Generator) -> NeuralGenome:
-    """Each weight, with probability `rate`, gains N(0, 1) x `magnitude`."""
-    hit = rng.random(net.weights.size) < rate
-    weights = as_float32(net.weights + np.where(hit, rng.standard_normal(net.weights.size) * magnitude, 0.0))
-    return NeuralGenome(weights, net.hidden_size, net.output_size, net.activation)

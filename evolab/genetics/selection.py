@@ -36,17 +36,22 @@ def rank_probabilities(n: int) -> np.ndarray:
 
 def weighted_pick(probabilities: np.ndarray, rng: np.random.Generator) -> int:
     """Index of the first entry whose cumulative probability reaches U(0, 1) (the last one as fallback)."""
-    return cumulative_pick(np.cumsum(probabilities), rng)
+    return int(weighted_picks(np.cumsum(probabilities), 1, rng)[0])
 
 
-def cumulative_pick(cumulative: np.ndarray, rng: np.random.Generator) -> int:
-    """`weighted_pick` with the cumulative probabilities computed once by the caller."""
-    return min(int(np.searchsorted(cumulative, rng.random(), side="left")), len(cumulative) - 1)
+def weighted_picks(cumulative: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
+    """`count` independent weighted picks at once, given the cumulative probabilities."""
+    return np.minimum(np.searchsorted(cumulative, rng.random(count), side="left"), len(cumulative) - 1)
 
 
 def tournament_pick(n_ranked: int, size: int, rng: np.random.Generator) -> int:
     """Rank (0 = best) of the winner of a tournament of `size` drawn with replacement from n ranked."""
-    return int(rng.integers(0, n_ranked, size).min())
+    return int(tournament_picks(n_ranked, size, 1, rng)[0])
+
+
+def tournament_picks(n_ranked: int, size: int, count: int, rng: np.random.Generator) -> np.ndarray:
+    """The winners' ranks of `count` independent tournaments at once."""
+    return rng.integers(0, n_ranked, (count, size)).min(axis=1)
 
 
 def tournament_selection(fitnesses: np.ndarray, size: int, count: int, rng: np.random.Generator) -> np.ndarray:

@@ -19,11 +19,6 @@ def pad_blocks(
     return out
 
 
-def unpad_blocks(padded: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """The inverse of `pad_blocks`: every block's rows back to back."""
-    return padded[np.arange(padded.shape[1])[None, :] < np.asarray(counts)[:, None]]
-
-
 def split_blocks(values: np.ndarray, counts: np.ndarray | list[int]) -> list[np.ndarray]:
     """`values` cut into consecutive blocks of `counts` rows (views; faster than np.split for many)."""
     ends = np.cumsum(counts).tolist()

@@ -42,18 +42,6 @@ def is_connected(n_nodes: int, edges: np.ndarray) -> bool:
     return n_nodes <= 1 or bool(_connected_without(n_nodes, _as_edges(edges), -1, -1))
 
 
-def removable_muscles(n_nodes: int, edges: np.ndarray) -> np.ndarray:
-    """Indices of muscles whose removal keeps a connected body connected (the non-bridges)."""
-    e = _as_edges(edges)
-    return np.array([j for j in range(len(e)) if _connected_without(n_nodes, e, j, -1)], dtype=np.int64)
-
-
-def removable_nodes(n_nodes: int, edges: np.ndarray, candidates: np.ndarray) -> np.ndarray:
-    """Those `candidates` whose removal (with their muscles) leaves the other nodes connected."""
-    e = _as_edges(edges)
-    return np.array([c for c in candidates.tolist() if _connected_without(n_nodes, e, -1, c)], dtype=np.int64)
-
-
 def node_degrees(n_nodes: int, edges: np.ndarray) -> np.ndarray:
     """(n_nodes,) number of muscles attached to each node."""
     return np.bincount(edges.ravel(), minlength=n_nodes) if len(edges) else np.zeros(n_nodes, dtype=np.int64)
