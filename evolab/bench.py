@@ -136,8 +136,8 @@ def run_workload(workload: Workload, workers: int | None = None, repeats: int = 
 class EndToEndResult:
     """E1: a whole stored evolution, timed.
 
-    host_share is the part of the wall time spent outside the simulation kernel (the GA, packing and
-    unpacking, statistics and storage).
+    host_share is the part of the wall time spent outside the simulation kernel: storage (store_*), the GA
+    with ranking and statistics (ga_*), and packing genomes in and results out (pack_*).
     """
 
     name: str
@@ -148,6 +148,8 @@ class EndToEndResult:
     wall_seconds: float
     kernel_seconds: float
     store_seconds_per_generation: float
+    ga_seconds_per_generation: float
+    pack_seconds_per_generation: float
     host_share: float
     database_bytes: int
     database_bytes_per_generation: float
@@ -174,22 +176,29 @@ def run_end_to_end(
 
     workers = workers or default_workers()
     kernel = 0.0
+    packing = 0.0
 
     def timed_simulate(genomes, cfg, seed, *, record=False, workers=None):
-        nonlocal kernel
-        batch = pack_batch(genomes)
+        nonlocal kernel, packing
         start = time.perf_counter()
+        batch = pack_batch(genomes)
+        packed = time.perf_counter()
         out = run_batch(batch, cfg, seed, record=record, workers=workers)
-        kernel += time.perf_counter() - start
-        return unpack_results(genomes, out, seed, record)
+        ran = time.perf_counter()
+        results = unpack_results(genomes, out, seed, record)
+        kernel += ran - packed
+        packing += (packed - start) + (time.perf_counter() - ran)
+        return results
 
     path = Path(directory) / "e1.db"
     cfg = EvolutionConfig.from_preset("default", population_size=population, sim={"duration": duration})
     store_seconds = 0.0
+    ga_seconds = 0.0
 
     def report(r) -> None:
-        nonlocal store_seconds
+        nonlocal store_seconds, ga_seconds
         store_seconds += r.store_seconds
+        ga_seconds += r.stats.host_seconds
         if on_generation is not None:
             on_generation(r)
 
@@ -207,6 +216,8 @@ def run_end_to_end(
         wall_seconds=wall,
         kernel_seconds=kernel,
         store_seconds_per_generation=store_seconds / generations,
+        ga_seconds_per_generation=ga_seconds / generations,
+        pack_seconds_per_generation=packing / generations,
         host_share=1.0 - kernel / wall,
         database_bytes=size,
         database_bytes_per_generation=size / generations,

@@ -89,6 +89,8 @@ def bench_command(
             f"  kernel time          {e.kernel_seconds:8.1f} s\n"
             f"  host overhead share  {e.host_share:8.1%}  (target under 30 %)\n"
             f"  write time           {e.store_seconds_per_generation * 1000:8.2f} ms per generation\n"
+            f"  GA and statistics    {e.ga_seconds_per_generation * 1000:8.2f} ms per generation\n"
+            f"  packing, unpacking   {e.pack_seconds_per_generation * 1000:8.2f} ms per generation\n"
             f"  database size        {e.database_bytes / 1e6:8.1f} MB  "
             f"({e.database_bytes_per_generation / 1e3:.1f} kB per generation; target under 100 MB)"
         )

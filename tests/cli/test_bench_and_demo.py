@@ -72,3 +72,16 @@ def test_demo_is_reproducible_and_refuses_bad_options(cli):
     assert "unknown preset" in bad.stderr
     bad_count = cli("demo", "--generations", "0")
     assert bad_count.exit_code == 2
+
+
+def test_end_to_end_benchmark_reports_a_consistent_breakdown(tmp_path):
+    from evolab.bench import run_end_to_end
+
+    result = run_end_to_end(str(tmp_path), generations=2, population=8, duration=0.5, workers=1)
+    assert result.generations == 2
+    assert 0.0 < result.kernel_seconds < result.wall_seconds
+    assert 0.0 <= result.host_share <= 1.0
+    parts = (result.store_seconds_per_generation + result.ga_seconds_per_generation) * result.generations
+    assert parts < result.wall_seconds
+    assert result.database_bytes == result.database_bytes_per_generation * 2 > 0
+    assert (tmp_path / "e1.db").exists()
