@@ -35,6 +35,7 @@ def demo_command(
     from evolab.genetics import evolve_step
     from evolab.genome import initial_population
     from evolab.physics import simulate
+    from evolab.runner.seeds import generation_seed
 
     try:
         overrides = {} if population is None else {"population_size": population}
@@ -52,8 +53,8 @@ def demo_command(
         stdout.print(f"{'gen':>4} {'best':>8} {'average':>8} {'worst':>8} {'pellets':>7} {'steps/s':>10}")
     for generation in range(generations):
         start = time.perf_counter()
-        # One pellet layout per generation, derived from the run seed, shared by every creature.
-        results = simulate(genomes, cfg.sim, seed=seed * 100_003 + generation, workers=workers)
+        # One pellet layout per generation, derived from the run seed as stored runs do.
+        results = simulate(genomes, cfg.sim, seed=generation_seed(seed, generation), workers=workers)
         elapsed = time.perf_counter() - start
         fitness = np.array([r.fitness for r in results])
         row = {

@@ -10,7 +10,13 @@ from evolab.config import EvolutionConfig
 from evolab.errors import ConfigError
 from evolab.genetics.crossover import blend_many, clone, uniform_crossover
 from evolab.genetics.mutation import Lineage, MutationParams, mutate_many
-from evolab.genetics.selection import rank_probabilities, tournament_picks, truncation_survivors, weighted_picks
+from evolab.genetics.selection import (
+    elite_indices,
+    rank_probabilities,
+    tournament_picks,
+    truncation_survivors,
+    weighted_picks,
+)
 from evolab.genome.generate import new_creature_ids
 from evolab.genome.model import Genome
 from evolab.genome.neural import init_neural_genome
@@ -58,8 +64,7 @@ def evolve_step(
         raise ConfigError("evolve_step: fitnesses must be finite")
 
     survivors = truncation_survivors(fitness, 1.0 - cfg.cull_fraction)
-    ranked = np.argsort(-fitness, kind="stable")
-    elites = ranked[: min(cfg.elite_count, cfg.population_size, len(genomes))]
+    elites = elite_indices(fitness, min(cfg.elite_count, cfg.population_size))
     next_gen = [genomes[i].replace(survival_streak=genomes[i].survival_streak + 1) for i in elites]
 
     cumulative = np.cumsum(rank_probabilities(len(survivors)))

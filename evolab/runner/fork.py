@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 
-from evolab.errors import StorageError
 from evolab.genetics import evolve_step
 from evolab.runner.seeds import fresh_run_seed
 from evolab.storage import RunInfo, Store
@@ -28,11 +27,7 @@ def fork_run(
     """
     store = db if isinstance(db, Store) else Store(db)
     try:
-        source = store.get_run(run_id)
-        if not 0 <= generation < source.generation_count:
-            raise StorageError(
-                f"run {run_id!r} has generations 0 to {source.generation_count - 1}; cannot fork at {generation}"
-            )
+        source = store.run_with_generation(run_id, generation, "fork")
         results = store.results(run_id, generation)
         checkpoint = store.checkpoint(run_id, generation)
         if checkpoint is not None:

@@ -274,6 +274,19 @@ class Store:
             raise StorageError(f"unknown run {run_id!r}")
         return run
 
+    def run_with_generation(self, run_id: str, generation: int, action: str = "read") -> RunInfo:
+        """The run, after checking it has stored `generation` (`action` says what for, in the error).
+
+        Raises:
+            StorageError: unknown run, or a generation it has not stored.
+        """
+        run = self.get_run(run_id)
+        if not 0 <= generation < run.generation_count:
+            raise StorageError(
+                f"run {run_id!r} has generations 0 to {run.generation_count - 1}; cannot {action} at {generation}"
+            )
+        return run
+
     def list_runs(self) -> list[RunInfo]:
         """Every run, newest first."""
         rows = self._read(f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY created_at DESC, pk DESC")
@@ -338,6 +351,18 @@ class Store:
         )
         for slot, g in enumerate(new):
             numbers[g.id] = first + slot
+
+    def _ids_by_number(self, pk: int, numbers: np.ndarray) -> dict[int, str]:
+        """{creature number: id} for these numbers only (a long run holds many more creatures)."""
+        wanted = sorted({int(n) for n in numbers})
+        ids: dict[int, str] = {}
+        for start in range(0, len(wanted), 500):  # stay far below SQLite's bound-parameter limit
+            chunk = wanted[start : start + 500]
+            placeholders = ",".join("?" * len(chunk))
+            ids.update(
+                self._read(f"SELECT no, id FROM creatures WHERE run_pk = ? AND no IN ({placeholders})", (pk, *chunk))
+            )
+        return ids
 
     def genomes(self, run_id: str, creature_ids: Sequence[str]) -> list[Genome]:
         """The stored genomes of these creatures, in the order asked (birth state: survival streak 0
@@ -556,7 +581,7 @@ class Store:
             return None
         generation, population, rng_state = rows[0]
         members = _decode_members(population)
-        ids = dict(self._read("SELECT no, id FROM creatures WHERE run_pk = ?", (pk,)))
+        ids = self._ids_by_number(pk, members[:, 0])
         genomes = self.genomes(run_id, [ids[int(no)] for no in members[:, 0]])
         return Checkpoint(
             generation=generation,
@@ -596,11 +621,7 @@ class Store:
         Raises:
             StorageError: unknown source run, or `generation` is not stored in it.
         """
-        source = self.get_run(source_id)
-        if not 0 <= generation < source.generation_count:
-            raise StorageError(
-                f"run {source_id!r} has generations 0 to {source.generation_count - 1}; cannot fork at {generation}"
-            )
+        source = self.run_with_generation(source_id, generation, "fork")
         fork = self.create_run(
             source.config,
             seed,
@@ -704,13 +725,14 @@ class Store:
             StorageError: unknown run.
         """
         pk = self._run_pk(run_id)
-        ids = dict(self._read("SELECT no, id FROM creatures WHERE run_pk = ?", (pk,)))
         rows = self._read(
             "SELECT generation, population, rng_state FROM checkpoints WHERE run_pk = ? ORDER BY generation", (pk,)
         )
+        decoded = [(generation, _decode_members(population), rng_state) for generation, population, rng_state in rows]
+        numbers = np.concatenate([members[:, 0] for _, members, _ in decoded]) if decoded else np.zeros(0)
+        ids = self._ids_by_number(pk, numbers)
         out = []
-        for generation, population, rng_state in rows:
-            members = _decode_members(population)
+        for generation, members, rng_state in decoded:
             out.append((generation, [(ids[int(no)], int(s)) for no, s in members], json.loads(rng_state)))
         return out
 
