@@ -160,9 +160,9 @@ def evolve_command(
     db: DbOption = DEFAULT_DB,
 ) -> None:
     """Evolve creatures and store every generation in the database."""
+    from evolab.cli.runs import creature_label
     from evolab.config import EvolutionConfig, preset_names
-    from evolab.errors import ConfigError, EvolabError, StorageError
-    from evolab.genome import creature_name
+    from evolab.errors import ConfigError, EvolabError
     from evolab.runner import Run, StopRequest
 
     overrides = _overrides(
@@ -219,10 +219,7 @@ def evolve_command(
 
         best_ever = report.best_ever if report else None
         if best_ever and best_ever[1] not in names:
-            try:
-                names[best_ever[1]] = creature_name(run.genome(best_ever[1]))
-            except StorageError:
-                names[best_ever[1]] = ""
+            names[best_ever[1]] = creature_label(store, run.id, best_ever[1])
         stats = report.stats if report else None
         return Snapshot(
             run_id=run.id,

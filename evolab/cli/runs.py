@@ -152,7 +152,8 @@ def _replay_policy(frames: Any) -> str:
     return f"replays of top {frames.keep_top}, random {frames.keep_random}, bottom {frames.keep_bottom}"
 
 
-def _creature_label(store: Store, run_id: str, creature_id: str) -> str:
+def creature_label(store: Store, run_id: str, creature_id: str) -> str:
+    """A creature's display name, or "" when its genome cannot be read."""
     from evolab.errors import StorageError
     from evolab.genome import creature_name
 
@@ -177,7 +178,7 @@ def show_command(run_id: RunArgument, as_json: JsonOption = False, db: DbOption 
         if run.best_creature_id is not None:
             best = {
                 "creature_id": run.best_creature_id,
-                "name": _creature_label(store, run.id, run.best_creature_id),
+                "name": creature_label(store, run.id, run.best_creature_id),
                 "fitness": run.best_fitness,
                 "generation": run.best_generation,
             }
@@ -185,7 +186,7 @@ def show_command(run_id: RunArgument, as_json: JsonOption = False, db: DbOption 
         if run.longest_survivor_id is not None:
             longest = {
                 "creature_id": run.longest_survivor_id,
-                "name": _creature_label(store, run.id, run.longest_survivor_id),
+                "name": creature_label(store, run.id, run.longest_survivor_id),
                 "streak": run.longest_streak,
                 "generation": run.longest_generation,
             }
