@@ -226,3 +226,20 @@ def preset_names() -> list[str]:
     """Names of the presets shipped with evolab, sorted."""
     files = resources.files("evolab.presets").iterdir()
     return sorted(f.name.removesuffix(".toml") for f in files if f.name.endswith(".toml"))
+
+
+def preset_description(name: str) -> str:
+    """The first comment line of a shipped preset file ("" when it has none).
+
+    Raises:
+        ConfigError: unknown preset name.
+    """
+    if name not in preset_names():
+        raise ConfigError(f"unknown preset {name!r} (choose from {', '.join(preset_names())})")
+    text = resources.files("evolab.presets").joinpath(f"{name}.toml").read_text()
+    for line in text.splitlines():
+        if line.startswith("#"):
+            return line.lstrip("# ").strip()
+        if line.strip():
+            break
+    return ""

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from evolab.cli import bench, demo, evolve, fork, presets, runs, simulate, stats, transfer
+from evolab.cli import bench, demo, evolve, fork, presets, runs, serve, simulate, stats, transfer
 
 app = typer.Typer(
     name="evolab",
@@ -48,6 +48,7 @@ app.command("export", epilog=transfer.EXPORT_EPILOG)(transfer.export_command)
 app.command("import", epilog=transfer.IMPORT_EPILOG)(transfer.import_command)
 app.command("rename", epilog=runs.RENAME_EPILOG)(runs.rename_command)
 app.command("delete", epilog=runs.DELETE_EPILOG)(runs.delete_command)
+app.command("serve", epilog=serve.EPILOG)(serve.serve_command)
 app.add_typer(presets.app, name="presets")
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -69,17 +68,6 @@ def user_preset_config(name: str, db: Path, overrides: dict[str, Any]) -> Evolut
     return saved[name].replace(**overrides)
 
 
-def _description(name: str) -> str:
-    """The first comment line of a shipped preset file."""
-    text = resources.files("evolab.presets").joinpath(f"{name}.toml").read_text()
-    for line in text.splitlines():
-        if line.startswith("#"):
-            return line.lstrip("# ").strip()
-        if line.strip():
-            break
-    return ""
-
-
 def to_toml(data: dict[str, Any], table: str = "") -> str:
     """A nested mapping of TOML scalars (bool, int, float, str) as TOML text: scalars, then tables."""
     lines = [f"[{table}]"] if table else []
@@ -113,12 +101,12 @@ def _summary(cfg: EvolutionConfig) -> dict[str, Any]:
 )
 def list_command(as_json: JsonOption = False, db: DbOption = DEFAULT_DB) -> None:
     """List the shipped presets and the ones saved in the database."""
-    from evolab.config import EvolutionConfig, preset_names
+    from evolab.config import EvolutionConfig, preset_description, preset_names
 
     shipped = {name: EvolutionConfig.from_preset(name) for name in preset_names()}
     saved = _saved_presets(db)
     entries = [
-        {"name": name, "source": "shipped", "description": _description(name), **_summary(cfg)}
+        {"name": name, "source": "shipped", "description": preset_description(name), **_summary(cfg)}
         for name, cfg in shipped.items()
     ]
     entries += [

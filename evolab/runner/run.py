@@ -118,7 +118,7 @@ class Run:
         """
         store, owns = _open(db)
         info = store.get_run(run_id)
-        if info.status == "running" and info.writer_pid not in (None, os.getpid()) and _alive(info.writer_pid):
+        if info.status == "running" and info.writer_pid not in (None, os.getpid()) and process_alive(info.writer_pid):
             raise StorageError(f"run {run_id!r} is being written by process {info.writer_pid}; stop it first")
         checkpoint = store.checkpoint(run_id)
         if checkpoint is None:
@@ -303,7 +303,7 @@ class Run:
         self.close()
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     """Whether a process with this pid exists (a run marked "running" by a killed process is not)."""
     try:
         os.kill(pid, 0)

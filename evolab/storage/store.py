@@ -156,6 +156,11 @@ class Store:
         except sqlite3.DatabaseError as err:
             raise StorageError(f"{self.path}: read failed ({err})") from None
 
+    def data_version(self) -> int:
+        """A number that changes whenever another connection commits to the file (a cheap "anything
+        new?" check for watchers)."""
+        return self._read("PRAGMA data_version")[0][0]
+
     def _migrate(self) -> None:
         conn = self._conn
         version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -546,10 +551,7 @@ class Store:
             "WHERE f.run_pk = ? AND f.generation = ? AND c.id = ?",
             (pk, generation, creature_id),
         )
-        if not rows:
-            return None
-        frames, fitness = decode_replay(rows[0][0], rows[0][1])
-        return StoredFrames(frames=frames, fitness_over_time=fitness, pellets=tuple(json.loads(rows[0][2])))
+        return _stored_frames(*rows[0]) if rows else None
 
     def framed_creatures(self, run_id: str, generation: int) -> dict[str, str]:
         """{creature id: why it was kept ("top", "random", "bottom")} for a generation's stored replays."""
@@ -560,6 +562,45 @@ class Store:
             (pk, generation),
         )
         return dict(rows)
+
+    def generation_frames(self, run_id: str, generation: int) -> dict[str, StoredFrames]:
+        """Every stored replay of one generation, by creature id, in one query."""
+        pk = self._run_pk(run_id)
+        rows = self._read(
+            "SELECT c.id, f.frames, f.fitness, f.pellets FROM creature_frames f "
+            "JOIN creatures c ON c.run_pk = f.run_pk AND c.no = f.creature_no WHERE f.run_pk = ? AND f.generation = ?",
+            (pk, generation),
+        )
+        return {creature_id: _stored_frames(*stored) for creature_id, *stored in rows}
+
+    def birth_results(self, run_id: str, creature_ids: Sequence[str]) -> dict[str, CreatureResult]:
+        """Each creature's result in the generation it was born in (missing when not evaluated yet)."""
+        rows = self._read_for_ids(
+            f"SELECT {_RESULT_COLUMNS} FROM results r JOIN creatures c ON c.run_pk = r.run_pk "
+            "AND c.no = r.creature_no AND r.generation = c.born WHERE r.run_pk = ? AND c.id IN ({ids})",
+            self._run_pk(run_id),
+            creature_ids,
+        )
+        return {r[0]: CreatureResult(*r) for r in rows}
+
+    def creatures(self, run_id: str, creature_ids: Sequence[str]) -> dict[str, CreatureInfo]:
+        """Where each of these creatures came from, by id (unknown ids are left out)."""
+        rows = self._read_for_ids(
+            "SELECT id, born, parent1, parent2, lineage, n_nodes, n_muscles FROM creatures "
+            "WHERE run_pk = ? AND id IN ({ids})",
+            self._run_pk(run_id),
+            creature_ids,
+        )
+        return {r[0]: _creature_info(r) for r in rows}
+
+    def _read_for_ids(self, sql: str, pk: int, creature_ids: Sequence[str]) -> list[tuple]:
+        """`sql` (with `{ids}` where the id list goes) over the ids in chunks under SQLite's parameter limit."""
+        ids = list(dict.fromkeys(creature_ids))
+        rows: list[tuple] = []
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            rows += self._read(sql.format(ids=", ".join("?" * len(chunk))), (pk, *chunk))
+        return rows
 
     # -- checkpoints, resume, fork ----------------------------------------------------------------------
 
@@ -825,6 +866,11 @@ def _insert_generation(
             for r in results
         ],
     )  # fmt: skip
+
+
+def _stored_frames(frames_blob: bytes, fitness_blob: bytes, pellets: str) -> StoredFrames:
+    frames, fitness = decode_replay(frames_blob, fitness_blob)
+    return StoredFrames(frames=frames, fitness_over_time=fitness, pellets=tuple(json.loads(pellets)))
 
 
 def _insert_replays(

@@ -1,0 +1,50 @@
+"""`evolab serve`: the browser UI and its API over one database file."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from evolab.cli._db import DEFAULT_DB, DbOption
+from evolab.cli._output import EXIT_FAILED, fail, stderr
+
+EPILOG = """Examples:
+
+  $ evolab serve                      # http://127.0.0.1:8080, evolution.db
+
+  $ evolab serve --db experiments.db --port 9000
+
+  $ evolab serve --host 0.0.0.0       # reachable from other machines: there is no login
+"""
+
+
+def serve_command(
+    db: DbOption = DEFAULT_DB,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="TCP port.", min=1, max=65535)] = 8080,
+    workers: Annotated[
+        int | None, typer.Option("--workers", help="Kernel threads (default: all cores).", min=1)
+    ] = None,
+) -> None:
+    """Serve the web UI: watch runs live (CLI runs too), replay creatures, start, advance and fork runs."""
+    import socket
+
+    import uvicorn
+
+    from evolab.errors import StorageError
+    from evolab.server import create_app
+
+    if db.is_dir():
+        fail(f"{db}: is a folder, not a database file")
+    try:
+        app = create_app(db, workers=workers)
+    except StorageError as err:
+        fail(str(err), EXIT_FAILED)
+    try:  # a taken port is a one-line error, not a uvicorn traceback
+        with socket.create_server((host, port), reuse_port=False):
+            pass
+    except OSError as err:
+        fail(f"cannot listen on {host}:{port} ({err.strerror})", EXIT_FAILED)
+    stderr.print(f"evolab UI on http://{host}:{port}  (database {db}; Ctrl-C to stop)", highlight=False)
+    uvicorn.run(app, host=host, port=port, log_level="warning")

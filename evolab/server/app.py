@@ -1,0 +1,118 @@
+"""The FastAPI application: routes, error mapping, the writer and watcher threads, and the built web UI."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from evolab import __version__
+from evolab.errors import ConfigError, EvolabError, GenomeError, StorageError
+from evolab.physics.simulate import simulate
+from evolab.server.hub import Hub
+from evolab.server.routes import creatures, live, presets, runs
+from evolab.server.state import ReadStores, ServerState
+from evolab.server.watch import Watcher
+from evolab.server.worker import Worker
+from evolab.storage import Store
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+_NOT_BUILT = """<!doctype html><meta charset="utf-8"><title>evolab</title>
+<body style="font-family:system-ui;background:#0f0f14;color:#f8fafc;padding:3em">
+<h1>evolab</h1><p>The API is running (<a style="color:#818cf8" href="/docs">/docs</a>), but the web UI
+has not been built. Run <code>make setup</code> (or <code>npm ci &amp;&amp; npm run build</code> in
+<code>web/</code>) and reload.</p></body>"""
+
+
+def create_app(
+    db: str | Path,
+    *,
+    workers: int | None = None,
+    poll_interval: float = 0.25,
+    static_dir: Path | None = STATIC_DIR,
+) -> FastAPI:
+    """The evolab web app for one database file (created if missing).
+
+    Args:
+        db: the SQLite file every route reads and the one writer thread writes.
+        workers: kernel threads for runs advanced by the server (default: all cores).
+        poll_interval: seconds between the watcher's looks for other processes' writes.
+        static_dir: the built web UI (`web/` built by Vite); None serves the API only.
+
+    Raises:
+        StorageError: the file cannot be used as an evolab database.
+    """
+    db = Path(db)
+    Store(db).close()  # fail now, with a clear message, rather than on the first request
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        hub = Hub(asyncio.get_running_loop())
+        kernel_lock = threading.Lock()
+
+        def locked_simulate(*args: Any, **kwargs: Any) -> Any:
+            with kernel_lock:
+                return simulate(*args, **kwargs)
+
+        state = ServerState(
+            db=db,
+            stores=ReadStores(db),
+            worker=Worker(db, hub.publish, evaluator=locked_simulate, workers=workers),
+            watcher=Watcher(db, hub.publish, poll_interval),
+            hub=hub,
+            kernel_lock=kernel_lock,
+        )
+        app.state.evolab = state
+        state.worker.start()
+        state.watcher.start()
+        try:
+            yield
+        finally:
+            await asyncio.to_thread(state.worker.close)
+            await asyncio.to_thread(state.watcher.close)
+            state.stores.close()
+
+    app = FastAPI(
+        title="evolab",
+        version=__version__,
+        summary="Watch, replay and steer evolution runs stored in one SQLite file.",
+        lifespan=lifespan,
+    )
+    for router in (runs.router, creatures.router, presets.router, live.router):
+        app.include_router(router)
+    _add_error_handlers(app)
+    if static_dir is not None and (static_dir / "index.html").is_file():
+        app.mount("/", StaticFiles(directory=static_dir, html=True), name="web")
+    else:
+
+        @app.get("/", include_in_schema=False)
+        def not_built() -> HTMLResponse:
+            return HTMLResponse(_NOT_BUILT)
+
+    return app
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    """Domain errors become clear 4xx answers: bad values 422, unknown things 404, conflicts 409."""
+
+    @app.exception_handler(ConfigError)
+    @app.exception_handler(GenomeError)
+    async def invalid(request: Request, err: EvolabError) -> JSONResponse:
+        return JSONResponse({"detail": str(err)}, status_code=422)
+
+    @app.exception_handler(StorageError)
+    async def storage(request: Request, err: StorageError) -> JSONResponse:
+        status = 404 if str(err).startswith("unknown ") else 409
+        return JSONResponse({"detail": str(err)}, status_code=status)
+
+    @app.exception_handler(EvolabError)
+    async def conflict(request: Request, err: EvolabError) -> JSONResponse:
+        return JSONResponse({"detail": str(err)}, status_code=409)

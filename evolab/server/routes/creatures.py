@@ -1,0 +1,97 @@
+"""Creatures: genome and history, replays (stored or re-simulated) and family trees."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query
+
+from evolab.genome import creature_name, origin_label
+from evolab.runner import replay_creature
+from evolab.server.routes.runs import GenerationNo, RunId
+from evolab.server.schemas import CreatureDoc, LineageDoc, ReplayDoc, ResultDoc
+from evolab.server.state import ServerState, read_store, require_run, server_state
+from evolab.server.views import ancestor_doc, color, lineage_subset, replay_doc
+from evolab.storage import CreatureInfo, Store
+
+router = APIRouter(prefix="/api/runs/{run_id}", tags=["creatures"])
+
+StoreDep = Annotated[Store, Depends(read_store)]
+StateDep = Annotated[ServerState, Depends(server_state)]
+CreatureId = Annotated[str, Path(min_length=1, max_length=200, description="a creature id")]
+
+
+def _require_creature(store: Store, run_id: str, creature_id: str) -> CreatureInfo:
+    require_run(store, run_id)
+    info = store.creatures(run_id, [creature_id]).get(creature_id)
+    if info is None:
+        raise HTTPException(404, f"unknown creature {creature_id!r} in run {run_id!r}")
+    return info
+
+
+@router.get("/creatures/{creature_id}", response_model=CreatureDoc, summary="A creature's genome and results")
+def creature(run_id: RunId, creature_id: CreatureId, store: StoreDep) -> CreatureDoc:
+    info = _require_creature(store, run_id, creature_id)
+    genome = store.genome(run_id, creature_id)
+    return CreatureDoc(
+        id=creature_id,
+        name=creature_name(genome),
+        born=info.born,
+        lineage_generation=info.lineage_generation,
+        parent_ids=list(info.parent_ids),
+        origin=origin_label(genome),
+        color=color(genome),
+        genome=genome.to_dict(),
+        results=[
+            ResultDoc(
+                generation=r.generation,
+                rank=r.rank + 1,
+                fitness=r.fitness,
+                pellets=r.pellets,
+                disqualified=r.disqualified,
+                survival_streak=r.survival_streak,
+            )
+            for r in store.creature_results(run_id, creature_id)
+        ],
+    )
+
+
+@router.get(
+    "/generations/{generation}/creatures/{creature_id}/replay",
+    response_model=ReplayDoc,
+    summary="A creature's motion in a generation: stored frames, or an exact re-simulation",
+)
+def replay(
+    run_id: RunId, generation: GenerationNo, creature_id: CreatureId, store: StoreDep, state: StateDep
+) -> ReplayDoc:
+    info = require_run(store, run_id)
+    _require_creature(store, run_id, creature_id)
+    if store.generation(run_id, generation) is None:
+        raise HTTPException(404, f"generation {generation} of run {run_id!r} is not stored")
+    if not any(r.generation == generation for r in store.creature_results(run_id, creature_id)):
+        raise HTTPException(404, f"creature {creature_id!r} was not in generation {generation} of run {run_id!r}")
+    with state.kernel_lock:  # re-simulation shares the compiled kernel with the writer's runs
+        result = replay_creature(store, run_id, generation, creature_id)
+    return replay_doc(result, info.config.sim.neural_mode)
+
+
+@router.get("/creatures/{creature_id}/lineage", response_model=LineageDoc, summary="A creature's ancestors")
+def lineage(
+    run_id: RunId,
+    creature_id: CreatureId,
+    store: StoreDep,
+    mode: Annotated[Literal["both", "crossover", "clone"], Query()] = "both",
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> LineageDoc:
+    root = _require_creature(store, run_id, creature_id)
+    ancestors = lineage_subset(root, store.ancestors(run_id, creature_id, limit=10 * limit), mode, limit)
+    ids = [a.creature_id for a in ancestors]
+    genomes = store.genomes(run_id, ids)
+    born = store.birth_results(run_id, ids)
+    return LineageDoc(
+        root=creature_id,
+        ancestors=[
+            ancestor_doc(a, g, born[a.creature_id].fitness if a.creature_id in born else None)
+            for a, g in zip(ancestors, genomes, strict=True)
+        ],
+    )

@@ -1,0 +1,63 @@
+"""Health, the writer's jobs, and the WebSocket that streams what every writer does."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, WebSocket, WebSocketDisconnect
+
+from evolab import __version__
+from evolab.server.schemas import HealthDoc, JobsDoc
+from evolab.server.state import ServerState, server_state
+from evolab.server.views import run_summary
+
+router = APIRouter(prefix="/api", tags=["live"])
+
+StateDep = Annotated[ServerState, Depends(server_state)]
+
+
+@router.get("/health", response_model=HealthDoc, summary="Version and database file")
+def health(state: StateDep) -> HealthDoc:
+    return HealthDoc(version=__version__, db=str(state.db))
+
+
+@router.get("/jobs", response_model=JobsDoc, summary="The writer's job in progress and its queue")
+def jobs(state: StateDep) -> JobsDoc:
+    return state.worker.jobs()
+
+
+@router.websocket("/ws")
+async def live(websocket: WebSocket) -> None:
+    """Sends `hello` (runs and jobs), then `runs`, `generation` and `job` events as they happen."""
+    state: ServerState = websocket.app.state.evolab
+    await websocket.accept()
+    queue = state.hub.subscribe()
+    listener: asyncio.Task | None = None
+    try:
+        runs = await asyncio.to_thread(lambda: [run_summary(i).model_dump() for i in state.stores.get().list_runs()])
+        await websocket.send_json({"type": "hello", "runs": runs, "jobs": state.worker.jobs().model_dump()})
+        listener = asyncio.create_task(_until_closed(websocket))
+        while not listener.done():
+            getter = asyncio.create_task(queue.get())
+            done, _ = await asyncio.wait({getter, listener}, return_when=asyncio.FIRST_COMPLETED)
+            if getter not in done:
+                getter.cancel()
+                break
+            await websocket.send_json(getter.result())
+    except (WebSocketDisconnect, RuntimeError):
+        pass
+    finally:
+        state.hub.unsubscribe(queue)
+        if listener is not None:
+            listener.cancel()
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect):  # the client may be gone already
+            await websocket.close()
+
+
+async def _until_closed(websocket: WebSocket) -> None:
+    """Reads (and ignores) client messages until the client goes away."""
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+        while True:
+            await websocket.receive_text()

@@ -1,0 +1,189 @@
+"""Runs: list, create, inspect, rename, delete; advance, stop and fork them; their generations."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
+
+from evolab.config import EvolutionConfig, preset_names
+from evolab.errors import ConfigError
+from evolab.genome import creature_name
+from evolab.runner import Run, fork_run
+from evolab.server.schemas import (
+    AdvanceRequest,
+    AnalyticsDoc,
+    CreateRunRequest,
+    ForkRequest,
+    GenerationDoc,
+    GenerationStatsDoc,
+    JobDoc,
+    LineageStepDoc,
+    PercentilesDoc,
+    RenameRequest,
+    RunDetail,
+    RunSummary,
+    StopDoc,
+    TopCreatureDoc,
+)
+from evolab.server.state import ServerState, read_store, require_run, server_state
+from evolab.server.views import creature_card, run_detail, run_summary, stats_doc
+from evolab.storage import RunInfo, Store
+
+router = APIRouter(prefix="/api/runs", tags=["runs"])
+
+StoreDep = Annotated[Store, Depends(read_store)]
+StateDep = Annotated[ServerState, Depends(server_state)]
+RunId = Annotated[str, Path(min_length=1, max_length=200, description="a run id")]
+GenerationNo = Annotated[int, Path(ge=0, le=2**31, description="a generation number")]
+
+
+def _refuse_foreign_writer(info: RunInfo, action: str) -> None:
+    summary = run_summary(info)
+    if summary.live and info.writer_pid != os.getpid():
+        raise HTTPException(
+            409, f"run {info.id!r} is being written by process {info.writer_pid}; cannot {action} it now"
+        )
+
+
+def config_from(store: Store, preset: str, overrides: dict[str, Any]) -> EvolutionConfig:
+    """A shipped or saved preset with overrides applied.
+
+    Raises:
+        ConfigError: unknown preset or invalid values.
+    """
+    if preset in preset_names():
+        return EvolutionConfig.from_preset(preset, **overrides)
+    saved = store.presets()
+    if preset not in saved:
+        raise ConfigError(f"unknown preset {preset!r} (choose from {', '.join([*preset_names(), *saved])})")
+    return saved[preset].replace(**overrides)
+
+
+@router.get("", response_model=list[RunSummary], summary="Every run in the database, newest first")
+def list_runs(store: StoreDep) -> list[RunSummary]:
+    return [run_summary(info) for info in store.list_runs()]
+
+
+@router.post("", response_model=RunDetail, status_code=201, summary="Create a run (bred, not evaluated)")
+def create_run(body: CreateRunRequest, store: StoreDep, state: StateDep) -> RunDetail:
+    cfg = config_from(store, body.preset, body.config)
+    if body.turbo:
+        cfg = cfg.replace(frames={"enabled": False})
+    name = body.name.strip() if body.name and body.name.strip() else None
+    info = state.worker.call("create", None, lambda s: Run.create(cfg, s, body.seed, name=name).info())
+    return run_detail(info)
+
+
+@router.get("/{run_id}", response_model=RunDetail, summary="One run with its configuration")
+def get_run(run_id: RunId, store: StoreDep) -> RunDetail:
+    return run_detail(require_run(store, run_id))
+
+
+@router.patch("/{run_id}", response_model=RunDetail, summary="Rename a run")
+def rename_run(run_id: RunId, body: RenameRequest, store: StoreDep, state: StateDep) -> RunDetail:
+    require_run(store, run_id)
+    name = body.name.strip()
+    if not name:
+        raise HTTPException(422, "a run name cannot be empty")
+    return run_detail(state.worker.call("rename", run_id, lambda s: s.rename_run(run_id, name)))
+
+
+@router.delete("/{run_id}", status_code=204, response_class=Response, summary="Delete a run and everything it stored")
+def delete_run(run_id: RunId, store: StoreDep, state: StateDep) -> Response:
+    _refuse_foreign_writer(require_run(store, run_id), "delete")
+    state.worker.stop(run_id)
+    state.worker.call("delete", run_id, lambda s: s.delete_run(run_id))
+    return Response(status_code=204)
+
+
+@router.post("/{run_id}/advance", response_model=JobDoc, status_code=202, summary="Run more generations")
+def advance_run(run_id: RunId, body: AdvanceRequest, store: StoreDep, state: StateDep) -> JobDoc:
+    _refuse_foreign_writer(require_run(store, run_id), "advance")
+    return state.worker.advance(run_id, body.generations)
+
+
+@router.post("/{run_id}/stop", response_model=StopDoc, status_code=202, summary="Stop after the current generation")
+def stop_run(run_id: RunId, store: StoreDep, state: StateDep) -> StopDoc:
+    _refuse_foreign_writer(require_run(store, run_id), "stop")
+    return StopDoc(stopping=state.worker.stop(run_id))
+
+
+@router.post("/{run_id}/fork", response_model=RunDetail, status_code=201, summary="Branch a new run from a generation")
+def fork(run_id: RunId, body: ForkRequest, store: StoreDep, state: StateDep) -> RunDetail:
+    info = require_run(store, run_id)
+    if body.generation >= info.generation_count:
+        raise HTTPException(404, f"generation {body.generation} of run {run_id!r} is not stored")
+    name = body.name.strip() if body.name and body.name.strip() else None
+    forked = state.worker.call("fork", run_id, lambda s: fork_run(s, run_id, body.generation, name=name))
+    return run_detail(forked)
+
+
+@router.get("/{run_id}/generations", response_model=list[GenerationStatsDoc], summary="Statistics per generation")
+def generations(
+    run_id: RunId,
+    store: StoreDep,
+    start: Annotated[int, Query(ge=0)] = 0,
+    stop: Annotated[int | None, Query(ge=0)] = None,
+) -> list[GenerationStatsDoc]:
+    require_run(store, run_id)
+    return [stats_doc(s) for s in store.generation_stats(run_id, start, stop)]
+
+
+@router.get("/{run_id}/generations/{generation}", response_model=GenerationDoc, summary="A generation's creatures")
+def generation(run_id: RunId, generation: GenerationNo, store: StoreDep) -> GenerationDoc:
+    require_run(store, run_id)
+    stats = store.generation(run_id, generation)
+    if stats is None:
+        raise HTTPException(404, f"generation {generation} of run {run_id!r} is not stored")
+    results = store.results(run_id, generation)
+    ids = [r.creature_id for r in results]
+    genomes = store.genomes(run_id, ids)
+    infos = store.creatures(run_id, ids)
+    stored = store.generation_frames(run_id, generation)
+    cards = [
+        creature_card(r, g, infos.get(r.creature_id), stored.get(r.creature_id))
+        for r, g in zip(results, genomes, strict=True)
+    ]
+    return GenerationDoc(stats=stats_doc(stats), creatures=cards)
+
+
+@router.get("/{run_id}/analytics", response_model=AnalyticsDoc, summary="Top creatures, lineage, percentiles")
+def analytics(run_id: RunId, store: StoreDep, top: Annotated[int, Query(ge=0, le=1000)] = 10) -> AnalyticsDoc:
+    info = require_run(store, run_id)
+    top_results = store.top_results(run_id, top) if top else []
+    lineage = []
+    if info.best_creature_id is not None:
+        lineage = [store.creature(run_id, info.best_creature_id), *store.ancestors(run_id, info.best_creature_id)]
+    ids = [r.creature_id for r in top_results] + [c.creature_id for c in lineage]
+    genomes = {g.id: g for g in store.genomes(run_id, list(dict.fromkeys(ids)))}
+    born = store.birth_results(run_id, [c.creature_id for c in lineage])
+    return AnalyticsDoc(
+        top=[
+            TopCreatureDoc(
+                id=r.creature_id,
+                name=creature_name(genomes[r.creature_id]),
+                generation=r.generation,
+                rank=r.rank + 1,
+                fitness=r.fitness,
+                pellets=r.pellets,
+                n_nodes=genomes[r.creature_id].n_nodes,
+                n_muscles=genomes[r.creature_id].n_muscles,
+            )
+            for r in top_results
+        ],
+        best_lineage=[
+            LineageStepDoc(
+                id=c.creature_id,
+                name=creature_name(genomes[c.creature_id]),
+                born=c.born,
+                fitness=born[c.creature_id].fitness if c.creature_id in born else None,
+            )
+            for c in lineage
+        ],
+        percentiles=[
+            PercentilesDoc(generation=s.generation, p10=s.p10, p25=s.p25, p50=s.median, p75=s.p75, p90=s.p90)
+            for s in store.generation_stats(run_id)
+        ],
+    )

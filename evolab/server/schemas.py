@@ -1,0 +1,252 @@
+"""The shapes the API speaks: request bodies and responses, as pydantic models (the OpenAPI schema is
+generated from these)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+RunStatus = Literal["created", "running", "completed", "stopped", "failed"]
+JobKind = Literal["create", "advance", "fork", "rename", "delete", "preset"]
+JobState = Literal["queued", "running", "done", "stopped", "failed"]
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Color(BaseModel):
+    h: float
+    s: float
+    l: float  # noqa: E741 - HSL's own name
+
+
+class RunSummary(BaseModel):
+    """A stored run as the run list shows it."""
+
+    id: str
+    name: str
+    status: RunStatus
+    live: bool = Field(description="a process is writing this run right now (the server or `evolab evolve`)")
+    seed: int
+    created_at: float
+    updated_at: float
+    generation_count: int
+    best_fitness: float | None
+    best_creature_id: str | None
+    best_generation: int | None
+    longest_survivor_id: str | None
+    longest_streak: int
+    longest_generation: int | None
+    parent_run_id: str | None
+    fork_generation: int | None
+    population_size: int
+    duration: float
+    neural_mode: str
+    turbo: bool = Field(description="no replays are stored; they are re-simulated on demand")
+
+
+class RunDetail(RunSummary):
+    config: dict[str, Any]
+
+
+class GenerationStatsDoc(BaseModel):
+    generation: int
+    best: float
+    average: float
+    worst: float
+    median: float
+    p10: float
+    p25: float
+    p75: float
+    p90: float
+    disqualified: int
+    pellets: int
+    node_counts: dict[str, int]
+    avg_nodes: float
+    avg_muscles: float
+    sim_seconds: float
+    host_seconds: float
+
+
+class CreatureCard(BaseModel):
+    """One creature in one generation: its result and what a card needs to draw it."""
+
+    id: str
+    name: str
+    rank: int = Field(description="place in its generation, 1 = best")
+    fitness: float
+    pellets: int
+    pellets_spawned: int
+    disqualified: str | None
+    survival_streak: int
+    distance: float
+    displacement: float
+    born: int
+    lineage_generation: int
+    parent_ids: list[str]
+    origin: str
+    n_nodes: int
+    n_muscles: int
+    color: Color
+    avg_stiffness: float
+    avg_frequency: float
+    global_frequency_multiplier: float
+    frames: Literal["stored", "simulated"]
+    pose: list[list[float]]
+    node_sizes: list[float]
+    node_frictions: list[float]
+    muscles: list[list[int]]
+    muscle_stiffness: list[float]
+    muscle_frequency: list[float]
+
+
+class GenerationDoc(BaseModel):
+    stats: GenerationStatsDoc
+    creatures: list[CreatureCard]
+
+
+class ResultDoc(BaseModel):
+    generation: int
+    rank: int = Field(description="place in its generation, 1 = best")
+    fitness: float
+    pellets: int
+    disqualified: str | None
+    survival_streak: int
+
+
+class CreatureDoc(BaseModel):
+    id: str
+    name: str
+    born: int
+    lineage_generation: int
+    parent_ids: list[str]
+    origin: str
+    color: Color
+    genome: dict[str, Any]
+    results: list[ResultDoc]
+
+
+class PelletDoc(BaseModel):
+    position: list[float]
+    spawned_frame: int
+    collected_frame: int | None
+    initial_distance: float
+
+
+class ReplayDoc(BaseModel):
+    creature_id: str
+    generation: int
+    source: Literal["stored", "simulated"]
+    fps: int
+    neural_mode: str
+    frames: list[list[list[float]]]
+    fitness_over_time: list[float]
+    pellets: list[PelletDoc]
+
+
+class AncestorDoc(BaseModel):
+    id: str
+    name: str
+    born: int
+    parent_ids: list[str]
+    n_nodes: int
+    n_muscles: int
+    fitness: float | None
+    color: Color
+
+
+class LineageDoc(BaseModel):
+    root: str
+    ancestors: list[AncestorDoc]
+
+
+class TopCreatureDoc(BaseModel):
+    id: str
+    name: str
+    generation: int
+    rank: int = Field(description="place in its generation, 1 = best")
+    fitness: float
+    pellets: int
+    n_nodes: int
+    n_muscles: int
+
+
+class LineageStepDoc(BaseModel):
+    id: str
+    name: str
+    born: int
+    fitness: float | None
+
+
+class PercentilesDoc(BaseModel):
+    generation: int
+    p10: float
+    p25: float
+    p50: float
+    p75: float
+    p90: float
+
+
+class AnalyticsDoc(BaseModel):
+    top: list[TopCreatureDoc]
+    best_lineage: list[LineageStepDoc]
+    percentiles: list[PercentilesDoc]
+
+
+class PresetDoc(BaseModel):
+    name: str
+    builtin: bool
+    description: str
+    config: dict[str, Any]
+
+
+class JobDoc(BaseModel):
+    id: str
+    kind: JobKind
+    run_id: str | None
+    state: JobState
+    done: int
+    total: int
+    error: str | None
+
+
+class JobsDoc(BaseModel):
+    current: JobDoc | None
+    queued: list[JobDoc]
+
+
+class StopDoc(BaseModel):
+    stopping: bool
+
+
+class HealthDoc(BaseModel):
+    version: str
+    db: str
+
+
+class CreateRunRequest(_Request):
+    preset: str = Field("default", max_length=200, description="a shipped or saved preset to start from")
+    config: dict[str, Any] = Field(default_factory=dict, description="overrides, nested like the configuration")
+    name: str | None = Field(None, max_length=200)
+    seed: int | None = Field(None, ge=0, le=2**63 - 1)
+    turbo: bool = Field(False, description="store no replays (they are re-simulated on demand)")
+
+
+class RenameRequest(_Request):
+    name: str = Field(..., max_length=200)
+
+
+class AdvanceRequest(_Request):
+    generations: int = Field(1, ge=1, le=100_000)
+
+
+class ForkRequest(_Request):
+    generation: int = Field(..., ge=0)
+    name: str | None = Field(None, max_length=200)
+
+
+class PresetRequest(_Request):
+    config: dict[str, Any] = Field(default_factory=dict)
+    base: str = Field("default", max_length=200, description="the shipped preset the config overrides")

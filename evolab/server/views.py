@@ -1,0 +1,174 @@
+"""Pure conversions from storage records to API documents (no I/O here: callers fetch, this shapes)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from evolab.genome import creature_name, origin_label
+from evolab.genome.model import M_FREQUENCY, M_STIFFNESS, N_FRICTION, N_POS, N_SIZE, Genome
+from evolab.runner.replay import Replay
+from evolab.runner.run import process_alive
+from evolab.server.schemas import (
+    AncestorDoc,
+    Color,
+    CreatureCard,
+    GenerationStatsDoc,
+    PelletDoc,
+    ReplayDoc,
+    RunDetail,
+    RunSummary,
+)
+from evolab.storage import CreatureInfo, CreatureResult, GenerationStats, RunInfo, StoredFrames
+
+FPS = 15
+
+
+def _rounded(values: np.ndarray, digits: int = 3) -> list:
+    """Nested lists of floats rounded for JSON (millimetres are plenty for positions)."""
+    return np.round(np.asarray(values, dtype=np.float64), digits).tolist()
+
+
+def run_summary(info: RunInfo) -> RunSummary:
+    cfg = info.config
+    live = info.status == "running" and info.writer_pid is not None and process_alive(info.writer_pid)
+    return RunSummary(
+        id=info.id,
+        name=info.name,
+        status=info.status,
+        live=live,
+        seed=info.seed,
+        created_at=info.created_at,
+        updated_at=info.updated_at,
+        generation_count=info.generation_count,
+        best_fitness=info.best_fitness,
+        best_creature_id=info.best_creature_id,
+        best_generation=info.best_generation,
+        longest_survivor_id=info.longest_survivor_id,
+        longest_streak=info.longest_streak,
+        longest_generation=info.longest_generation,
+        parent_run_id=info.parent_run_id,
+        fork_generation=info.fork_generation,
+        population_size=cfg.population_size,
+        duration=cfg.sim.duration,
+        neural_mode=cfg.sim.neural_mode,
+        turbo=not cfg.frames.enabled,
+    )
+
+
+def run_detail(info: RunInfo) -> RunDetail:
+    return RunDetail(**run_summary(info).model_dump(), config=info.config.model_dump(mode="json"))
+
+
+def stats_doc(s: GenerationStats) -> GenerationStatsDoc:
+    return GenerationStatsDoc(
+        generation=s.generation,
+        best=s.best,
+        average=s.average,
+        worst=s.worst,
+        median=s.median,
+        p10=s.p10,
+        p25=s.p25,
+        p75=s.p75,
+        p90=s.p90,
+        disqualified=s.disqualified,
+        pellets=s.pellets,
+        node_counts={str(k): v for k, v in sorted(s.node_counts.items())},
+        avg_nodes=s.avg_nodes,
+        avg_muscles=s.avg_muscles,
+        sim_seconds=s.sim_seconds,
+        host_seconds=s.host_seconds,
+    )
+
+
+def color(genome: Genome) -> Color:
+    return Color(h=genome.color.h, s=genome.color.s, l=genome.color.l)
+
+
+def creature_card(
+    result: CreatureResult, genome: Genome, info: CreatureInfo | None, stored: StoredFrames | None
+) -> CreatureCard:
+    """A creature's card: its result, its body (for the thumbnail) and where it came from."""
+    muscles = genome.muscle_params
+    frequency = muscles[:, M_FREQUENCY] * genome.global_frequency_multiplier
+    pose = stored.frames[-1] if stored is not None else genome.node_params[:, N_POS]
+    return CreatureCard(
+        id=genome.id,
+        name=creature_name(genome),
+        rank=result.rank + 1,
+        fitness=result.fitness,
+        pellets=result.pellets,
+        pellets_spawned=result.pellets + 1,  # a new pellet appears as soon as one is collected
+        disqualified=result.disqualified,
+        survival_streak=result.survival_streak,
+        distance=result.distance,
+        displacement=result.displacement,
+        born=info.born if info is not None else genome.generation,
+        lineage_generation=genome.generation,
+        parent_ids=list(genome.parent_ids),
+        origin=origin_label(genome),
+        n_nodes=genome.n_nodes,
+        n_muscles=genome.n_muscles,
+        color=color(genome),
+        avg_stiffness=float(muscles[:, M_STIFFNESS].mean()) if len(muscles) else 0.0,
+        avg_frequency=float(muscles[:, M_FREQUENCY].mean()) if len(muscles) else 0.0,
+        global_frequency_multiplier=genome.global_frequency_multiplier,
+        frames="stored" if stored is not None else "simulated",
+        pose=_rounded(pose),
+        node_sizes=_rounded(genome.node_params[:, N_SIZE]),
+        node_frictions=_rounded(genome.node_params[:, N_FRICTION]),
+        muscles=genome.muscle_nodes.tolist(),
+        muscle_stiffness=_rounded(muscles[:, M_STIFFNESS], 1),
+        muscle_frequency=_rounded(frequency),
+    )
+
+
+def replay_doc(replay: Replay, neural_mode: str) -> ReplayDoc:
+    return ReplayDoc.model_construct(  # built from trusted arrays: skip re-validating thousands of floats
+        creature_id=replay.creature_id,
+        generation=replay.generation,
+        source=replay.source,
+        fps=FPS,
+        neural_mode=neural_mode,
+        frames=_rounded(replay.frames),
+        fitness_over_time=_rounded(replay.fitness_over_time, 2),
+        pellets=[PelletDoc(**p) for p in replay.pellets],
+    )
+
+
+def lineage_subset(root: CreatureInfo, ancestors: Sequence[CreatureInfo], mode: str, limit: int) -> list[CreatureInfo]:
+    """The ancestors reached from `root` following "both" parents, only crossovers (two parents) or only
+    clones (one parent), nearest first, each once, at most `limit`."""
+    by_id = {a.creature_id: a for a in ancestors}
+    wanted = {"both": (1, 2), "crossover": (2,), "clone": (1,)}[mode]
+    seen: set[str] = set()
+    out: list[CreatureInfo] = []
+    frontier = [root]
+    while frontier and len(out) < limit:
+        following = []
+        for node in frontier:
+            if len(node.parent_ids) not in wanted:
+                continue
+            for parent_id in node.parent_ids:
+                parent = by_id.get(parent_id)
+                if parent is None or parent_id in seen:
+                    continue
+                seen.add(parent_id)
+                out.append(parent)
+                following.append(parent)
+        frontier = following
+    return out[:limit]
+
+
+def ancestor_doc(info: CreatureInfo, genome: Genome, fitness: float | None) -> AncestorDoc:
+    return AncestorDoc(
+        id=info.creature_id,
+        name=creature_name(genome),
+        born=info.born,
+        parent_ids=list(info.parent_ids),
+        n_nodes=info.n_nodes,
+        n_muscles=info.n_muscles,
+        fitness=fitness,
+        color=color(genome),
+    )
