@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -15,6 +16,10 @@ EPILOG = """Examples:
   $ evolab bench --workers 1 --json
 
   $ evolab bench --e2e
+
+  $ evolab bench --api                       # API latency on a fresh 1000-generation run
+
+  $ evolab bench --api --api-db evolution.db  # ... or on the largest run of a database
 """
 
 
@@ -28,9 +33,18 @@ def bench_command(
         bool, typer.Option("--e2e", help="Also run E1: a stored 1000-generation evolution (about a minute).")
     ] = False,
     e2e_generations: Annotated[int, typer.Option(help="Generations of the E1 run.", min=1)] = 1000,
+    api: Annotated[
+        bool,
+        typer.Option("--api", help="Also time the web API (p50/p95) on the E1 run, or on --api-db's largest run."),
+    ] = False,
+    api_db: Annotated[
+        Path | None, typer.Option("--api-db", help="Measure the API on this database instead of a fresh E1 run.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")] = False,
 ) -> None:
     """Measure creature-steps per second and seconds per generation on W1-W3 (and E1 with --e2e)."""
+    import tempfile
+
     from rich.table import Table
 
     from evolab.bench import WORKLOADS, machine_info, run_workload, warm_up
@@ -49,21 +63,35 @@ def bench_command(
         if not as_json:
             stderr.print(f"running {w.name}: {w.description}...")
         results.append(run_workload(w, n_workers, repeats))
+    if api_db is not None and not api_db.is_file():
+        fail(f"--api-db {api_db}: no such database")
     end_to_end = None
-    if e2e:
-        import tempfile
+    latency = None
+    with tempfile.TemporaryDirectory(prefix="evolab-e1-") as directory:
+        if e2e or (api and api_db is None):
+            from evolab.bench import run_end_to_end
 
-        from evolab.bench import run_end_to_end
-
-        if not as_json:
-            stderr.print(f"running E1: {e2e_generations} generations x 100 creatures x 10 s into a fresh database...")
-        with tempfile.TemporaryDirectory(prefix="evolab-e1-") as directory:
+            if not as_json:
+                stderr.print(f"running E1: {e2e_generations} generations x 100 creatures x 10 s into a new database...")
             end_to_end = run_end_to_end(directory, generations=e2e_generations, workers=n_workers)
+        if api:
+            from evolab.errors import StorageError
+            from evolab.server.latency import measure_api
+
+            target = api_db if api_db is not None else Path(directory) / "e1.db"
+            if not as_json:
+                stderr.print(f"timing the web API on {target}...")
+            try:
+                latency = measure_api(target)
+            except StorageError as err:
+                fail(str(err))
     machine = machine_info(n_workers)
     if as_json:
         document = {"workloads": [r.to_dict() for r in results], "compile_seconds": compile_seconds}
         if end_to_end is not None:
             document["end_to_end"] = end_to_end.to_dict()
+        if latency is not None:
+            document["api_latency"] = [r.to_dict() for r in latency]
         document["machine"] = machine
         print_json(document)
         return
@@ -94,3 +122,11 @@ def bench_command(
             f"  database size        {e.database_bytes / 1e6:8.1f} MB  "
             f"({e.database_bytes_per_generation / 1e3:.1f} kB per generation; target under 100 MB)"
         )
+    if latency is not None:
+        api_table = Table(title="web API latency over loopback (target: p95 under 100 ms)")
+        for column in ("endpoint", "requests", "p50 ms", "p95 ms", "max ms", "bytes"):
+            api_table.add_column(column, justify="right" if column != "endpoint" else "left")
+        for r in latency:
+            timings = (f"{r.p50_ms:.1f}", f"{r.p95_ms:.1f}", f"{r.max_ms:.1f}")
+            api_table.add_row(r.endpoint, str(r.requests), *timings, f"{r.mean_bytes:,.0f}")
+        stdout.print(api_table)
