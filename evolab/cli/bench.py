@@ -67,6 +67,7 @@ def bench_command(
         fail(f"--api-db {api_db}: no such database")
     end_to_end = None
     latency = None
+    live = None
     with tempfile.TemporaryDirectory(prefix="evolab-e1-") as directory:
         if e2e or (api and api_db is None):
             from evolab.bench import run_end_to_end
@@ -76,7 +77,7 @@ def bench_command(
             end_to_end = run_end_to_end(directory, generations=e2e_generations, workers=n_workers)
         if api:
             from evolab.errors import StorageError
-            from evolab.server.latency import measure_api
+            from evolab.server.latency import measure_api, measure_live_delay
 
             target = api_db if api_db is not None else Path(directory) / "e1.db"
             if not as_json:
@@ -85,6 +86,9 @@ def bench_command(
                 latency = measure_api(target)
             except StorageError as err:
                 fail(str(err))
+            if not as_json:
+                stderr.print("timing live updates: `evolab evolve` in another process, the server watching...")
+            live = measure_live_delay(Path(directory) / "live.db")
     machine = machine_info(n_workers)
     if as_json:
         document = {"workloads": [r.to_dict() for r in results], "compile_seconds": compile_seconds}
@@ -92,6 +96,8 @@ def bench_command(
             document["end_to_end"] = end_to_end.to_dict()
         if latency is not None:
             document["api_latency"] = [r.to_dict() for r in latency]
+        if live is not None:
+            document["live_delay"] = live.to_dict()
         document["machine"] = machine
         print_json(document)
         return
@@ -130,3 +136,8 @@ def bench_command(
             timings = (f"{r.p50_ms:.1f}", f"{r.p95_ms:.1f}", f"{r.max_ms:.1f}")
             api_table.add_row(r.endpoint, str(r.requests), *timings, f"{r.mean_bytes:,.0f}")
         stdout.print(api_table)
+    if live is not None:
+        stdout.print(
+            f"live updates: {live.samples} generations written by `evolab evolve` reached a WebSocket client "
+            f"in p50 {live.p50_s:.2f} s, p95 {live.p95_s:.2f} s, max {live.max_s:.2f} s (target under 2 s)"
+        )

@@ -3,10 +3,17 @@ never for tests)."""
 
 from __future__ import annotations
 
+import asyncio
 import http.client
+import json
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -47,10 +54,7 @@ def measure_api(
     Raises:
         StorageError: unknown run, or a run without stored generations.
     """
-    import uvicorn
-
     from evolab.errors import StorageError
-    from evolab.server import create_app
 
     rng = np.random.default_rng(seed)
     with Store(db) as store:
@@ -66,15 +70,7 @@ def measure_api(
             if others:
                 unframed.append((g, others[int(rng.integers(len(others)))]))
 
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(db, static_dir=None), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        while not server.started:
-            time.sleep(0.02)
+    with _serving(db) as port:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         base = f"/api/runs/{info.id}"
         plans = {
@@ -109,9 +105,100 @@ def measure_api(
             )
         connection.close()
         return results
+
+
+@contextmanager
+def _serving(db: str | Path) -> Iterator[int]:
+    """`evolab serve`'s app over `db` on a free loopback port, in a thread; yields the port."""
+    import uvicorn
+
+    from evolab.server import create_app
+
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(db, static_dir=None), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            time.sleep(0.02)
+        yield port
     finally:
         server.should_exit = True
         thread.join(30)
+
+
+@dataclass(frozen=True, slots=True)
+class LiveDelayResult:
+    """Seconds from `evolab evolve` (another process) storing a generation to the WebSocket message that
+    announces it, over `samples` generations."""
+
+    generations: int
+    samples: int
+    p50_s: float
+    p95_s: float
+    max_s: float
+
+    def to_dict(self) -> dict[str, float | int]:
+        return asdict(self)
+
+
+def measure_live_delay(db: str | Path, generations: int = 200) -> LiveDelayResult:
+    """Run `evolab evolve --preset default` into `db` in a subprocess while a WebSocket client of the server
+    listens, and time each generation from the moment the process reports it stored (its per-generation
+    line, printed right after the commit) to the WebSocket message that announces it."""
+    import websockets
+
+    reported: dict[int, float] = {}
+    announced: dict[int, float] = {}
+
+    def read_lines(process: subprocess.Popen) -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            words = line.split()
+            if len(words) > 1 and words[0] == "gen" and words[1].isdigit():
+                reported[int(words[1])] = time.time()
+
+    async def listen(port: int) -> None:
+        async with websockets.connect(f"ws://127.0.0.1:{port}/api/ws") as ws:
+            json.loads(await ws.recv())  # hello
+            command = [
+                sys.executable, "-m", "evolab", "evolve", "--preset", "default", "--generations", str(generations),
+                "--seed", "7", "--name", "live-delay", "--db", str(db),
+            ]  # fmt: skip
+            environment = {**os.environ, "PYTHONUNBUFFERED": "1"}  # each line leaves the process when printed
+            process = subprocess.Popen(
+                command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=environment
+            )
+            reader = threading.Thread(target=read_lines, args=(process,), daemon=True)
+            reader.start()
+            try:
+                while True:
+                    try:
+                        message = json.loads(await asyncio.wait_for(ws.recv(), 2.0))
+                    except TimeoutError:
+                        if process.poll() is not None:
+                            break  # the run is over and everything it wrote has been announced
+                        continue
+                    if message["type"] == "generation" and message["run"]["name"] == "live-delay":
+                        announced.setdefault(message["stats"]["generation"], time.time())
+            finally:
+                process.wait(120)
+                reader.join(10)
+
+    with _serving(db) as port:
+        asyncio.run(listen(port))
+    delays = [announced[g] - reported[g] for g in reported if g in announced]
+    if len(announced) < generations or not delays:
+        raise RuntimeError(f"only {len(announced)} of {generations} generations were announced")
+    return LiveDelayResult(
+        generations=generations,
+        samples=len(delays),
+        p50_s=float(np.percentile(delays, 50)),
+        p95_s=float(np.percentile(delays, 95)),
+        max_s=float(np.max(delays)),
+    )
 
 
 def _get(connection: http.client.HTTPConnection, path: str) -> int:
