@@ -32,10 +32,13 @@ class Watcher:
         self._publish = publish
         self._interval = interval
         self._stop = threading.Event()
+        self._ready = threading.Event()
         self._thread = threading.Thread(target=self._main, name="evolab-watcher", daemon=True)
 
     def start(self) -> None:
+        """Take the baseline now (so every later generation is announced), then watch on a thread."""
         self._thread.start()
+        self._ready.wait(30.0)
 
     def close(self) -> None:
         self._stop.set()
@@ -47,17 +50,20 @@ class Watcher:
         version = None
         tick = 0
         try:
-            while not self._stop.wait(self._interval):
-                tick += 1
+            while True:
                 try:
                     current_version = store.data_version()
-                    if current_version == version and tick % _RECHECK_TICKS:
-                        continue
-                    version = current_version
-                    known = self._look(store, known)
+                    if known is None or current_version != version or tick % _RECHECK_TICKS == 0:
+                        version = current_version
+                        known = self._look(store, known)
                 except EvolabError as err:  # a transient read failure: try again next tick
                     log.warning("watching %s: %s", self._db, err)
+                self._ready.set()  # the first look is the baseline: later generations are all announced
+                if self._stop.wait(self._interval):
+                    break
+                tick += 1
         finally:
+            self._ready.set()
             store.close()
 
     def _look(self, store: Store, known: dict[str, RunSummary] | None) -> dict[str, RunSummary]:

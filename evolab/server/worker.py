@@ -110,13 +110,13 @@ class Worker:
     def advance(self, run_id: str, generations: int) -> JobDoc:
         """Queue `generations` more generations of a run; progress is published as job events."""
         job = Job(self._next_id(), "advance", run_id, total=generations)
-        with self._cond:
+        with self._cond:  # announced before the writer can pick it up, so "queued" is always first
             if self._closing:
                 raise EvolabError("the server is shutting down")
             self._advances.append(job)
+            self._emit(job)
             self._cond.notify_all()
-        self._emit(job)
-        return job.doc()
+            return job.doc()
 
     def stop(self, run_id: str) -> bool:
         """Stop the run's advance in progress (after its current generation) and drop its queued ones."""

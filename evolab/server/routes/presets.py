@@ -15,7 +15,10 @@ router = APIRouter(prefix="/api/presets", tags=["presets"])
 
 StoreDep = Annotated[Store, Depends(read_store)]
 StateDep = Annotated[ServerState, Depends(server_state)]
-PresetName = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$", description="a preset name")]
+# letters, digits, spaces, "_", "." and "-"; no space at either end (the store keeps names stripped)
+PresetName = Annotated[
+    str, Path(pattern=r"^[A-Za-z0-9](?:[A-Za-z0-9 _.-]{0,62}[A-Za-z0-9_.-])?$", description="a preset name")
+]
 
 
 def _shipped(name: str) -> PresetDoc:

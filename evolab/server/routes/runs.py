@@ -124,8 +124,8 @@ def fork(run_id: RunId, body: ForkRequest, store: StoreDep, state: StateDep) -> 
 def generations(
     run_id: RunId,
     store: StoreDep,
-    start: Annotated[int, Query(ge=0)] = 0,
-    stop: Annotated[int | None, Query(ge=0)] = None,
+    start: Annotated[int, Query(ge=0, le=2**62)] = 0,
+    stop: Annotated[int | None, Query(ge=0, le=2**62)] = None,
 ) -> list[GenerationStatsDoc]:
     require_run(store, run_id)
     return [stats_doc(s) for s in store.generation_stats(run_id, start, stop)]
