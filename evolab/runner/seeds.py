@@ -16,5 +16,8 @@ def frame_policy_rng(run_seed: int, generation: int) -> np.random.Generator:
 
 
 def fresh_run_seed() -> int:
-    """A new run seed from the operating system's entropy (used when none is given)."""
-    return int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> 1)
+    """A new run seed from the operating system's entropy (used when none is given).
+
+    53 bits: every JSON reader holds it exactly (JavaScript numbers are doubles), so the browser shows and
+    sends back the real seed."""
+    return int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> 11)

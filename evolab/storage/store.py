@@ -43,7 +43,6 @@ from evolab.storage.records import (
     StoredFrames,
 )
 
-_SQLITE_MAGIC = b"SQLite format 3\x00"
 _RUN_COLUMNS = (
     "pk, id, name, config, seed, status, created_at, updated_at, generation_count, best_fitness, best_creature, "
     "best_generation, longest_creature, longest_streak, longest_generation, parent_run_id, fork_generation, "
@@ -94,6 +93,8 @@ class Store:
             self.close()
             if isinstance(err, StorageError):
                 raise
+            if "not a database" in str(err):  # SQLITE_NOTADB: SQLite read the header, wrote nothing
+                raise StorageError(f"{self.path}: not an evolab database (not an SQLite file)") from None
             raise StorageError(f"{self.path}: cannot open the database ({err})") from None
         self._depth = 0
         self._creature_numbers: dict[int, dict[str, int]] = {}
@@ -163,9 +164,12 @@ class Store:
 
     def _migrate(self) -> None:
         conn = self._conn
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-        tables = conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
+        # one statement, so one snapshot: another process may be creating the schema right now
+        version, app_id, tables = conn.execute(
+            "SELECT (SELECT user_version FROM pragma_user_version), "
+            "(SELECT application_id FROM pragma_application_id), "
+            "(SELECT count(*) FROM sqlite_master WHERE type = 'table')"
+        ).fetchone()
         if app_id != APPLICATION_ID and (tables or version):
             raise StorageError(f"{self.path}: not an evolab database (it holds other tables)")
         if version > LATEST_VERSION:
@@ -972,10 +976,6 @@ def _refuse_foreign_file(path: Path) -> None:
         return
     if path.is_dir():
         raise StorageError(f"{path}: is a folder, not a database file")
-    try:
-        with path.open("rb") as f:
-            head = f.read(len(_SQLITE_MAGIC))
-    except OSError as err:
-        raise StorageError(f"{path}: cannot read ({err.strerror})") from None
-    if head and head != _SQLITE_MAGIC:
-        raise StorageError(f"{path}: not an evolab database (not an SQLite file)")
+    # The file's header is left to SQLite: opening and closing the file here would drop every POSIX lock
+    # this process holds on it (another Store's read or write lock), which lets other processes overwrite
+    # pages under our readers (sqlite.org/howtocorrupt.html, 2.2).

@@ -103,6 +103,30 @@ def test_the_run_list_is_newest_first_and_includes_runs_written_outside_the_serv
     assert [r["generation_count"] for r in runs] == [1, 0, 2]
 
 
+def test_every_run_that_other_processes_write_while_serving_can_be_read(db_path: Path) -> None:
+    # Regression: opening a connection per request thread once read the file's header with a plain open()
+    # and close(), which dropped this process's SQLite locks; the next processes' checkpoints then left
+    # the server reading "database disk image is malformed".
+    written = []
+    with serve(db_path) as client:
+        for seed in range(4):
+            command = [sys.executable, "-m", "evolab", "evolve", "--preset", "quick", "--population", "8",
+                       "--duration", "1", "--generations", "2", "--seed", str(seed), "--db", str(db_path)]  # fmt: skip
+            subprocess.run(command, check=True, capture_output=True)
+            written.append(client.get("/api/runs").json()[0]["id"])
+            answers = [client.get(f"/api/runs/{run_id}") for run_id in written]
+            assert [a.status_code for a in answers] == [200] * len(written)
+            assert [a.json()["generation_count"] for a in answers] == [2] * len(written)
+
+    assert len(set(written)) == 4
+
+
+def test_a_new_run_seed_is_exact_in_json_readers_that_use_doubles(client: TestClient) -> None:
+    seeds = [create_run(client)["seed"] for _ in range(5)]
+
+    assert all(0 <= seed < 2**53 for seed in seeds)
+
+
 def test_a_run_list_entry_summarises_the_stored_run(stored: Stored) -> None:
     (entry,) = [r for r in stored.get("/api/runs") if r["id"] == stored.run_id]
     info = stored.store.get_run(stored.run_id)
