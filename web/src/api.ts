@@ -1,0 +1,115 @@
+/** The one typed client of the evolab REST API; failed calls raise ApiError and (unless quiet) toast. */
+import { toast } from './toast';
+import type {
+  CreateRunBody,
+  CreatureDetail,
+  DeepPartial,
+  EvolutionConfig,
+  GenerationDetail,
+  GenerationStats,
+  Job,
+  JobsState,
+  Lineage,
+  LineageMode,
+  Preset,
+  Replay,
+  RunDetail,
+  RunSummary,
+} from './types';
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly detail: string,
+  ) {
+    super(detail);
+  }
+}
+
+interface RequestOptions {
+  method?: string;
+  body?: unknown;
+  /** Do not toast the error; the caller shows it. */
+  quiet?: boolean;
+  signal?: AbortSignal;
+}
+
+/** One line from FastAPI's error body: a string detail, or the first validation error. */
+function describeError(status: number, body: unknown): string {
+  if (body && typeof body === 'object' && 'detail' in body) {
+    const detail = (body as { detail: unknown }).detail;
+    if (typeof detail === 'string') return detail;
+    if (Array.isArray(detail) && detail.length > 0) {
+      const first = detail[0] as { loc?: unknown[]; msg?: string };
+      const where = (first.loc ?? []).filter((p) => p !== 'body').join('.');
+      return where ? `${where}: ${first.msg ?? 'invalid'}` : (first.msg ?? 'invalid request');
+    }
+  }
+  return `HTTP ${status}`;
+}
+
+async function request<T>(path: string, opts: RequestOptions = {}): Promise<T> {
+  const init: RequestInit = { method: opts.method ?? 'GET', signal: opts.signal };
+  if (opts.body !== undefined) {
+    init.headers = { 'Content-Type': 'application/json' };
+    init.body = JSON.stringify(opts.body);
+  }
+  let res: Response;
+  try {
+    res = await fetch(`/api${path}`, init);
+  } catch (err) {
+    if ((err as Error).name === 'AbortError') throw err;
+    const e = new ApiError(0, 'cannot reach the evolab server');
+    if (!opts.quiet) toast(e.detail);
+    throw e;
+  }
+  if (!res.ok) {
+    let body: unknown = null;
+    try {
+      body = await res.json();
+    } catch {
+      /* not JSON */
+    }
+    const e = new ApiError(res.status, describeError(res.status, body));
+    if (!opts.quiet) toast(e.detail);
+    throw e;
+  }
+  if (res.status === 204) return undefined as T;
+  return (await res.json()) as T;
+}
+
+const enc = encodeURIComponent;
+
+export const api = {
+  health: () => request<{ version: string; db: string }>('/health', { quiet: true }),
+  presets: () => request<Preset[]>('/presets'),
+  savePreset: (name: string, config: DeepPartial<EvolutionConfig>, quiet = false) =>
+    request<Preset>(`/presets/${enc(name)}`, { method: 'PUT', body: { config }, quiet }),
+  deletePreset: (name: string) => request<void>(`/presets/${enc(name)}`, { method: 'DELETE' }),
+  runs: () => request<RunSummary[]>('/runs'),
+  createRun: (body: CreateRunBody, quiet = false) =>
+    request<RunDetail>('/runs', { method: 'POST', body, quiet }),
+  run: (id: string, quiet = false) => request<RunDetail>(`/runs/${enc(id)}`, { quiet }),
+  renameRun: (id: string, name: string) => request<RunDetail>(`/runs/${enc(id)}`, { method: 'PATCH', body: { name } }),
+  deleteRun: (id: string) => request<void>(`/runs/${enc(id)}`, { method: 'DELETE' }),
+  advance: (id: string, generations: number) =>
+    request<Job>(`/runs/${enc(id)}/advance`, { method: 'POST', body: { generations } }),
+  stop: (id: string) => request<{ stopping: boolean }>(`/runs/${enc(id)}/stop`, { method: 'POST' }),
+  fork: (id: string, generation: number, name?: string) =>
+    request<RunDetail>(`/runs/${enc(id)}/fork`, { method: 'POST', body: name ? { generation, name } : { generation } }),
+  generations: (id: string, start?: number, stop?: number) => {
+    const q = new URLSearchParams();
+    if (start !== undefined) q.set('start', String(start));
+    if (stop !== undefined) q.set('stop', String(stop));
+    const qs = q.toString();
+    return request<GenerationStats[]>(`/runs/${enc(id)}/generations${qs ? `?${qs}` : ''}`);
+  },
+  generation: (id: string, g: number, signal?: AbortSignal) =>
+    request<GenerationDetail>(`/runs/${enc(id)}/generations/${g}`, { signal }),
+  creature: (id: string, cid: string) => request<CreatureDetail>(`/runs/${enc(id)}/creatures/${enc(cid)}`),
+  replay: (id: string, g: number, cid: string, signal?: AbortSignal) =>
+    request<Replay>(`/runs/${enc(id)}/generations/${g}/creatures/${enc(cid)}/replay`, { signal }),
+  lineage: (id: string, cid: string, mode: LineageMode, limit = 100) =>
+    request<Lineage>(`/runs/${enc(id)}/creatures/${enc(cid)}/lineage?mode=${mode}&limit=${limit}`),
+  jobs: () => request<JobsState>('/jobs', { quiet: true }),
+};

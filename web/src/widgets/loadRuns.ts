@@ -1,0 +1,168 @@
+/** "Load Run" modal: every stored run (CLI runs too), newest first, live-updated from the WebSocket. */
+import { api } from '../api';
+import { clear, formatDate, h } from '../dom';
+import { store } from '../store';
+import type { EvolutionConfig, RunSummary } from '../types';
+import { openModal } from './modal';
+import { statusBadge, updateStatusBadge } from './statusBadge';
+
+const configCache = new Map<string, EvolutionConfig>();
+
+export function openLoadRuns(onOpen: (run: RunSummary) => void): void {
+  const list = h('div', { class: 'run-list', testid: 'run-list' }, h('div', { class: 'muted' }, 'Loading runs…'));
+  const modal = openModal({
+    title: 'Load Run',
+    testid: 'load-run-modal',
+    className: 'load-runs',
+    onClose: () => unsubscribe(),
+  });
+  modal.body.append(list);
+  // Cards keep their element across refreshes so an open rename or a pending delete survives live updates.
+  const cards = new Map<string, { el: HTMLElement; update: (r: RunSummary) => void }>();
+
+  function render(runs: RunSummary[]): void {
+    const sorted = [...runs].sort((a, b) => b.created_at - a.created_at);
+    if (!sorted.length) {
+      clear(list);
+      cards.clear();
+      list.append(
+        h(
+          'div',
+          { class: 'empty', testid: 'runs-empty' },
+          h('div', { class: 'empty-title' }, 'No runs yet'),
+          h('div', { class: 'muted' }, 'Start an evolution from the menu, or run `evolab evolve` in a terminal.'),
+        ),
+      );
+      return;
+    }
+    const seen = new Set<string>();
+    const els: HTMLElement[] = [];
+    for (const run of sorted) {
+      seen.add(run.id);
+      let card = cards.get(run.id);
+      if (!card) {
+        card = buildCard(run);
+        cards.set(run.id, card);
+      } else card.update(run);
+      els.push(card.el);
+    }
+    for (const id of [...cards.keys()]) if (!seen.has(id)) cards.delete(id);
+    clear(list);
+    list.append(...els);
+  }
+
+  function buildCard(initial: RunSummary): { el: HTMLElement; update: (r: RunSummary) => void } {
+    let run = initial;
+    const name = h('input', {
+      class: 'run-name-input',
+      testid: 'run-name',
+      value: run.name,
+      placeholder: 'Name this run…',
+      onclick: (ev: Event) => ev.stopPropagation(),
+      onkeydown: (ev: KeyboardEvent) => {
+        if (ev.key === 'Enter') (ev.target as HTMLInputElement).blur();
+        ev.stopPropagation();
+      },
+      onchange: async () => {
+        const value = name.value.trim();
+        if (!value || value === run.name) return;
+        try {
+          const updated = await api.renameRun(run.id, value);
+          run = { ...run, name: updated.name };
+        } catch {
+          name.value = run.name;
+        }
+      },
+    });
+    const badge = statusBadge(run, 'run-card-status');
+    let armed = false;
+    let disarmTimer = 0;
+    const del = h('button', { class: 'btn small danger-ghost', testid: 'run-delete', title: 'Delete this run' }, '×');
+    del.addEventListener('click', async (ev) => {
+      ev.stopPropagation();
+      if (!armed) {
+        armed = true;
+        del.textContent = 'Delete?';
+        del.classList.add('armed');
+        disarmTimer = window.setTimeout(() => {
+          armed = false;
+          del.textContent = '×';
+          del.classList.remove('armed');
+        }, 4000);
+        return;
+      }
+      window.clearTimeout(disarmTimer);
+      del.disabled = true;
+      try {
+        await api.deleteRun(run.id);
+        cards.delete(run.id);
+        const rest = (store.runs ?? []).filter((r) => r.id !== run.id);
+        store.setRuns(rest);
+      } catch {
+        del.disabled = false;
+        armed = false;
+        del.textContent = '×';
+        del.classList.remove('armed');
+      }
+    });
+    const genLine = h('div', { class: 'run-meta mono', testid: 'run-gen' });
+    const cfgLine = h('div', { class: 'run-meta muted', testid: 'run-config' }, '…');
+    const extra = h('div', { class: 'run-meta muted' });
+    const el = h(
+      'div',
+      { class: 'run-card', testid: 'run-card', tabindex: 0, 'data-run-id': run.id },
+      h('div', { class: 'run-card-head' }, name, badge, del),
+      genLine,
+      cfgLine,
+      extra,
+    );
+    el.addEventListener('click', () => {
+      modal.close();
+      onOpen(run);
+    });
+    el.addEventListener('keydown', (ev) => {
+      if (ev.key === 'Enter' && ev.target === el) el.click();
+    });
+    const update = (r: RunSummary): void => {
+      run = r;
+      if (document.activeElement !== name) name.value = r.name;
+      updateStatusBadge(badge, r);
+      const latest = r.generation_count - 1;
+      genLine.textContent = `Gen ${latest < 0 ? '-' : latest} | ${formatDate(r.created_at)}`;
+      const bits = [`${r.population_size} creatures`, `${r.duration}s`];
+      if (r.neural_mode !== 'off') bits.push(`neural ${r.neural_mode}`);
+      if (r.turbo) bits.push('turbo');
+      if (r.parent_run_id) bits.push(`fork @ gen ${r.fork_generation}`);
+      if (r.best_fitness !== null) bits.push(`best ${r.best_fitness.toFixed(1)}`);
+      extra.textContent = bits.join(' · ');
+    };
+    const showConfig = (cfg: EvolutionConfig): void => {
+      cfgLine.textContent = `Gravity: ${cfg.sim.gravity} | Mut: ${Math.round(cfg.mutation_rate * 100)}%`;
+    };
+    const cached = configCache.get(run.id);
+    if (cached) showConfig(cached);
+    else
+      api.run(run.id, true).then(
+        (d) => {
+          configCache.set(run.id, d.config);
+          showConfig(d.config);
+        },
+        () => (cfgLine.textContent = ''),
+      );
+    update(run);
+    return { el, update };
+  }
+
+  const unsubscribe = store.onRuns(() => {
+    if (store.runs) render(store.runs);
+  });
+  api.runs().then(
+    (runs) => {
+      store.setRuns(runs);
+    },
+    (err: Error) => {
+      clear(list);
+      list.append(h('div', { class: 'empty error', testid: 'runs-error' }, `Could not load runs: ${err.message}`));
+    },
+  );
+}
