@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from evolab.server import create_app
 from evolab.server.app import STATIC_DIR
@@ -31,6 +31,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 DEADLINE_MS = 30_000  # generous: CI machines are slow, and nothing here is a timing test
+expect.set_options(timeout=DEADLINE_MS)
 
 
 @dataclass(frozen=True)
@@ -49,9 +50,24 @@ def evolve_with_cli(db: Path, generations: int = 3, seed: int = 1, name: str = "
     """A run written by `evolab evolve` in another process, like a user's second terminal."""
     subprocess.run(
         [
-            sys.executable, "-m", "evolab", "evolve", "--preset", "quick", "--population", "12",
-            "--duration", "2", "--generations", str(generations), "--seed", str(seed), "--name", name,
-            "--db", str(db),
+            sys.executable,
+            "-m",
+            "evolab",
+            "evolve",
+            "--preset",
+            "quick",
+            "--population",
+            "12",
+            "--duration",
+            "2",
+            "--generations",
+            str(generations),
+            "--seed",
+            str(seed),
+            "--name",
+            name,
+            "--db",
+            str(db),
         ],  # fmt: skip
         check=True,
         capture_output=True,

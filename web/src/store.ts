@@ -6,6 +6,8 @@ import type { Job, JobsState, RunSummary } from './types';
 type Fn = () => void;
 
 const activeJobs = new Map<string, Job>(); // job id -> job still queued or running
+// Ids of jobs seen finished: a POST's answer ("queued") can arrive after the socket said "done".
+const finishedJobs = new Set<string>();
 let runs: RunSummary[] | null = null;
 const jobListeners = new Set<(job: Job | null) => void>();
 const runListeners = new Set<Fn>();
@@ -16,13 +18,20 @@ function isActive(job: Job): boolean {
 
 function setJobs(state: JobsState): void {
   activeJobs.clear();
-  for (const job of [state.current, ...state.queued]) if (job && isActive(job)) activeJobs.set(job.id, job);
+  for (const job of [state.current, ...state.queued]) {
+    if (job && isActive(job) && !finishedJobs.has(job.id)) activeJobs.set(job.id, job);
+  }
   for (const l of jobListeners) l(null);
 }
 
 function updateJob(job: Job): void {
-  if (isActive(job)) activeJobs.set(job.id, job);
-  else activeJobs.delete(job.id);
+  if (finishedJobs.has(job.id)) return; // stale news of a job that is already over
+  if (isActive(job)) {
+    activeJobs.set(job.id, job);
+  } else {
+    activeJobs.delete(job.id);
+    finishedJobs.add(job.id);
+  }
   for (const l of jobListeners) l(job);
 }
 
