@@ -48,30 +48,10 @@ def _free_port() -> int:
 
 def evolve_with_cli(db: Path, generations: int = 3, seed: int = 1, name: str = "from the cli") -> None:
     """A run written by `evolab evolve` in another process, like a user's second terminal."""
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "evolab",
-            "evolve",
-            "--preset",
-            "quick",
-            "--population",
-            "12",
-            "--duration",
-            "2",
-            "--generations",
-            str(generations),
-            "--seed",
-            str(seed),
-            "--name",
-            name,
-            "--db",
-            str(db),
-        ],  # fmt: skip
-        check=True,
-        capture_output=True,
-    )
+    options = {"--preset": "quick", "--population": 12, "--duration": 2, "--generations": generations}
+    options |= {"--seed": seed, "--name": name, "--db": db}
+    command = [sys.executable, "-m", "evolab", "evolve"] + [str(x) for pair in options.items() for x in pair]
+    subprocess.run(command, check=True, capture_output=True)
 
 
 @pytest.fixture(scope="session")
