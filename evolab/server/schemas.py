@@ -43,6 +43,8 @@ class RunSummary(BaseModel):
     fork_generation: int | None
     population_size: int
     duration: float
+    gravity: float
+    mutation_rate: float
     neural_mode: str
     turbo: bool = Field(description="no replays are stored; they are re-simulated on demand")
 

@@ -52,6 +52,8 @@ def run_summary(info: RunInfo) -> RunSummary:
         fork_generation=info.fork_generation,
         population_size=cfg.population_size,
         duration=cfg.sim.duration,
+        gravity=cfg.sim.gravity,
+        mutation_rate=cfg.mutation_rate,
         neural_mode=cfg.sim.neural_mode,
         turbo=not cfg.frames.enabled,
     )

@@ -165,3 +165,22 @@ def test_an_open_run_shows_generations_that_the_cli_writes_live(server: LiveServ
     expect_every_card_has_a_fitness(page, 12)
     assert get_run(server, run_id)["generation_count"] == 5
     screenshot(page, "cli_generations_arrive_live")
+
+
+def test_a_preset_saved_from_the_menu_is_offered_and_can_be_deleted(server: LiveServer, page: Page) -> None:
+    page.goto(server.url)
+    page.get_by_test_id("menu-population-input").fill("20")
+    page.get_by_test_id("menu-population-input").dispatch_event("change")
+    page.get_by_test_id("menu-preset-save").click()
+    page.get_by_test_id("menu-preset-name").fill("tiny")
+    page.get_by_test_id("menu-preset-save-confirm").click()
+
+    expect(page.get_by_test_id("menu-preset")).to_have_value("tiny")
+    saved = {p["name"]: p for p in httpx.get(f"{server.url}/api/presets").json() if not p["builtin"]}
+    assert saved["tiny"]["config"]["population_size"] == 20
+    screenshot(page, "menu_saved_preset")
+
+    page.get_by_test_id("menu-preset-delete").click()
+    page.get_by_test_id("menu-preset-delete").click()  # the first click only asks
+    expect(page.get_by_test_id("menu-preset")).to_have_value("default")
+    assert all(p["builtin"] for p in httpx.get(f"{server.url}/api/presets").json())

@@ -31,6 +31,8 @@ export interface RunSummary {
   fork_generation: number | null;
   population_size: number;
   duration: number;
+  gravity: number;
+  mutation_rate: number;
   neural_mode: NeuralMode;
   turbo: boolean;
 }

@@ -325,6 +325,12 @@ export function createMenu(navigate: (hash: string) => void, openLoad: () => voi
   const presetSelect = h('select', { testid: 'menu-preset' });
   const presetDesc = h('div', { class: 'preset-desc muted', testid: 'menu-preset-description' });
   presetSelect.addEventListener('change', () => applyPreset(presetSelect.value));
+  // Saved presets can be deleted; the first click arms the button, the second deletes.
+  const presetDeleteBtn = h(
+    'button',
+    { class: 'btn small ghost hidden', testid: 'menu-preset-delete', onclick: () => void deletePreset() },
+    'Delete',
+  );
   const presetNameInput = h('input', { type: 'text', placeholder: 'preset name', testid: 'menu-preset-name', maxlength: '60' });
   const presetSaveRow = h(
     'div',
@@ -371,8 +377,34 @@ export function createMenu(navigate: (hash: string) => void, openLoad: () => voi
     changed();
   }
 
+  function showPresetDelete(): void {
+    const saved = presets.some((p) => p.name === presetSelect.value && !p.builtin);
+    presetDeleteBtn.classList.toggle('hidden', !saved);
+    presetDeleteBtn.textContent = 'Delete';
+    delete presetDeleteBtn.dataset.armed;
+  }
+
+  async function deletePreset(): Promise<void> {
+    const name = presetSelect.value;
+    if (!presetDeleteBtn.dataset.armed) {
+      presetDeleteBtn.dataset.armed = '1';
+      presetDeleteBtn.textContent = `Delete "${name}"?`;
+      return;
+    }
+    try {
+      await api.deletePreset(name);
+      values.preset = 'default';
+      save();
+      await loadPresets();
+      applyPreset('default');
+    } catch (err) {
+      errorLine.textContent = err instanceof ApiError ? err.detail : String(err);
+    }
+  }
+
   function applyPreset(name: string): void {
     const preset = presets.find((p) => p.name === name);
+    showPresetDelete();
     if (!preset) return;
     const base = { ...DEFAULTS, fitness: { ...DEFAULTS.fitness }, turbo: values.turbo, name: values.name, seed: values.seed };
     const v = valuesFromConfig(preset.config, base);
@@ -391,6 +423,7 @@ export function createMenu(navigate: (hash: string) => void, openLoad: () => voi
     }
     if (presets.some((p) => p.name === selected)) presetSelect.value = selected;
     presetDesc.textContent = presets.find((p) => p.name === presetSelect.value)?.description ?? '';
+    showPresetDelete();
   }
 
   async function loadPresets(): Promise<void> {
@@ -418,6 +451,7 @@ export function createMenu(navigate: (hash: string) => void, openLoad: () => voi
       save();
       await loadPresets();
       presetSelect.value = name;
+      showPresetDelete();
     } catch (err) {
       errorLine.textContent = err instanceof ApiError ? err.detail : String(err);
     }
@@ -516,6 +550,7 @@ export function createMenu(navigate: (hash: string) => void, openLoad: () => voi
             },
             'Save as preset…',
           ),
+          presetDeleteBtn,
         ),
         presetSaveRow,
         presetDesc,

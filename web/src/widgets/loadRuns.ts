@@ -2,11 +2,9 @@
 import { api } from '../api';
 import { clear, formatDate, h } from '../dom';
 import { store } from '../store';
-import type { EvolutionConfig, RunSummary } from '../types';
+import type { RunSummary } from '../types';
 import { openModal } from './modal';
 import { statusBadge, updateStatusBadge } from './statusBadge';
-
-const configCache = new Map<string, EvolutionConfig>();
 
 export function openLoadRuns(onOpen: (run: RunSummary) => void): void {
   const list = h('div', { class: 'run-list', testid: 'run-list' }, h('div', { class: 'muted' }, 'Loading runs…'));
@@ -135,20 +133,8 @@ export function openLoadRuns(onOpen: (run: RunSummary) => void): void {
       if (r.parent_run_id) bits.push(`fork @ gen ${r.fork_generation}`);
       if (r.best_fitness !== null) bits.push(`best ${r.best_fitness.toFixed(1)}`);
       extra.textContent = bits.join(' · ');
+      cfgLine.textContent = `Gravity: ${r.gravity} | Mut: ${Math.round(r.mutation_rate * 100)}%`;
     };
-    const showConfig = (cfg: EvolutionConfig): void => {
-      cfgLine.textContent = `Gravity: ${cfg.sim.gravity} | Mut: ${Math.round(cfg.mutation_rate * 100)}%`;
-    };
-    const cached = configCache.get(run.id);
-    if (cached) showConfig(cached);
-    else
-      api.run(run.id, true).then(
-        (d) => {
-          configCache.set(run.id, d.config);
-          showConfig(d.config);
-        },
-        () => (cfgLine.textContent = ''),
-      );
     update(run);
     return { el, update };
   }
