@@ -273,6 +273,8 @@ export function createGrid(navigate: (hash: string) => void): GridScreen {
       slot.el.dataset.rank = String(card.rank);
       slot.el.classList.toggle('elite', card.rank <= topN && !card.disqualified);
       slot.el.classList.toggle('dq', !!card.disqualified);
+      // offspring bred for this generation, as the original marked its new cards
+      slot.el.classList.toggle('newborn', card.born === detail.stats.generation && card.born > 0);
       slot.name.textContent = card.name;
       slot.fitness.textContent = Number.isFinite(card.fitness) ? String(Math.round(card.fitness)) : '—';
       if (changed) {
