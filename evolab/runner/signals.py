@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from types import FrameType
@@ -41,3 +42,23 @@ class StopRequest:
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)  # type: ignore[arg-type]
         self._previous.clear()
+
+
+def stop_evolve_process(pid: int) -> bool:
+    """Ask another process's `evolab evolve` to stop cleanly (SIGTERM: it finishes the generation in
+    flight, checkpoints and exits). Only a process whose command line is `evolab evolve` is signalled, so
+    a recycled pid is never hit; returns whether the request was sent.
+    """
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            words = f.read().split(b"\0")
+    except OSError:  # gone, not ours, or no /proc (not Linux)
+        return False
+    names = [w.rsplit(b"/", 1)[-1] for w in words]
+    if b"evolve" not in names or not any(n == b"evolab" or n.startswith(b"evolab.") for n in names):
+        return False
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except OSError:
+        return False
+    return True

@@ -184,3 +184,23 @@ def test_a_preset_saved_from_the_menu_is_offered_and_can_be_deleted(server: Live
     page.get_by_test_id("menu-preset-delete").click()  # the first click only asks
     expect(page.get_by_test_id("menu-preset")).to_have_value("default")
     assert all(p["builtin"] for p in httpx.get(f"{server.url}/api/presets").json())
+
+
+def test_stop_in_the_page_stops_a_run_that_evolab_evolve_is_writing(server: LiveServer, page: Page) -> None:
+    command = [sys.executable, "-m", "evolab", "evolve", "--preset", "quick", "--population", "12",
+               "--duration", "2", "--generations", "100000", "--seed", "5", "--db", str(server.db)]  # fmt: skip
+    with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as cli:
+        try:
+            deadline = time.monotonic() + 60
+            while not (runs := httpx.get(f"{server.url}/api/runs").json()) or not runs[0]["generation_count"]:
+                assert time.monotonic() < deadline, "the CLI run did not start"
+                time.sleep(0.1)
+            open_run(page, server, runs[0]["id"])
+            expect(page.get_by_test_id("stop")).to_be_enabled()
+            page.get_by_test_id("stop").click()
+            assert cli.wait(60) == 130  # the CLI's clean stop: checkpoint written, resume command printed
+        finally:
+            cli.kill()
+
+    expect(page.get_by_test_id("run-status")).to_contain_text("stopped")
+    screenshot(page, "cli_run_stopped_from_the_page")

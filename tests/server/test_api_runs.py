@@ -23,6 +23,7 @@ from evolab.genome.model import N_POS
 from evolab.runner import Run, replay_creature
 from evolab.storage import GenerationStats, Store
 from tests.server.shared import (
+    DEADLINE,
     FEW_FRAMES,
     POPULATION,
     RUN_TABLES,
@@ -252,7 +253,7 @@ def test_deleting_a_run_while_it_advances_stops_the_advance_first(client: TestCl
     assert advance(client, other, 1)["generation_count"] == 1
 
 
-def test_a_run_another_process_is_writing_cannot_be_deleted_advanced_or_stopped(db_path: Path) -> None:
+def test_a_run_another_program_is_writing_cannot_be_deleted_advanced_or_stopped(db_path: Path) -> None:
     run_id = make_run(db_path, 1)
     with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"]) as writer:
         try:
@@ -269,8 +270,31 @@ def test_a_run_another_process_is_writing_cannot_be_deleted_advanced_or_stopped(
                 assert str(writer.pid) in deleted.json()["detail"]
                 assert get_run(client, run_id)["generation_count"] == 1
                 assert writer_idle(client)
+                assert writer.poll() is None  # not `evolab evolve`: never signalled
         finally:
             writer.kill()
+
+
+def test_stopping_a_run_that_evolab_evolve_is_writing_asks_it_to_stop_cleanly(db_path: Path) -> None:
+    command = [sys.executable, "-m", "evolab", "evolve", "--preset", "quick", "--population", "8", "--duration", "1",
+               "--generations", "100000", "--seed", "3", "--db", str(db_path)]  # fmt: skip
+    with serve(db_path) as client, subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as cli:
+        try:
+            run = wait_until(
+                lambda: next((r for r in client.get("/api/runs").json() if r["live"]), None), "the CLI run to start"
+            )
+            stopped = client.post(f"/api/runs/{run['id']}/stop")
+            code = cli.wait(DEADLINE)
+        finally:
+            cli.kill()
+
+        assert stopped.status_code == 202
+        assert stopped.json() == {"stopping": True}
+        assert code == 130
+        assert b"--resume" in cli.stderr.read()
+        after = get_run(client, run["id"])
+        assert (after["status"], after["live"]) == ("stopped", False)
+        assert 0 < after["generation_count"] < 100000
 
 
 # -- advance and stop ------------------------------------------------------------------------------------

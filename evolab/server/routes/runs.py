@@ -11,6 +11,7 @@ from evolab.config import EvolutionConfig, preset_names
 from evolab.errors import ConfigError
 from evolab.genome import creature_name
 from evolab.runner import Run, fork_run
+from evolab.runner.signals import stop_evolve_process
 from evolab.server.schemas import (
     AdvanceRequest,
     AnalyticsDoc,
@@ -106,7 +107,13 @@ def advance_run(run_id: RunId, body: AdvanceRequest, store: StoreDep, state: Sta
 
 @router.post("/{run_id}/stop", response_model=StopDoc, status_code=202, summary="Stop after the current generation")
 def stop_run(run_id: RunId, store: StoreDep, state: StateDep) -> StopDoc:
-    _refuse_foreign_writer(require_run(store, run_id), "stop")
+    """Stop the run's advance here, or ask the `evolab evolve` process writing it to stop cleanly."""
+    info = require_run(store, run_id)
+    if run_summary(info).live and info.writer_pid != os.getpid():
+        # `evolab evolve` in another terminal: it stops cleanly on SIGTERM (checkpoint, status "stopped")
+        if info.writer_pid is None or not stop_evolve_process(info.writer_pid):
+            _refuse_foreign_writer(info, "stop")
+        return StopDoc(stopping=True)
     return StopDoc(stopping=state.worker.stop(run_id))
 
 

@@ -338,7 +338,9 @@ export function createGrid(navigate: (hash: string) => void): GridScreen {
             ? 'A job is running on this run'
             : b.title;
     }
-    stopBtn.disabled = !busy && !(run?.status === 'running' && !run.live);
+    // a run `evolab evolve` is writing can be stopped too: the server asks that process to stop cleanly
+    stopBtn.disabled = !busy && !writer && !(run?.status === 'running' && !run.live);
+    stopBtn.title = writer ? 'Ask the evolab evolve process to stop after this generation' : 'Stop after this generation';
     if (job) {
       progress.classList.remove('hidden');
       const k = Math.min(job.done + 1, job.total);
@@ -578,8 +580,10 @@ export function createGrid(navigate: (hash: string) => void): GridScreen {
     if (!runId) return;
     stopBtn.disabled = true;
     try {
+      const foreign = !!run?.live && !job;
       const res = await api.stop(runId);
       if (!res.stopping) toast('Nothing to stop', 'info', 2500);
+      else if (foreign) toast('Asked evolab evolve to stop after this generation', 'info', 3500);
     } catch {
       /* toasted */
     } finally {

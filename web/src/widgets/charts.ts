@@ -8,6 +8,7 @@ const TYPE_KEYS = ['2', '3', '4', '5', '6', '7', '8+'];
 const TYPE_COLORS = ['#ef4444', '#f97316', '#eab308', '#22c55e', '#06b6d4', '#6366f1', '#a855f7'];
 const AXIS = { stroke: '#7a8494', grid: { stroke: 'rgba(255,255,255,0.06)', width: 1 }, ticks: { stroke: 'rgba(255,255,255,0.1)', width: 1 } };
 const CHART_H = 200;
+const REDRAW_MIN_MS = 250;
 /** Generations are whole numbers: never put a tick between two. */
 const GEN_INCRS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000];
 
@@ -47,6 +48,8 @@ export class Charts {
   private fitness: uPlot | null = null;
   private types: uPlot | null = null;
   private stats: GenerationStats[] = [];
+  private redrawTimer: number | null = null;
+  private lastRedraw = 0;
   private readonly observer: ResizeObserver;
   private typesRaw: number[][] = [];
 
@@ -95,18 +98,35 @@ export class Charts {
 
   setData(stats: GenerationStats[]): void {
     this.stats = [...stats].sort((a, b) => a.generation - b.generation);
-    this.redraw();
+    this.scheduleRedraw();
   }
 
   /** Add (or replace) one generation's stats. */
   put(stat: GenerationStats): void {
-    const i = this.stats.findIndex((s) => s.generation === stat.generation);
-    if (i >= 0) this.stats[i] = stat;
-    else {
-      this.stats.push(stat);
-      this.stats.sort((a, b) => a.generation - b.generation);
+    const last = this.stats[this.stats.length - 1];
+    if (!last || stat.generation > last.generation) {
+      this.stats.push(stat); // the usual case: the newest generation
+    } else {
+      const i = this.stats.findIndex((s) => s.generation === stat.generation);
+      if (i >= 0) this.stats[i] = stat;
+      else {
+        this.stats.push(stat);
+        this.stats.sort((a, b) => a.generation - b.generation);
+      }
     }
-    this.redraw();
+    this.scheduleRedraw();
+  }
+
+  /** Redraw at most a few times a second: a fast run announces dozens of generations a second, and
+   * redrawing both charts for each one would starve the page. */
+  private scheduleRedraw(): void {
+    if (this.redrawTimer !== null) return;
+    const wait = Math.max(0, this.lastRedraw + REDRAW_MIN_MS - performance.now());
+    this.redrawTimer = window.setTimeout(() => {
+      this.redrawTimer = null;
+      this.lastRedraw = performance.now();
+      requestAnimationFrame(() => this.redraw());
+    }, wait);
   }
 
   private width(host: HTMLElement): number {
