@@ -254,7 +254,33 @@ export function createGrid(navigate: (hash: string) => void): GridScreen {
     openReplay({ runId, generation, creatureId: card.id, card, stiffnessRange: stiffnessRange(), title: title ?? card.name });
   }
 
+  /** Where each shown creature's card is, by creature id (for animating the next generation). */
+  function cardPlaces(): Map<string, DOMRect> {
+    const places = new Map<string, DOMRect>();
+    for (const slot of slots) if (slot.card && slot.el.isConnected) places.set(slot.card.id, slot.el.getBoundingClientRect());
+    return places;
+  }
+
+  /** Survivors glide from their old place to their new rank, newcomers fade in (the original's
+   * kill / breed / sort animations, condensed into one calm step). */
+  function animateCards(before: Map<string, DOMRect>, count: number): void {
+    if (window.matchMedia('(prefers-reduced-motion: reduce)').matches) return;
+    for (const slot of slots.slice(0, count)) {
+      if (!slot.card) continue;
+      const old = before.get(slot.card.id);
+      const now = slot.el.getBoundingClientRect();
+      const frames: Keyframe[] = old
+        ? [{ transform: `translate(${old.left - now.left}px, ${old.top - now.top}px)` }, { transform: 'none' }]
+        : [{ opacity: 0, transform: 'scale(0.85)' }, { opacity: 1, transform: 'none' }];
+      if (old && old.left === now.left && old.top === now.top) continue;
+      slot.el.animate(frames, { duration: old ? 450 : 300, easing: 'ease-out' });
+    }
+  }
+
   function renderCards(detail: GenerationDetail): void {
+    const previous = lastGeneration;
+    const adjacent = !!previous && Math.abs(previous.stats.generation - detail.stats.generation) === 1;
+    const before = adjacent && detail.creatures.length <= CARD_PAGE ? cardPlaces() : null;
     lastGeneration = detail;
     const all = [...detail.creatures].sort((a, b) => a.rank - b.rank);
     const topN = Math.max(1, Math.round(all.length * 0.1));
@@ -288,6 +314,7 @@ export function createGrid(navigate: (hash: string) => void): GridScreen {
       clear(gridEl);
       gridEl.append(...els);
     }
+    if (before) animateCards(before, cards.length);
   }
 
   function renderStats(detail: GenerationDetail | null): void {
