@@ -37,8 +37,11 @@ def serve_command(
 
     if db.is_dir():
         fail(f"{db}: is a folder, not a database file")
-    try:
-        app = create_app(db, workers=workers)
+    from evolab.server.app import LOOPBACK_HOSTS
+
+    loopback = host in LOOPBACK_HOSTS or host.startswith("127.")
+    try:  # on loopback, only this machine's names may address the server (no DNS rebinding)
+        app = create_app(db, workers=workers, allowed_hosts=[*LOOPBACK_HOSTS, host] if loopback else None)
     except StorageError as err:
         fail(str(err), EXIT_FAILED)
     try:  # a taken port is a one-line error, not a uvicorn traceback

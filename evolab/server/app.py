@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from evolab import __version__
 from evolab.errors import ConfigError, EvolabError, GenomeError, StorageError
@@ -24,6 +25,8 @@ from evolab.server.worker import Worker
 from evolab.storage import Store
 
 STATIC_DIR = Path(__file__).parent / "static"
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+"""What a browser on this machine calls a server bound to a loopback address."""
 
 _NOT_BUILT = """<!doctype html><meta charset="utf-8"><title>evolab</title>
 <body style="font-family:system-ui;background:#0f0f14;color:#f8fafc;padding:3em">
@@ -38,6 +41,7 @@ def create_app(
     workers: int | None = None,
     poll_interval: float = 0.25,
     static_dir: Path | None = STATIC_DIR,
+    allowed_hosts: Sequence[str] | None = None,
 ) -> FastAPI:
     """The evolab web app for one database file (created if missing).
 
@@ -46,6 +50,9 @@ def create_app(
         workers: kernel threads for runs advanced by the server (default: all cores).
         poll_interval: seconds between the watcher's looks for other processes' writes.
         static_dir: the built web UI (`web/` built by Vite); None serves the API only.
+        allowed_hosts: host names requests may address (the Host header) and WebSocket pages may come
+            from (the Origin header); None allows any. `evolab serve` on a loopback address allows only
+            loopback names, so a web page elsewhere cannot reach the API through DNS rebinding.
 
     Raises:
         StorageError: the file cannot be used as an evolab database.
@@ -86,6 +93,9 @@ def create_app(
         summary="Watch, replay and steer evolution runs stored in one SQLite file.",
         lifespan=lifespan,
     )
+    app.state.allowed_hosts = tuple(allowed_hosts) if allowed_hosts is not None else None
+    if allowed_hosts is not None:
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))
     for router in (runs.router, creatures.router, presets.router, live.router):
         app.include_router(router)
     _add_error_handlers(app)

@@ -113,6 +113,10 @@ def test_serve_answers_on_127_0_0_1_by_default_and_stops_cleanly_on_ctrl_c(tmp_p
         if sys.platform == "linux":  # all of 127/8 is local there: a server on 0.0.0.0 would answer this too
             with pytest.raises(ConnectionRefusedError):
                 socket.create_connection(("127.0.0.2", port), timeout=5.0).close()
+        # a page elsewhere whose name resolves to 127.0.0.1 (DNS rebinding) is refused by its Host header
+        rebound = httpx.get(f"http://127.0.0.1:{port}/api/runs", headers={"Host": f"evil.example:{port}"})
+        assert rebound.status_code == 400
+        assert httpx.get(f"http://localhost:{port}/api/runs").status_code == 200
 
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=PROCESS_TIMEOUT)

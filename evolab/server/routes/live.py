@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, WebSocket, WebSocketDisconnect
 
@@ -32,6 +33,9 @@ def jobs(state: StateDep) -> JobsDoc:
 async def live(websocket: WebSocket) -> None:
     """Sends `hello` (runs and jobs), then `runs`, `generation` and `job` events as they happen."""
     state: ServerState = websocket.app.state.evolab
+    if not _origin_allowed(websocket):
+        await websocket.close(code=1008)  # policy violation: a page from another site
+        return
     await websocket.accept()
     queue = state.hub.subscribe()
     listener: asyncio.Task | None = None
@@ -54,6 +58,17 @@ async def live(websocket: WebSocket) -> None:
             listener.cancel()
         with contextlib.suppress(RuntimeError, WebSocketDisconnect):  # the client may be gone already
             await websocket.close()
+
+
+def _origin_allowed(websocket: WebSocket) -> bool:
+    """Browsers send their page's Origin with a WebSocket handshake and apply no same-origin rule to it,
+    so the server checks it: pages from the allowed hosts only (any page when every host is allowed)."""
+    allowed = websocket.app.state.allowed_hosts
+    origin = websocket.headers.get("origin")
+    if allowed is None or origin is None:  # not a browser page (tools, tests)
+        return True
+    host = urlsplit(origin).hostname or ""
+    return host in allowed or f"[{host}]" in allowed
 
 
 async def _until_closed(websocket: WebSocket) -> None:
