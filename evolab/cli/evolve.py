@@ -271,15 +271,14 @@ def evolve_command(
         stored = run.generation
         run.close()
 
-    resume_command = f"evolab evolve --resume {run.id} --generations {max(target - stored, 1)}"
-    if str(db) != str(DEFAULT_DB):
-        resume_command += f" --db {db}"
+    db_flag = f" --db {db}" if str(db) != str(DEFAULT_DB) else ""
+    resume_command = f"evolab evolve --resume {run.id} --generations {max(target - stored, 1)}{db_flag}"
     if stop:
         stderr.print(f"stopped cleanly after generation {stored - 1} ({stop.signal_name})", highlight=False)
         stderr.print(f"resume with: {resume_command}", highlight=False)
         raise typer.Exit(130)
     stderr.print(
-        f"run {run.id}: {stored} generations stored in {db}; look at it with `evolab show {run.id}` "
-        f"or `evolab stats {run.id}`",
+        f"run {run.id}: {stored} generations stored in {db}; look at it in the browser with "
+        f"`evolab serve{db_flag}`, or with `evolab show {run.id}` or `evolab stats {run.id}`",
         highlight=False,
     )

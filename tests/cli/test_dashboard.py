@@ -99,6 +99,7 @@ def test_evolve_prints_one_plain_line_per_generation_when_not_on_a_terminal(cli,
     lines = result.stdout.strip().splitlines()
     assert [line.split()[1] for line in lines] == ["0", "1", "2"]
     assert "evolab show" in result.stderr
+    assert f"evolab serve --db {db}" in result.stderr  # the browser view of the same file
     runs = json.loads(cli("runs", "--db", str(db), "--json").stdout)
     assert runs[0]["generation_count"] == 3
     assert runs[0]["status"] == "completed"
