@@ -204,3 +204,36 @@ def test_stop_in_the_page_stops_a_run_that_evolab_evolve_is_writing(server: Live
 
     expect(page.get_by_test_id("run-status")).to_contain_text("stopped")
     screenshot(page, "cli_run_stopped_from_the_page")
+
+
+def test_the_replay_window_has_speeds_the_genome_and_the_family_tree(server: LiveServer, page: Page) -> None:
+    run_id = api_run(server, generations=4)
+    open_run(page, server, run_id)
+    best = page.get_by_test_id("creature-card").first
+    best.hover()
+    expect(page.get_by_test_id("tooltip")).to_contain_text("#1")
+    best.click()
+
+    expect(page.get_by_test_id("replay-speed-1")).to_have_class(re.compile("active"))
+    page.get_by_test_id("replay-speed-4").click()
+    expect(page.get_by_test_id("replay-speed-4")).to_have_class(re.compile("active"))
+    expect(page.get_by_test_id("genome-viewer")).to_contain_text("Node 0")
+    header = page.get_by_test_id("family-tree-header")
+    expect(header).to_contain_text(re.compile(r"ancestors? traced to Gen 0|Randomly generated"))
+    page.get_by_test_id("lineage-mode").select_option("clone")
+    expect(header).to_contain_text(re.compile(r"clone|Randomly generated", re.IGNORECASE))
+    screenshot(page, "replay_speed_genome_family_tree")
+
+
+def test_the_arrow_keys_browse_generations(server: LiveServer, page: Page) -> None:
+    run_id = api_run(server, generations=3)
+    open_run(page, server, run_id)
+    assert shown_generation(page) == 2
+
+    page.keyboard.press("ArrowLeft")
+    expect(page.get_by_test_id("history-badge")).to_be_visible()
+    expect(page.get_by_test_id("gen-label")).to_contain_text("1")
+    page.keyboard.press("ArrowRight")
+    expect(page.get_by_test_id("history-badge")).to_be_hidden()
+    assert shown_generation(page) == 2
+    screenshot(page, "keyboard_back_to_latest")
