@@ -383,10 +383,11 @@ class Store:
         pk = self._run_pk(run_id)
         if not creature_ids:
             return []
-        placeholders = ",".join("?" * len(creature_ids))
-        rows = self._read(
-            f"SELECT id, parent1, parent2, batch, slot FROM creatures WHERE run_pk = ? AND id IN ({placeholders})",
-            (pk, *creature_ids),
+        rows = self._read_for_ids(
+            "SELECT c.id, c.parent1, c.parent2, c.batch, c.slot FROM wanted CROSS JOIN creatures c "
+            "WHERE c.run_pk = ? AND c.id = wanted.id",
+            pk,
+            creature_ids,
         )
         found = {r[0]: r for r in rows}
         missing = [c for c in creature_ids if c not in found]
@@ -522,9 +523,9 @@ class Store:
     def creature_results(self, run_id: str, creature_id: str) -> list[CreatureResult]:
         """Every result of one creature, by generation."""
         pk = self._run_pk(run_id)
-        rows = self._read(
-            f"SELECT {_RESULT_COLUMNS} FROM results r JOIN creatures c ON c.run_pk = r.run_pk AND c.no = r.creature_no "
-            "WHERE r.run_pk = ? AND c.id = ? ORDER BY r.generation",
+        rows = self._read(  # the creature first, then its results by index (not a scan of the run's results)
+            f"SELECT {_RESULT_COLUMNS} FROM creatures c CROSS JOIN results r INDEXED BY results_by_creature "
+            "ON r.run_pk = c.run_pk AND r.creature_no = c.no WHERE c.run_pk = ? AND c.id = ? ORDER BY r.generation",
             (pk, creature_id),
         )
         return [CreatureResult(*r) for r in rows]
@@ -580,8 +581,8 @@ class Store:
     def birth_results(self, run_id: str, creature_ids: Sequence[str]) -> dict[str, CreatureResult]:
         """Each creature's result in the generation it was born in (missing when not evaluated yet)."""
         rows = self._read_for_ids(
-            f"SELECT {_RESULT_COLUMNS} FROM results r JOIN creatures c ON c.run_pk = r.run_pk "
-            "AND c.no = r.creature_no AND r.generation = c.born WHERE r.run_pk = ? AND c.id IN ({ids})",
+            f"SELECT {_RESULT_COLUMNS} FROM wanted CROSS JOIN creatures c JOIN results r ON r.run_pk = c.run_pk "
+            "AND r.creature_no = c.no AND r.generation = c.born WHERE c.run_pk = ? AND c.id = wanted.id",
             self._run_pk(run_id),
             creature_ids,
         )
@@ -590,20 +591,27 @@ class Store:
     def creatures(self, run_id: str, creature_ids: Sequence[str]) -> dict[str, CreatureInfo]:
         """Where each of these creatures came from, by id (unknown ids are left out)."""
         rows = self._read_for_ids(
-            "SELECT id, born, parent1, parent2, lineage, n_nodes, n_muscles FROM creatures "
-            "WHERE run_pk = ? AND id IN ({ids})",
+            "SELECT c.id, c.born, c.parent1, c.parent2, c.lineage, c.n_nodes, c.n_muscles "
+            "FROM wanted CROSS JOIN creatures c WHERE c.run_pk = ? AND c.id = wanted.id",
             self._run_pk(run_id),
             creature_ids,
         )
         return {r[0]: _creature_info(r) for r in rows}
 
     def _read_for_ids(self, sql: str, pk: int, creature_ids: Sequence[str]) -> list[tuple]:
-        """`sql` (with `{ids}` where the id list goes) over the ids in chunks under SQLite's parameter limit."""
+        """`sql` over a table `wanted(id)` of the creature ids (and `?` = the run's pk), in chunks under
+        SQLite's parameter limit.
+
+        The ids drive the loop (CROSS JOIN keeps that order): with `id IN (...)` the planner scans the
+        run's whole creature table by primary key instead of looking each id up, 4 ms for 100 ids in a
+        1000-generation run.
+        """
         ids = list(dict.fromkeys(creature_ids))
         rows: list[tuple] = []
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
-            rows += self._read(sql.format(ids=", ".join("?" * len(chunk))), (pk, *chunk))
+            values = ", ".join(["(?)"] * len(chunk))
+            rows += self._read(f"WITH wanted(id) AS (VALUES {values}) {sql}", (*chunk, pk))
         return rows
 
     # -- checkpoints, resume, fork ----------------------------------------------------------------------
