@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
 
 from evolab.genome import creature_name, origin_label
 from evolab.runner import replay_creature
 from evolab.server.routes.runs import GenerationNo, RunId
 from evolab.server.schemas import CreatureDoc, LineageDoc, ReplayDoc, ResultDoc
 from evolab.server.state import ServerState, read_store, require_run, server_state
-from evolab.server.views import ancestor_doc, color, lineage_subset, replay_doc
+from evolab.server.views import ancestor_doc, color, json_response, lineage_subset, replay_doc
 from evolab.storage import CreatureInfo, Store
 
 router = APIRouter(prefix="/api/runs/{run_id}", tags=["creatures"])
@@ -63,7 +63,7 @@ def creature(run_id: RunId, creature_id: CreatureId, store: StoreDep) -> Creatur
 )
 def replay(
     run_id: RunId, generation: GenerationNo, creature_id: CreatureId, store: StoreDep, state: StateDep
-) -> ReplayDoc:
+) -> Response:
     info = require_run(store, run_id)
     _require_creature(store, run_id, creature_id)
     if store.generation(run_id, generation) is None:
@@ -72,7 +72,7 @@ def replay(
         raise HTTPException(404, f"creature {creature_id!r} was not in generation {generation} of run {run_id!r}")
     with state.kernel_lock:  # re-simulation shares the compiled kernel with the writer's runs
         result = replay_creature(store, run_id, generation, creature_id)
-    return replay_doc(result, info.config.sim.neural_mode)
+    return json_response(replay_doc(result, info.config.sim.neural_mode))
 
 
 @router.get("/creatures/{creature_id}/lineage", response_model=LineageDoc, summary="A creature's ancestors")

@@ -29,7 +29,7 @@ from evolab.server.schemas import (
     TopCreatureDoc,
 )
 from evolab.server.state import ServerState, read_store, require_run, server_state
-from evolab.server.views import creature_card, run_detail, run_summary, stats_doc
+from evolab.server.views import creature_card, json_response, run_detail, run_summary, stats_doc
 from evolab.storage import RunInfo, Store
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
@@ -139,7 +139,7 @@ def generations(
 
 
 @router.get("/{run_id}/generations/{generation}", response_model=GenerationDoc, summary="A generation's creatures")
-def generation(run_id: RunId, generation: GenerationNo, store: StoreDep) -> GenerationDoc:
+def generation(run_id: RunId, generation: GenerationNo, store: StoreDep) -> Response:
     require_run(store, run_id)
     stats = store.generation(run_id, generation)
     if stats is None:
@@ -153,7 +153,7 @@ def generation(run_id: RunId, generation: GenerationNo, store: StoreDep) -> Gene
         creature_card(r, g, infos.get(r.creature_id), stored.get(r.creature_id))
         for r, g in zip(results, genomes, strict=True)
     ]
-    return GenerationDoc(stats=stats_doc(stats), creatures=cards)
+    return json_response(GenerationDoc.model_construct(stats=stats_doc(stats), creatures=cards))
 
 
 @router.get("/{run_id}/analytics", response_model=AnalyticsDoc, summary="Top creatures, lineage, percentiles")
