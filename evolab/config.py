@@ -7,6 +7,7 @@ Defaults are the original app's (reference §1.5, §5.6) with the fixes of DESIG
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, Self
@@ -243,3 +244,16 @@ def preset_description(name: str) -> str:
         if line.strip():
             break
     return ""
+
+
+def resolve_preset(name: str, saved: Mapping[str, EvolutionConfig], overrides: Mapping[str, Any]) -> EvolutionConfig:
+    """A shipped preset, or else one of the `saved` ones (a database's), with `overrides` applied.
+
+    Raises:
+        ConfigError: no shipped or saved preset has this name, or an override is invalid.
+    """
+    if name in preset_names():
+        return EvolutionConfig.from_preset(name, **overrides)
+    if name not in saved:
+        raise ConfigError(f"unknown preset {name!r} (choose from {', '.join([*preset_names(), *saved])})")
+    return saved[name].replace(**overrides)

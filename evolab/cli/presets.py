@@ -59,13 +59,9 @@ def user_preset_config(name: str, db: Path, overrides: dict[str, Any]) -> Evolut
     Raises:
         ConfigError: no shipped or saved preset has this name, or an override is invalid.
     """
-    from evolab.config import preset_names
-    from evolab.errors import ConfigError
+    from evolab.config import resolve_preset
 
-    saved = _saved_presets(db)
-    if name not in saved:
-        raise ConfigError(f"unknown preset {name!r} (choose from {', '.join([*preset_names(), *saved])})")
-    return saved[name].replace(**overrides)
+    return resolve_preset(name, _saved_presets(db), overrides)
 
 
 def to_toml(data: dict[str, Any], table: str = "") -> str:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
 
-from evolab.config import EvolutionConfig, preset_names
-from evolab.errors import ConfigError
+from evolab.config import resolve_preset
 from evolab.genome import creature_name
 from evolab.runner import Run, fork_run
 from evolab.runner.signals import stop_evolve_process
@@ -48,20 +47,6 @@ def _refuse_foreign_writer(info: RunInfo, action: str) -> None:
         )
 
 
-def config_from(store: Store, preset: str, overrides: dict[str, Any]) -> EvolutionConfig:
-    """A shipped or saved preset with overrides applied.
-
-    Raises:
-        ConfigError: unknown preset or invalid values.
-    """
-    if preset in preset_names():
-        return EvolutionConfig.from_preset(preset, **overrides)
-    saved = store.presets()
-    if preset not in saved:
-        raise ConfigError(f"unknown preset {preset!r} (choose from {', '.join([*preset_names(), *saved])})")
-    return saved[preset].replace(**overrides)
-
-
 @router.get("", response_model=list[RunSummary], summary="Every run in the database, newest first")
 def list_runs(store: StoreDep) -> list[RunSummary]:
     return [run_summary(info) for info in store.list_runs()]
@@ -69,7 +54,7 @@ def list_runs(store: StoreDep) -> list[RunSummary]:
 
 @router.post("", response_model=RunDetail, status_code=201, summary="Create a run (bred, not evaluated)")
 def create_run(body: CreateRunRequest, store: StoreDep, state: StateDep) -> RunDetail:
-    cfg = config_from(store, body.preset, body.config)
+    cfg = resolve_preset(body.preset, store.presets(), body.config)
     if body.turbo:
         cfg = cfg.replace(frames={"enabled": False})
     name = body.name.strip() if body.name and body.name.strip() else None
