@@ -3,7 +3,6 @@ driven by Playwright (never a downloaded browser). Each test saves a screenshot 
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import threading
@@ -18,6 +17,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from evolab.server import create_app
 from evolab.server.app import STATIC_DIR
+from tests.server.shared import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
@@ -40,12 +40,6 @@ class LiveServer:
     db: Path
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def evolve_with_cli(db: Path, generations: int = 3, seed: int = 1, name: str = "from the cli") -> None:
     """A run written by `evolab evolve` in another process, like a user's second terminal."""
     options = {"--preset": "quick", "--population": 12, "--duration": 2, "--generations": generations}
@@ -66,7 +60,7 @@ def ui_built() -> None:
 def server(tmp_path: Path, ui_built: None) -> Iterator[LiveServer]:
     """`evolab serve` over a fresh database, on a free loopback port, for one test."""
     db = tmp_path / "e2e.db"
-    port = _free_port()
+    port = free_port()
     app = create_app(db, workers=1, poll_interval=0.1)
     instance = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=instance.run, daemon=True)
