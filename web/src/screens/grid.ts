@@ -283,7 +283,8 @@ export function createGrid(navigate: (hash: string) => void): GridScreen {
     const before = adjacent && detail.creatures.length <= CARD_PAGE ? cardPlaces() : null;
     lastGeneration = detail;
     const all = [...detail.creatures].sort((a, b) => a.rank - b.rank);
-    const topN = Math.max(1, Math.round(all.length * 0.1));
+    // the real elites (they survive unchanged), not the original's "top 10 %" that disagreed with them
+    const topN = run?.config?.elite_count ?? Math.max(1, Math.round(all.length * 0.1));
     const cards = all.slice(0, cardLimit);
     const rest = all.length - cards.length;
     moreBtn.textContent = `Show ${Math.min(rest, CARD_PAGE * 5)} more of ${rest} remaining creatures`;
