@@ -54,6 +54,8 @@ def bench_command(
     unknown = {name.upper() for name in workload or []} - {w.name for w in WORKLOADS}
     if unknown:
         fail(f"unknown workload {', '.join(sorted(unknown))} (choose from W1, W2, W3)")
+    if api_db is not None and not api_db.is_file():  # refused before minutes of measuring, not after
+        fail(f"--api-db {api_db}: no such database")
     n_workers = min(workers or default_workers(), default_workers())
     if not as_json:
         stderr.print("compiling kernels (cached after the first run)...")
@@ -63,8 +65,6 @@ def bench_command(
         if not as_json:
             stderr.print(f"running {w.name}: {w.description}...")
         results.append(run_workload(w, n_workers, repeats))
-    if api_db is not None and not api_db.is_file():
-        fail(f"--api-db {api_db}: no such database")
     end_to_end = None
     latency = None
     live = None

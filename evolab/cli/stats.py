@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -42,25 +42,6 @@ def node_shares(node_counts: dict[int, int]) -> list[float]:
         slot = min(max(nodes, NODE_BUCKETS[0]), NODE_BUCKETS[-1]) - NODE_BUCKETS[0]
         shares[slot] += 100.0 * count / total
     return shares
-
-
-def _generation_doc(s: GenerationStats) -> dict[str, Any]:
-    return {
-        "generation": s.generation,
-        "best": s.best,
-        "average": s.average,
-        "worst": s.worst,
-        "median": s.median,
-        "p10": s.p10,
-        "p25": s.p25,
-        "p75": s.p75,
-        "p90": s.p90,
-        "pellets": s.pellets,
-        "disqualified": s.disqualified,
-        "avg_nodes": s.avg_nodes,
-        "avg_muscles": s.avg_muscles,
-        "node_counts": {str(k): v for k, v in sorted(s.node_counts.items())},
-    }
 
 
 def write_plot(path: Path, history: list[GenerationStats], title: str) -> None:
@@ -184,7 +165,7 @@ def stats_command(
             {
                 "run_id": run.id,
                 "generation_count": run.generation_count,
-                "generations": [_generation_doc(s) for s in history],
+                "generations": [s.to_dict() for s in history],
                 "top": top_docs,
                 "lineage": lineage_docs,
             }

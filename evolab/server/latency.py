@@ -62,11 +62,11 @@ def measure_api(
         if info.generation_count == 0:
             raise StorageError(f"run {info.id!r} has no stored generations to read")
         generations = rng.integers(0, info.generation_count, size=samples).tolist()
-        framed = [(g, sorted(store.framed_creatures(info.id, g))) for g in generations]
+        kept = {g: sorted(store.framed_creatures(info.id, g)) for g in set(generations)}
+        framed = [(g, kept[g]) for g in generations]
         unframed = []
         for g in generations[: max(samples // 4, 1)]:
-            kept = set(store.framed_creatures(info.id, g))
-            others = [r.creature_id for r in store.results(info.id, g) if r.creature_id not in kept]
+            others = [r.creature_id for r in store.results(info.id, g) if r.creature_id not in kept[g]]
             if others:
                 unframed.append((g, others[int(rng.integers(len(others)))]))
 

@@ -68,6 +68,7 @@ class GenerationStatsDoc(BaseModel):
     node_counts: dict[str, int]
     avg_nodes: float
     avg_muscles: float
+    sim_seed: int = Field(description="the seed its creatures were simulated with (replays re-use it)")
     sim_seconds: float
     host_seconds: float
 

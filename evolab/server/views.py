@@ -32,9 +32,14 @@ def _rounded(values: np.ndarray, digits: int = 3) -> list:
     return np.round(np.asarray(values, dtype=np.float64), digits).tolist()
 
 
+def is_live(info: RunInfo) -> bool:
+    """Whether a process (this server or `evolab evolve`) is writing the run right now."""
+    return info.status == "running" and info.writer_pid is not None and process_alive(info.writer_pid)
+
+
 def run_summary(info: RunInfo) -> RunSummary:
     cfg = info.config
-    live = info.status == "running" and info.writer_pid is not None and process_alive(info.writer_pid)
+    live = is_live(info)
     return RunSummary(
         id=info.id,
         name=info.name,
@@ -66,24 +71,7 @@ def run_detail(info: RunInfo) -> RunDetail:
 
 
 def stats_doc(s: GenerationStats) -> GenerationStatsDoc:
-    return GenerationStatsDoc(
-        generation=s.generation,
-        best=s.best,
-        average=s.average,
-        worst=s.worst,
-        median=s.median,
-        p10=s.p10,
-        p25=s.p25,
-        p75=s.p75,
-        p90=s.p90,
-        disqualified=s.disqualified,
-        pellets=s.pellets,
-        node_counts={str(k): v for k, v in sorted(s.node_counts.items())},
-        avg_nodes=s.avg_nodes,
-        avg_muscles=s.avg_muscles,
-        sim_seconds=s.sim_seconds,
-        host_seconds=s.host_seconds,
-    )
+    return GenerationStatsDoc(**s.to_dict())
 
 
 def color(genome: Genome) -> Color:

@@ -120,25 +120,17 @@ class Worker:
 
     def stop(self, run_id: str) -> bool:
         """Stop the run's advance in progress (after its current generation) and drop its queued ones."""
-        stopped = []
         with self._cond:
-            if self._current is not None and self._current.run_id == run_id:
-                self._current.stop.set()
-                stopped.append(self._current)
-            for job in [j for j in self._advances if j.run_id == run_id]:
+            running = self._current is not None and self._current.run_id == run_id
+            if running:
+                self._current.stop.set()  # its own final event follows when the generation ends
+            dropped = [j for j in self._advances if j.run_id == run_id]
+            for job in dropped:
                 self._advances.remove(job)
                 job.state = "stopped"
-                stopped.append(job)
-        for job in stopped:
-            if job.state == "stopped":
-                self._emit(job)
-        return bool(stopped)
-
-    def writing(self, run_id: str) -> bool:
-        """Whether the run is being advanced or has an advance queued here."""
-        with self._cond:
-            jobs = [self._current, *self._advances]
-        return any(j is not None and j.run_id == run_id for j in jobs)
+        for job in dropped:
+            self._emit(job)
+        return running or bool(dropped)
 
     def jobs(self) -> JobsDoc:
         with self._cond:

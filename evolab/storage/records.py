@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 import numpy as np
 
@@ -62,6 +63,13 @@ class GenerationStats:
     sim_seed: int = 0
     sim_seconds: float = 0.0
     host_seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every field, JSON-safe (node counts keyed by strings), in field order: the one shape the export
+        file, `evolab stats --json` and the web API share."""
+        doc = {f.name: getattr(self, f.name) for f in fields(self)}
+        doc["node_counts"] = {str(k): v for k, v in sorted(self.node_counts.items())}
+        return doc
 
 
 @dataclass(frozen=True, slots=True)

@@ -158,23 +158,7 @@ def export_run(store: Store, run_id: str) -> dict[str, Any]:
     generations = []
     for stats in store.generation_stats(run_id):
         entry = {
-            "generation": stats.generation,
-            "best": stats.best,
-            "average": stats.average,
-            "worst": stats.worst,
-            "median": stats.median,
-            "p10": stats.p10,
-            "p25": stats.p25,
-            "p75": stats.p75,
-            "p90": stats.p90,
-            "disqualified": stats.disqualified,
-            "pellets": stats.pellets,
-            "node_counts": {str(k): v for k, v in sorted(stats.node_counts.items())},
-            "avg_nodes": stats.avg_nodes,
-            "avg_muscles": stats.avg_muscles,
-            "sim_seed": stats.sim_seed,
-            "sim_seconds": stats.sim_seconds,
-            "host_seconds": stats.host_seconds,
+            **stats.to_dict(),
             "results": [
                 {
                     "creature_id": r.creature_id,

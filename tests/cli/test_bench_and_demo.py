@@ -36,6 +36,15 @@ def test_bench_table_and_workload_filter(cli, monkeypatch):
     assert "unknown workload W9" in unknown.stderr
 
 
+def test_bench_refuses_a_missing_api_database_before_measuring_anything(cli, tmp_path):
+    result = cli("bench", "--api", "--api-db", str(tmp_path / "missing.db"))
+
+    assert result.exit_code == 2
+    assert "missing.db: no such database" in result.stderr
+    assert "running W1" not in result.stderr
+    assert not (tmp_path / "missing.db").exists()
+
+
 def test_standard_workloads_are_the_designed_ones():
     assert [(w.name, w.creatures, w.steps, w.neural_mode) for w in WORKLOADS] == [
         ("W1", 100, 1200, "off"),

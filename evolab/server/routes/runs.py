@@ -28,7 +28,7 @@ from evolab.server.schemas import (
     TopCreatureDoc,
 )
 from evolab.server.state import ServerState, read_store, require_run, server_state
-from evolab.server.views import creature_card, json_response, run_detail, run_summary, stats_doc
+from evolab.server.views import creature_card, is_live, json_response, run_detail, run_summary, stats_doc
 from evolab.storage import RunInfo, Store
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
@@ -39,9 +39,13 @@ RunId = Annotated[str, Path(min_length=1, max_length=200, description="a run id"
 GenerationNo = Annotated[int, Path(ge=0, le=2**31, description="a generation number")]
 
 
+def _written_elsewhere(info: RunInfo) -> bool:
+    """Another process (`evolab evolve`), not this server, is writing the run right now."""
+    return is_live(info) and info.writer_pid != os.getpid()
+
+
 def _refuse_foreign_writer(info: RunInfo, action: str) -> None:
-    summary = run_summary(info)
-    if summary.live and info.writer_pid != os.getpid():
+    if _written_elsewhere(info):
         raise HTTPException(
             409, f"run {info.id!r} is being written by process {info.writer_pid}; cannot {action} it now"
         )
@@ -94,9 +98,10 @@ def advance_run(run_id: RunId, body: AdvanceRequest, store: StoreDep, state: Sta
 def stop_run(run_id: RunId, store: StoreDep, state: StateDep) -> StopDoc:
     """Stop the run's advance here, or ask the `evolab evolve` process writing it to stop cleanly."""
     info = require_run(store, run_id)
-    if run_summary(info).live and info.writer_pid != os.getpid():
+    if _written_elsewhere(info):
         # `evolab evolve` in another terminal: it stops cleanly on SIGTERM (checkpoint, status "stopped")
-        if info.writer_pid is None or not stop_evolve_process(info.writer_pid):
+        assert info.writer_pid is not None
+        if not stop_evolve_process(info.writer_pid):
             _refuse_foreign_writer(info, "stop")
         return StopDoc(stopping=True)
     return StopDoc(stopping=state.worker.stop(run_id))
