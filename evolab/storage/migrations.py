@@ -7,8 +7,12 @@ the next one.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable
+
+from evolab.storage.frame_codec import decompress_raw
+from evolab.storage.replay_block import BlockEntry, encode_block
 
 APPLICATION_ID = 0x45564F4C  # "EVOL": marks the file as an evolab database
 
@@ -133,6 +137,72 @@ def _v1_initial(cur: sqlite3.Cursor) -> None:
     )
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Cursor], None], ...] = (_v1_initial,)
+def _v2_replay_blocks(cur: sqlite3.Cursor) -> None:
+    """A generation's replays in one row (`replays`, see `evolab.storage.replay_block`) instead of one
+    row per creature: about a tenth of the file was half-empty pages. Stored replays move over unchanged
+    (same quanta, same values); `creature_frames` goes. Genome batches (tens of kB each) move to a rowid
+    table, whose overflow pages they fill better than a WITHOUT ROWID b-tree's. Creature ids and parent
+    ids made by evolab are stored as 64-bit numbers (`evolab.storage.creature_keys`; the columns have no
+    type, so other ids stay text), and the creatures' `batch` column (always their birth generation)
+    goes."""
+    _execute_all(
+        cur,
+        """
+        CREATE TABLE genome_batches_v2 (
+            run_pk INTEGER NOT NULL REFERENCES runs(pk) ON DELETE CASCADE,
+            batch INTEGER NOT NULL,
+            data BLOB NOT NULL,
+            UNIQUE (run_pk, batch)
+        );
+        INSERT INTO genome_batches_v2 (run_pk, batch, data) SELECT run_pk, batch, data FROM genome_batches;
+        DROP TABLE genome_batches;
+        ALTER TABLE genome_batches_v2 RENAME TO genome_batches;
+        CREATE TABLE creatures_v2 (
+            run_pk INTEGER NOT NULL REFERENCES runs(pk) ON DELETE CASCADE,
+            no INTEGER NOT NULL,
+            id NOT NULL,
+            born INTEGER NOT NULL,
+            parent1,
+            parent2,
+            lineage INTEGER NOT NULL,
+            n_nodes INTEGER NOT NULL,
+            n_muscles INTEGER NOT NULL,
+            slot INTEGER NOT NULL,
+            PRIMARY KEY (run_pk, no),
+            UNIQUE (run_pk, id)
+        ) WITHOUT ROWID;
+        INSERT INTO creatures_v2 (run_pk, no, id, born, parent1, parent2, lineage, n_nodes, n_muscles, slot)
+            SELECT run_pk, no, creature_key(id), born, creature_key(parent1), creature_key(parent2), lineage,
+                n_nodes, n_muscles, slot FROM creatures;
+        DROP TABLE creatures;
+        ALTER TABLE creatures_v2 RENAME TO creatures;
+        CREATE TABLE replays (
+            run_pk INTEGER NOT NULL,
+            generation INTEGER NOT NULL,
+            data BLOB NOT NULL,
+            UNIQUE (run_pk, generation),
+            FOREIGN KEY (run_pk, generation) REFERENCES generations(run_pk, generation) ON DELETE CASCADE
+        )
+        """,
+    )
+    reader = cur.connection.cursor()
+    reader.execute(
+        "SELECT run_pk, generation, creature_no, reason, frames, fitness, pellets FROM creature_frames "
+        "ORDER BY run_pk, generation, creature_no"
+    )
+    insert = "INSERT INTO replays (run_pk, generation, data) VALUES (?, ?, ?)"
+    key, entries = None, []
+    for run_pk, generation, creature_no, reason, frames, fitness, pellets in reader:
+        if (run_pk, generation) != key:
+            if entries:
+                cur.execute(insert, (*key, encode_block(entries)))
+            key, entries = (run_pk, generation), []
+        entries.append(BlockEntry(creature_no, reason, decompress_raw(frames, fitness), tuple(json.loads(pellets))))
+    if entries:
+        cur.execute(insert, (*key, encode_block(entries)))
+    cur.execute("DROP TABLE creature_frames")
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Cursor], None], ...] = (_v1_initial, _v2_replay_blocks)
 """MIGRATIONS[k] takes a database from version k to k + 1."""
 LATEST_VERSION = len(MIGRATIONS)

@@ -17,6 +17,7 @@ import json
 import os
 import sqlite3
 import time
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -29,8 +30,16 @@ import zstandard
 from evolab.config import EvolutionConfig
 from evolab.errors import EvolabError, StorageError
 from evolab.genome.model import Genome
-from evolab.storage.frame_codec import decode_replay, encode_replays
-from evolab.storage.genome_codec import decode_batch, encode_batch
+from evolab.storage.creature_keys import creature_id, creature_key
+from evolab.storage.frame_codec import RawReplay, compress_raw, decode_raw, decompress_raw, raw_replays
+from evolab.storage.genome_codec import (
+    batch_content,
+    batch_depth,
+    compress_batch,
+    decode_batch,
+    decompress_batch,
+    genomes_from_content,
+)
 from evolab.storage.migrations import APPLICATION_ID, LATEST_VERSION, MIGRATIONS
 from evolab.storage.records import (
     RUN_STATUSES,
@@ -42,6 +51,7 @@ from evolab.storage.records import (
     RunInfo,
     StoredFrames,
 )
+from evolab.storage.replay_block import BlockEntry, decode_block, encode_block
 
 _RUN_COLUMNS = (
     "pk, id, name, config, seed, status, created_at, updated_at, generation_count, best_fitness, best_creature, "
@@ -52,8 +62,13 @@ _STATS_COLUMNS = (
     "generation, best, average, worst, median, p10, p25, p75, p90, disqualified, pellets, node_counts, "
     "avg_nodes, avg_muscles, sim_seed, sim_seconds, host_seconds"
 )
+_INFO_COLUMNS = (
+    "creature_id(c.id), c.born, creature_id(c.parent1), creature_id(c.parent2), c.lineage, c.n_nodes, c.n_muscles"
+)
+_BATCH_CACHE_SIZE = 64  # decompressed genome batches kept (about 70 kB each at population 100)
 _RESULT_COLUMNS = (
-    "c.id, r.generation, r.rank, r.fitness, r.pellets, r.disqualified, r.survival_streak, r.distance, r.displacement"
+    "creature_id(c.id), r.generation, r.rank, r.fitness, r.pellets, r.disqualified, r.survival_streak, "
+    "r.distance, r.displacement"
 )
 
 
@@ -82,10 +97,12 @@ class Store:
         try:
             self._conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None, check_same_thread=False)
             self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            self._conn.create_function("creature_id", 1, creature_id, deterministic=True)
+            self._conn.create_function("creature_key", 1, creature_key, deterministic=True)
             self._conn.execute("PRAGMA foreign_keys = ON")
             # new files only: 16 KiB pages hold a replay row whole (no overflow chains); measured 8 % faster
             # generation writes than 4 KiB
-            self._conn.execute("PRAGMA page_size = 16384")
+            self._conn.execute("PRAGMA page_size = 8192")
             self._migrate()
             self._conn.execute("PRAGMA journal_mode = WAL")
             self._conn.execute("PRAGMA synchronous = NORMAL")
@@ -98,6 +115,9 @@ class Store:
             raise StorageError(f"{self.path}: cannot open the database ({err})") from None
         self._depth = 0
         self._creature_numbers: dict[int, dict[str, int]] = {}
+        # decompressed genome batches by (run pk, batch), each with the blob it came from: a batch is
+        # compressed against the one before it, so reading one may need its predecessors
+        self._batch_cache: OrderedDict[tuple[int, int], tuple[bytes, bytes]] = OrderedDict()
         self._data_version = -1
 
     # -- connection, transactions, schema ---------------------------------------------------------
@@ -333,7 +353,7 @@ class Store:
     def _numbers(self, cur: sqlite3.Cursor, pk: int) -> dict[str, int]:
         numbers = self._creature_numbers.get(pk)
         if numbers is None:
-            numbers = dict(cur.execute("SELECT id, no FROM creatures WHERE run_pk = ?", (pk,)).fetchall())
+            numbers = dict(cur.execute("SELECT creature_id(id), no FROM creatures WHERE run_pk = ?", (pk,)).fetchall())
             self._creature_numbers[pk] = numbers
         return numbers
 
@@ -346,16 +366,25 @@ class Store:
         if len({g.id for g in new}) != len(new):
             raise StorageError("creature ids must be unique within a run")
         first = len(numbers)
-        cur.execute("INSERT INTO genome_batches (run_pk, batch, data) VALUES (?, ?, ?)", (pk, born, encode_batch(new)))
+        content = batch_content(new)
+        previous = cur.execute(
+            "SELECT batch, data FROM genome_batches WHERE run_pk = ? AND batch < ? ORDER BY batch DESC LIMIT 1",
+            (pk, born),
+        ).fetchone()
+        chain = None
+        if previous is not None and (depth := batch_depth(previous[1])) is not None:
+            chain = (depth, self._batch_content(cur, pk, previous[0], previous[1]))
+        blob = compress_batch(content, chain)
+        cur.execute("INSERT INTO genome_batches (run_pk, batch, data) VALUES (?, ?, ?)", (pk, born, blob))
+        self._remember_batch(pk, born, blob, content)
         rows = []
         for slot, g in enumerate(new):
-            parents = g.parent_ids + (None,) * (2 - len(g.parent_ids))
-            rows.append(
-                (pk, first + slot, g.id, born, parents[0], parents[1], g.generation, g.n_nodes, g.n_muscles, born, slot)
-            )
+            parents = [creature_key(p) for p in g.parent_ids] + [None] * (2 - len(g.parent_ids))
+            key = creature_key(g.id)
+            rows.append((pk, first + slot, key, born, *parents, g.generation, g.n_nodes, g.n_muscles, slot))
         cur.executemany(
-            "INSERT INTO creatures (run_pk, no, id, born, parent1, parent2, lineage, n_nodes, n_muscles, batch, slot) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO creatures (run_pk, no, id, born, parent1, parent2, lineage, n_nodes, n_muscles, slot) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
         for slot, g in enumerate(new):
@@ -369,7 +398,10 @@ class Store:
             chunk = wanted[start : start + 500]
             placeholders = ",".join("?" * len(chunk))
             ids.update(
-                self._read(f"SELECT no, id FROM creatures WHERE run_pk = ? AND no IN ({placeholders})", (pk, *chunk))
+                self._read(
+                    f"SELECT no, creature_id(id) FROM creatures WHERE run_pk = ? AND no IN ({placeholders})",
+                    (pk, *chunk),
+                )
             )
         return ids
 
@@ -384,7 +416,8 @@ class Store:
         if not creature_ids:
             return []
         rows = self._read_for_ids(
-            "SELECT c.id, c.parent1, c.parent2, c.batch, c.slot FROM wanted CROSS JOIN creatures c "
+            "SELECT creature_id(c.id), creature_id(c.parent1), creature_id(c.parent2), c.born, c.slot "
+            "FROM wanted CROSS JOIN creatures c "
             "WHERE c.run_pk = ? AND c.id = wanted.id",
             pk,
             creature_ids,
@@ -398,11 +431,53 @@ class Store:
             by_batch.setdefault(found[cid][3], []).append(found[cid])
         decoded: dict[str, Genome] = {}
         for batch, members in by_batch.items():
-            blob = self._read("SELECT data FROM genome_batches WHERE run_pk = ? AND batch = ?", (pk, batch))[0][0]
+            blob = self._read("SELECT data FROM genome_batches WHERE run_pk = ? AND batch = ?", (pk, batch))
+            if not blob:
+                raise StorageError(f"stored genomes are corrupt (batch {batch} is missing)")
+            blob = blob[0][0]
             identities = [(m[0], tuple(p for p in (m[1], m[2]) if p is not None)) for m in members]
-            for m, genome in zip(members, decode_batch(blob, [m[4] for m in members], identities), strict=True):
+            slots = [m[4] for m in members]
+            if batch_depth(blob) is None:  # schema 1's format
+                genomes = decode_batch(blob, slots, identities)
+            else:
+                genomes = genomes_from_content(self._batch_content(self._conn, pk, batch, blob), slots, identities)
+            for m, genome in zip(members, genomes, strict=True):
                 decoded[m[0]] = genome
         return [decoded[c] for c in creature_ids]
+
+    def _batch_content(self, conn: sqlite3.Connection | sqlite3.Cursor, pk: int, batch: int, blob: bytes) -> bytes:
+        """The decompressed content of a stored genome batch (EVG3), decompressing the batches before it
+        that its chain needs (cached)."""
+        cached = self._batch_cache.get((pk, batch))
+        if cached is not None and cached[0] == blob:
+            self._batch_cache.move_to_end((pk, batch))
+            return cached[1]
+        depth = batch_depth(blob) or 0
+        chain = [(batch, bytes(blob))]
+        if depth > 0:
+            rows = conn.execute(
+                "SELECT batch, data FROM genome_batches WHERE run_pk = ? AND batch < ? ORDER BY batch DESC LIMIT ?",
+                (pk, batch, depth),
+            ).fetchall()
+            if len(rows) != depth or [batch_depth(b) for _, b in rows] != list(range(depth - 1, -1, -1)):
+                raise StorageError(f"stored genomes are corrupt (batch {batch} misses the batches before it)")
+            chain += [(b, bytes(data)) for b, data in rows]
+        start, content = len(chain) - 1, None  # decompress from the newest batch already cached
+        for k, (b, data) in enumerate(chain[1:], start=1):
+            cached = self._batch_cache.get((pk, b))
+            if cached is not None and cached[0] == data:
+                start, content = k - 1, cached[1]
+                break
+        for b, data in reversed(chain[: start + 1]):
+            content = decompress_batch(data, content)
+            self._remember_batch(pk, b, data, content)
+        return content
+
+    def _remember_batch(self, pk: int, batch: int, blob: bytes, content: bytes) -> None:
+        self._batch_cache[(pk, batch)] = (bytes(blob), content)
+        self._batch_cache.move_to_end((pk, batch))
+        while len(self._batch_cache) > _BATCH_CACHE_SIZE:
+            self._batch_cache.popitem(last=False)
 
     def genome(self, run_id: str, creature_id: str) -> Genome:
         """One creature's stored genome."""
@@ -416,8 +491,8 @@ class Store:
         """
         pk = self._run_pk(run_id)
         rows = self._read(
-            "SELECT id, born, parent1, parent2, lineage, n_nodes, n_muscles FROM creatures WHERE run_pk = ? AND id = ?",
-            (pk, creature_id),
+            f"SELECT {_INFO_COLUMNS} FROM creatures c WHERE c.run_pk = ? AND c.id = ?",
+            (pk, creature_key(creature_id)),
         )
         if not rows:
             raise StorageError(f"unknown creature {creature_id!r} in run {run_id!r}")
@@ -437,11 +512,12 @@ class Store:
                 UNION SELECT c.parent2, l.depth + 1 FROM creatures c JOIN lineage l
                     ON c.run_pk = :pk AND c.id = l.id WHERE c.parent2 IS NOT NULL
             )
-            SELECT c.id, c.born, c.parent1, c.parent2, c.lineage, c.n_nodes, c.n_muscles, min(l.depth) AS d
+            SELECT creature_id(c.id), c.born, creature_id(c.parent1), creature_id(c.parent2), c.lineage,
+                c.n_nodes, c.n_muscles, min(l.depth) AS d
             FROM lineage l JOIN creatures c ON c.run_pk = :pk AND c.id = l.id
             GROUP BY c.id ORDER BY d, c.born DESC, c.no LIMIT :limit
             """,
-            {"pk": pk, "id": creature_id, "limit": limit},
+            {"pk": pk, "id": creature_key(creature_id), "limit": limit},
         )
         return [_creature_info(r) for r in rows]
 
@@ -473,15 +549,12 @@ class Store:
             if unknown := sorted(named - numbers.keys()):
                 raise StorageError(f"generation {g} names creature {unknown[0]!r}, which run {run_id!r} has not stored")
             _insert_generation(cur, pk, stats, record.results, numbers, time.time())
-            blobs = encode_replays([(f.frames, f.fitness_over_time) for f in record.frames])
+            raws = raw_replays([(f.frames, f.fitness_over_time) for f in record.frames])
             _insert_replays(
                 cur,
                 pk,
                 numbers,
-                [
-                    (g, f.creature_id, f.reason, frames_blob, fitness_blob, f.pellets)
-                    for f, (frames_blob, fitness_blob) in zip(record.frames, blobs, strict=True)
-                ],
+                [(g, f.creature_id, f.reason, raw, f.pellets) for f, raw in zip(record.frames, raws, strict=True)],
             )
             self._add_creatures(cur, pk, g + 1, record.next_population)
             if record.write_checkpoint:
@@ -526,7 +599,7 @@ class Store:
         rows = self._read(  # the creature first, then its results by index (not a scan of the run's results)
             f"SELECT {_RESULT_COLUMNS} FROM creatures c CROSS JOIN results r INDEXED BY results_by_creature "
             "ON r.run_pk = c.run_pk AND r.creature_no = c.no WHERE c.run_pk = ? AND c.id = ? ORDER BY r.generation",
-            (pk, creature_id),
+            (pk, creature_key(creature_id)),
         )
         return [CreatureResult(*r) for r in rows]
 
@@ -550,33 +623,29 @@ class Store:
     def frames(self, run_id: str, generation: int, creature_id: str) -> StoredFrames | None:
         """A creature's stored replay in one generation, or None when the frame policy did not keep it."""
         pk = self._run_pk(run_id)
-        rows = self._read(
-            "SELECT f.frames, f.fitness, f.pellets FROM creature_frames f "
-            "JOIN creatures c ON c.run_pk = f.run_pk AND c.no = f.creature_no "
-            "WHERE f.run_pk = ? AND f.generation = ? AND c.id = ?",
-            (pk, generation, creature_id),
-        )
-        return _stored_frames(*rows[0]) if rows else None
+        number = self._read("SELECT no FROM creatures WHERE run_pk = ? AND id = ?", (pk, creature_key(creature_id)))
+        if not number:
+            return None
+        entry = next((e for e in self._replay_block(pk, generation) if e.creature_no == number[0][0]), None)
+        return _stored_frames(entry) if entry is not None else None
 
     def framed_creatures(self, run_id: str, generation: int) -> dict[str, str]:
         """{creature id: why it was kept ("top", "random", "bottom")} for a generation's stored replays."""
         pk = self._run_pk(run_id)
-        rows = self._read(
-            "SELECT c.id, f.reason FROM creature_frames f "
-            "JOIN creatures c ON c.run_pk = f.run_pk AND c.no = f.creature_no WHERE f.run_pk = ? AND f.generation = ?",
-            (pk, generation),
-        )
-        return dict(rows)
+        entries = self._replay_block(pk, generation)
+        ids = self._ids_by_number(pk, np.array([e.creature_no for e in entries]))
+        return {ids[e.creature_no]: e.reason for e in entries}
 
     def generation_frames(self, run_id: str, generation: int) -> dict[str, StoredFrames]:
-        """Every stored replay of one generation, by creature id, in one query."""
+        """Every stored replay of one generation, by creature id."""
         pk = self._run_pk(run_id)
-        rows = self._read(
-            "SELECT c.id, f.frames, f.fitness, f.pellets FROM creature_frames f "
-            "JOIN creatures c ON c.run_pk = f.run_pk AND c.no = f.creature_no WHERE f.run_pk = ? AND f.generation = ?",
-            (pk, generation),
-        )
-        return {creature_id: _stored_frames(*stored) for creature_id, *stored in rows}
+        entries = self._replay_block(pk, generation)
+        ids = self._ids_by_number(pk, np.array([e.creature_no for e in entries]))
+        return {ids[e.creature_no]: _stored_frames(e) for e in entries}
+
+    def _replay_block(self, pk: int, generation: int) -> list[BlockEntry]:
+        rows = self._read("SELECT data FROM replays WHERE run_pk = ? AND generation = ?", (pk, generation))
+        return decode_block(rows[0][0]) if rows else []
 
     def birth_results(self, run_id: str, creature_ids: Sequence[str]) -> dict[str, CreatureResult]:
         """Each creature's result in the generation it was born in (missing when not evaluated yet)."""
@@ -591,8 +660,7 @@ class Store:
     def creatures(self, run_id: str, creature_ids: Sequence[str]) -> dict[str, CreatureInfo]:
         """Where each of these creatures came from, by id (unknown ids are left out)."""
         rows = self._read_for_ids(
-            "SELECT c.id, c.born, c.parent1, c.parent2, c.lineage, c.n_nodes, c.n_muscles "
-            "FROM wanted CROSS JOIN creatures c WHERE c.run_pk = ? AND c.id = wanted.id",
+            f"SELECT {_INFO_COLUMNS} FROM wanted CROSS JOIN creatures c WHERE c.run_pk = ? AND c.id = wanted.id",
             self._run_pk(run_id),
             creature_ids,
         )
@@ -611,7 +679,8 @@ class Store:
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             values = ", ".join(["(?)"] * len(chunk))
-            rows += self._read(f"WITH wanted(id) AS (VALUES {values}) {sql}", (*chunk, pk))
+            keys = [creature_key(c) for c in chunk]
+            rows += self._read(f"WITH wanted(id) AS (VALUES {values}) {sql}", (*keys, pk))
         return rows
 
     # -- checkpoints, resume, fork ----------------------------------------------------------------------
@@ -690,7 +759,7 @@ class Store:
                 ("genome_batches", "batch <= :g"),
                 ("creatures", "born <= :g"),
                 ("results", "generation <= :g"),
-                ("creature_frames", "generation <= :g"),
+                ("replays", "generation <= :g"),
             ):
                 columns = [r[1] for r in cur.execute(f"PRAGMA table_info({table})").fetchall()]
                 others = ", ".join(c for c in columns if c != "run_pk")
@@ -745,30 +814,24 @@ class Store:
         """
         pk = self._run_pk(run_id)
         rows = self._read(
-            "SELECT id, born, parent1, parent2, lineage, n_nodes, n_muscles FROM creatures WHERE run_pk = ? "
-            "ORDER BY no",
+            f"SELECT {_INFO_COLUMNS} FROM creatures c WHERE c.run_pk = ? ORDER BY c.no",
             (pk,),
         )
         return [_creature_info(r) for r in rows]
 
     def frame_rows(self, run_id: str) -> list[tuple[int, str, str, bytes, bytes, list[dict]]]:
-        """Every stored replay of a run as stored: (generation, creature id, reason, frames blob,
-        fitness blob, pellet events), by generation and creature.
+        """Every stored replay of a run, each compressed on its own (the export document's form):
+        (generation, creature id, reason, frames blob, fitness blob, pellet events), by generation and
+        creature.
 
         Raises:
             StorageError: unknown run.
         """
         pk = self._run_pk(run_id)
-        rows = self._read(
-            "SELECT f.generation, c.id, f.reason, f.frames, f.fitness, f.pellets FROM creature_frames f "
-            "JOIN creatures c ON c.run_pk = f.run_pk AND c.no = f.creature_no WHERE f.run_pk = ? "
-            "ORDER BY f.generation, f.creature_no",
-            (pk,),
-        )
-        return [
-            (g, cid, reason, bytes(frames), bytes(fitness), json.loads(pellets))
-            for g, cid, reason, frames, fitness, pellets in rows
-        ]
+        blocks = self._read("SELECT generation, data FROM replays WHERE run_pk = ? ORDER BY generation", (pk,))
+        entries = [(g, e) for g, data in blocks for e in sorted(decode_block(data), key=lambda e: e.creature_no)]
+        ids = self._ids_by_number(pk, np.array([e.creature_no for _, e in entries]))
+        return [(g, ids[e.creature_no], e.reason, *compress_raw(e.raw), list(e.pellets)) for g, e in entries]
 
     def checkpoint_rows(self, run_id: str) -> list[tuple[int, list[tuple[str, int]], dict]]:
         """Every checkpoint of a run without decoding genomes: (generation, [(creature id, survival
@@ -838,7 +901,12 @@ class Store:
             now = time.time()
             for stats, results in generations:
                 _insert_generation(cur, pk, stats, results, numbers, now)
-            _insert_replays(cur, pk, numbers, frames)
+            _insert_replays(
+                cur,
+                pk,
+                numbers,
+                [(g, cid, reason, decompress_raw(fb, sb), pellets) for g, cid, reason, fb, sb, pellets in frames],
+            )
             for generation, members, rng_state in checkpoints:
                 rows = np.array([(numbers[cid], streak) for cid, streak in members], dtype=np.int64).reshape(-1, 2)
                 _insert_checkpoint(cur, pk, generation, rows, rng_state)
@@ -880,25 +948,24 @@ def _insert_generation(
     )  # fmt: skip
 
 
-def _stored_frames(frames_blob: bytes, fitness_blob: bytes, pellets: str) -> StoredFrames:
-    frames, fitness = decode_replay(frames_blob, fitness_blob)
-    return StoredFrames(frames=frames, fitness_over_time=fitness, pellets=tuple(json.loads(pellets)))
+def _stored_frames(entry: BlockEntry) -> StoredFrames:
+    frames, fitness = decode_raw(entry.raw)
+    return StoredFrames(frames=frames, fitness_over_time=fitness, pellets=entry.pellets)
 
 
 def _insert_replays(
     cur: sqlite3.Cursor,
     pk: int,
     numbers: dict[str, int],
-    replays: Sequence[tuple[int, str, str, bytes, bytes, Sequence[dict]]],
+    replays: Sequence[tuple[int, str, str, RawReplay, Sequence[dict]]],
 ) -> None:
-    """Encoded replays: (generation, creature id, reason, frames blob, fitness blob, pellet events)."""
+    """Replays (generation, creature id, reason, raw replay, pellet events), one block per generation."""
+    by_generation: dict[int, list[BlockEntry]] = {}
+    for g, cid, reason, raw, pellets in replays:
+        by_generation.setdefault(g, []).append(BlockEntry(numbers[cid], reason, raw, tuple(pellets)))
     cur.executemany(
-        "INSERT INTO creature_frames (run_pk, generation, creature_no, reason, frames, fitness, pellets) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [
-            (pk, g, numbers[cid], reason, frames_blob, fitness_blob, json.dumps(list(pellets)))
-            for g, cid, reason, frames_blob, fitness_blob, pellets in replays
-        ],
+        "INSERT INTO replays (run_pk, generation, data) VALUES (?, ?, ?)",
+        [(pk, g, encode_block(entries)) for g, entries in by_generation.items()],
     )
 
 
@@ -959,13 +1026,13 @@ def _stats_from_row(row: tuple) -> GenerationStats:
 def _recompute_records(cur: sqlite3.Cursor, pk: int) -> None:
     """Best creature ever and longest survivor from the stored results (after a truncate or a fork)."""
     best = cur.execute(
-        "SELECT r.fitness, c.id, r.generation FROM results r JOIN creatures c ON c.run_pk = r.run_pk "
+        "SELECT r.fitness, creature_id(c.id), r.generation FROM results r JOIN creatures c ON c.run_pk = r.run_pk "
         "AND c.no = r.creature_no WHERE r.run_pk = ? ORDER BY r.fitness DESC, r.generation, r.rank LIMIT 1",
         (pk,),
     ).fetchone() or (None, None, None)
     longest = cur.execute(
-        "SELECT r.survival_streak, c.id, r.generation FROM results r JOIN creatures c ON c.run_pk = r.run_pk "
-        "AND c.no = r.creature_no WHERE r.run_pk = ? AND r.survival_streak > 0 "
+        "SELECT r.survival_streak, creature_id(c.id), r.generation FROM results r JOIN creatures c "
+        "ON c.run_pk = r.run_pk AND c.no = r.creature_no WHERE r.run_pk = ? AND r.survival_streak > 0 "
         "ORDER BY r.survival_streak DESC, r.generation, r.rank LIMIT 1",
         (pk,),
     ).fetchone() or (0, None, None)

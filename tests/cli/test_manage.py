@@ -19,7 +19,7 @@ def _rows_of_run(path, run_id: str) -> dict[str, int]:
     with sqlite3.connect(path) as conn:
         pk = conn.execute("SELECT pk FROM runs WHERE id = ?", (run_id,)).fetchone()
         pk = pk[0] if pk else -1
-        tables = ("generations", "genome_batches", "creatures", "results", "creature_frames", "checkpoints")
+        tables = ("generations", "genome_batches", "creatures", "results", "replays", "checkpoints")
         counts = {t: conn.execute(f"SELECT count(*) FROM {t} WHERE run_pk = ?", (pk,)).fetchone()[0] for t in tables}
         counts["runs"] = conn.execute("SELECT count(*) FROM runs WHERE id = ?", (run_id,)).fetchone()[0]
     return counts

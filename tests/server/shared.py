@@ -33,7 +33,7 @@ FEW_FRAMES: dict[str, int] = {"keep_top": 2, "keep_random": 1, "keep_bottom": 1}
 DEADLINE = 60.0
 """Seconds a test waits for the writer before giving up (a hang, never a slow machine)."""
 
-RUN_TABLES = ("generations", "genome_batches", "creatures", "results", "creature_frames", "checkpoints")
+RUN_TABLES = ("generations", "genome_batches", "creatures", "results", "replays", "checkpoints")
 """The tables holding a run's data, keyed by `run_pk`."""
 
 

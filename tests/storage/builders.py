@@ -15,7 +15,7 @@ from evolab.genome import Genome, random_genome
 from evolab.genome.generate import new_creature_id
 from evolab.storage import CreatureResult, FramesToStore, GenerationRecord, GenerationStats, Store
 
-RUN_TABLES = ("generations", "genome_batches", "creatures", "results", "creature_frames", "checkpoints")
+RUN_TABLES = ("generations", "genome_batches", "creatures", "results", "replays", "checkpoints")
 """Every table whose rows belong to one run (column `run_pk`)."""
 
 

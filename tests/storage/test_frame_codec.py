@@ -1,4 +1,6 @@
-"""Replay encoding: positions within half of 1 cm, fitness within half of 0.001, and damaged blobs refused."""
+"""Replay encoding: positions within half of their axis's quantum, fitness within half of 0.01, the two
+forms (raw for replay blocks, compressed blobs for export) convert exactly, schema 1's replays still
+decode, and damaged blobs are refused."""
 
 from __future__ import annotations
 
@@ -7,7 +9,20 @@ import pytest
 import zstandard
 
 from evolab import StorageError
-from evolab.storage.frame_codec import FITNESS_QUANTUM, POSITION_QUANTUM, decode_replay, encode_replay, encode_replays
+from evolab.storage.frame_codec import (
+    FITNESS_QUANTUM,
+    POSITION_QUANTA,
+    compress_raw,
+    decode_raw,
+    decode_replay,
+    decompress_raw,
+    encode_replay,
+    raw_replays,
+)
+
+from .schema1_codecs import encode_replay_v1
+
+QUANTA = np.array(POSITION_QUANTA)
 
 
 def assert_round_trip(frames: np.ndarray, fitness: np.ndarray) -> None:
@@ -16,9 +31,9 @@ def assert_round_trip(frames: np.ndarray, fitness: np.ndarray) -> None:
     assert decoded_fitness.dtype == np.float64
     assert decoded_frames.shape == frames.shape
     assert decoded_fitness.shape == fitness.shape
-    # half a quantum, plus float32 rounding of coordinates up to ±50 (ulp 2**-18 ≈ 4e-6)
+    # half a quantum per axis, plus float32 rounding of coordinates up to ±50 (ulp 2**-18 ≈ 4e-6)
     position_error = np.abs(decoded_frames.astype(np.float64) - frames.astype(np.float64))
-    assert position_error.max(initial=0.0) <= POSITION_QUANTUM / 2 + 4e-6
+    assert (position_error <= QUANTA / 2 + 4e-6).all()
     assert np.abs(decoded_fitness - fitness).max(initial=0.0) <= FITNESS_QUANTUM / 2 + 1e-9
 
 
@@ -27,6 +42,11 @@ def walk(rng: np.random.Generator, n_frames: int, n_nodes: int, scale: float = 0
     start = rng.uniform(-3.0, 3.0, (1, n_nodes, 3))
     steps = rng.normal(0.0, scale, (n_frames - 1, n_nodes, 3))
     return np.concatenate([start, start + np.cumsum(steps, axis=0)]).astype(np.float32)
+
+
+def test_height_is_kept_finer_than_the_ground_axes() -> None:
+    x, y, z = POSITION_QUANTA
+    assert y < x == z <= 0.1
 
 
 @pytest.mark.parametrize(("n_frames", "n_nodes"), [(151, 5), (16, 2), (76, 12), (2, 1), (301, 32)])
@@ -62,24 +82,41 @@ def test_a_creature_that_never_moves_round_trips(rng: np.random.Generator) -> No
 
 
 def test_values_on_the_quantum_grid_come_back_on_it(rng: np.random.Generator) -> None:
-    grid = rng.integers(-5000, 5000, (20, 3, 3))
+    grid = rng.integers(-500, 500, (20, 3, 3))
     fitness_grid = rng.integers(-(10**6), 10**6, 20)
-    decoded, fitness = decode_replay(
-        *encode_replay((grid * POSITION_QUANTUM).astype(np.float32), fitness_grid * FITNESS_QUANTUM)
-    )
-    assert np.array_equal(np.round(decoded.astype(np.float64) / POSITION_QUANTUM).astype(np.int64), grid)
+    decoded, fitness = decode_replay(*encode_replay((grid * QUANTA).astype(np.float32), fitness_grid * FITNESS_QUANTUM))
+    assert np.array_equal(np.round(decoded.astype(np.float64) / QUANTA).astype(np.int64), grid)
     assert np.array_equal(np.round(fitness / FITNESS_QUANTUM).astype(np.int64), fitness_grid)
 
 
 def test_encoding_many_replays_at_once_matches_encoding_each(rng: np.random.Generator) -> None:
     replays = [(walk(rng, 31, n), np.cumsum(rng.uniform(0, 2, 31))) for n in (2, 7, 3)]
-    assert encode_replays(replays) == [encode_replay(f, s) for f, s in replays]
+    together = [compress_raw(raw) for raw in raw_replays(replays)]
+    assert together == [encode_replay(f, s) for f, s in replays]
+
+
+def test_raw_and_compressed_forms_convert_without_changing_a_value(rng: np.random.Generator) -> None:
+    (raw,) = raw_replays([(walk(rng, 40, 4), np.cumsum(rng.uniform(0, 1, 40)))])
+    again = decompress_raw(*compress_raw(raw))
+    assert (again.n_frames, again.n_nodes, again.quanta, again.fitness_quantum) == (40, 4, POSITION_QUANTA, 0.01)
+    assert (again.positions, again.fitness) == (raw.positions, raw.fitness)
+    for a, b in zip(decode_raw(again), decode_raw(raw), strict=True):
+        assert np.array_equal(a, b)
 
 
 def test_a_slow_walk_compresses_well(rng: np.random.Generator) -> None:
     frames = walk(rng, 151, 5, scale=0.02)
     frames_blob, _ = encode_replay(frames, np.zeros(151))
-    assert len(frames_blob) < frames.nbytes / 4
+    assert len(frames_blob) < frames.nbytes / 8
+
+
+def test_replays_of_schema_1_decode_on_their_own_2_cm_grid(rng: np.random.Generator) -> None:
+    frames, fitness = walk(rng, 25, 3), np.cumsum(rng.uniform(0, 1, 25))
+    decoded, decoded_fitness = decode_replay(*encode_replay_v1(frames, fitness))
+    assert np.abs(decoded - frames).max() <= 0.01 + 4e-6
+    assert np.abs(decoded_fitness - fitness).max() <= 0.005 + 1e-9
+    raw = decompress_raw(*encode_replay_v1(frames, fitness))
+    assert raw.quanta == (0.02, 0.02, 0.02)
 
 
 # -- damaged blobs -----------------------------------------------------------------------------------
@@ -103,9 +140,9 @@ def test_a_damaged_blob_is_refused(blobs: tuple[bytes, bytes], damage: str) -> N
     frames_blob, fitness_blob = blobs
     damaged = {
         "empty": (b"", fitness_blob),
-        "header only": (frames_blob[:24], fitness_blob),
+        "header only": (frames_blob[:40], fitness_blob),
         "truncated": (frames_blob[:-5], fitness_blob),
-        "garbage body": (frames_blob[:24] + b"\x00" * 40, fitness_blob),
+        "garbage body": (frames_blob[:40] + b"\x00" * 40, fitness_blob),
         "garbage fitness": (frames_blob, fitness_blob[:-4]),
     }[damage]
     with pytest.raises(StorageError, match="stored frames are corrupt"):
@@ -123,6 +160,6 @@ def test_a_fitness_blob_of_the_wrong_length_is_refused(blobs: tuple[bytes, bytes
 def test_a_blob_that_decompresses_to_nothing_is_refused(blobs: tuple[bytes, bytes], which: str) -> None:
     frames_blob, fitness_blob = blobs
     nothing = zstandard.ZstdCompressor().compress(b"")
-    damaged = (frames_blob[:24] + nothing, fitness_blob) if which == "frames" else (frames_blob, nothing)
+    damaged = (frames_blob[:40] + nothing, fitness_blob) if which == "frames" else (frames_blob, nothing)
     with pytest.raises(StorageError, match="stored frames are corrupt"):
         decode_replay(*damaged)

@@ -9,12 +9,19 @@ from evolab import EvolutionConfig, FramePolicy
 from evolab.runner import Run, replay_creature
 from evolab.runner.analysis import pellet_events
 from evolab.storage import FramesToStore, Store
-from evolab.storage.frame_codec import FITNESS_QUANTUM, POSITION_QUANTUM
+from evolab.storage.frame_codec import FITNESS_QUANTUM, POSITION_QUANTA
 
 from .builders import HandRun, RecordingEvaluator, run_pk
 
 # half a quantum, plus the float32 rounding of coordinates up to a few units
-POSITION_TOLERANCE = POSITION_QUANTUM / 2 + 1e-6
+
+
+def assert_within_quanta(stored: np.ndarray, exact: np.ndarray) -> None:
+    """Every coordinate within half of its axis's quantum."""
+    assert stored.shape == exact.shape
+    assert (np.abs(stored.astype(np.float64) - exact) <= np.array(POSITION_QUANTA) / 2 + 1e-6).all()
+
+
 FITNESS_TOLERANCE = FITNESS_QUANTUM / 2 + 1e-9
 
 
@@ -36,7 +43,7 @@ def test_a_stored_replay_matches_the_simulation_within_half_a_quantum(
             assert (
                 stored.frames.shape == simulated.frames.shape == (quick_config.sim.n_frames, len(stored.frames[0]), 3)
             )
-            np.testing.assert_allclose(stored.frames, simulated.frames, rtol=0, atol=POSITION_TOLERANCE)
+            assert_within_quanta(stored.frames, simulated.frames)
             np.testing.assert_allclose(
                 stored.fitness_over_time, simulated.fitness_over_time, rtol=0, atol=FITNESS_TOLERANCE
             )
@@ -58,7 +65,7 @@ def test_pellet_events_are_kept(store: Store, rng: np.random.Generator) -> None:
     assert stored is not None
     assert stored.pellets == pellets
     assert stored.frames.shape == (20, creature.n_nodes, 3)
-    np.testing.assert_allclose(stored.frames, frames, rtol=0, atol=POSITION_TOLERANCE)
+    assert_within_quanta(stored.frames, frames)
     np.testing.assert_allclose(stored.fitness_over_time, fitness, rtol=0, atol=FITNESS_TOLERANCE)
 
 
@@ -86,7 +93,7 @@ def test_no_replays_are_kept_when_the_policy_is_off(store: Store, quick_config: 
     assert store.framed_creatures(run.id, 1) == {}
     assert all(store.frames(run.id, 0, r.creature_id) is None for r in store.results(run.id, 0))
     with store.transaction() as cur:
-        kept = cur.execute("SELECT count(*) FROM creature_frames WHERE run_pk = ?", (run_pk(store.path, run.id),))
+        kept = cur.execute("SELECT count(*) FROM replays WHERE run_pk = ?", (run_pk(store.path, run.id),))
         assert kept.fetchone()[0] == 0
 
 

@@ -1,4 +1,5 @@
-"""Genome batches: exact round trips (float32 when every value allows it, float64 otherwise), damage refused."""
+"""Genome batches: exact round trips (float32 when every value allows it, float64 otherwise), chains of
+batches compressed against the one before, schema 1's batches still read, damage refused."""
 
 from __future__ import annotations
 
@@ -8,7 +9,17 @@ import zstandard
 
 from evolab import StorageError
 from evolab.genome import Genome, random_genome
-from evolab.storage.genome_codec import decode_batch, encode_batch
+from evolab.storage.genome_codec import (
+    KEY_INTERVAL,
+    batch_content,
+    batch_depth,
+    compress_batch,
+    decode_batch,
+    decompress_batch,
+    encode_batch,
+)
+
+from .schema1_codecs import encode_batch_v2
 
 
 def identities(genomes: list[Genome]) -> list[tuple[str, tuple[str, ...]]]:
@@ -85,8 +96,7 @@ def test_a_batch_mixing_float32_and_float64_genomes_round_trips_exactly(rng: np.
 def test_float32_genomes_take_half_the_bytes(rng: np.random.Generator) -> None:
     genomes = mixed_population(rng, size=6)
     widened = [g.replace(node_params=g.node_params + 1e-12) for g in genomes]
-    raw = zstandard.ZstdDecompressor().decompress
-    narrow, wide = len(raw(encode_batch(genomes))), len(raw(encode_batch(widened)))
+    narrow, wide = len(batch_content(genomes)), len(batch_content(widened))
     assert wide > 1.7 * narrow
     assert round_trip(widened) == widened
 
@@ -115,15 +125,15 @@ def blob(rng: np.random.Generator) -> bytes:
     ["empty", "garbage", "truncated", "other magic", "short body", "not compressed"],
 )
 def test_a_damaged_batch_is_refused(blob: bytes, damage: str) -> None:
-    raw = zstandard.ZstdDecompressor().decompress(blob)
+    raw = zstandard.ZstdDecompressor().decompress(blob[5:])
     compress = zstandard.ZstdCompressor().compress
     damaged = {
         "empty": b"",
         "garbage": b"\x13\x37" * 20,
         "truncated": blob[:-6],
-        "other magic": compress(b"XXXX" + raw[4:]),
-        "short body": compress(raw[:-9]),
-        "not compressed": raw,
+        "other magic": blob[:5] + compress(b"XXXX" + raw[4:]),
+        "short body": blob[:5] + compress(raw[:-9]),
+        "not compressed": blob[:5] + raw,
     }[damage]
     with pytest.raises(StorageError, match="stored genomes are corrupt"):
         decode_batch(damaged, [0], [("cr_a", ())])
@@ -137,3 +147,51 @@ def test_a_slot_beyond_the_batch_is_refused(blob: bytes) -> None:
 def test_slots_and_identities_must_pair_up(blob: bytes) -> None:
     with pytest.raises(StorageError, match="stored genomes are corrupt"):
         decode_batch(blob, [0, 1], [("cr_a", ())])
+
+
+# -- chains of batches -------------------------------------------------------------------------------
+
+
+def children_of(parents: list[Genome], rng: np.random.Generator) -> list[Genome]:
+    """Copies of the parents with a tenth of their muscle values changed (what mutation does)."""
+    children = []
+    for i, p in enumerate(parents):
+        muscles = p.muscle_params.copy()
+        hit = rng.random(muscles.shape) < 0.1
+        muscles[hit] = np.float32(muscles[hit] * 1.1)
+        children.append(p.replace(id=f"cr_child{i}", muscle_params=muscles, parent_ids=(p.id,)))
+    return children
+
+
+def test_a_batch_compressed_against_the_one_before_needs_it_and_is_smaller(rng: np.random.Generator) -> None:
+    parents = [random_genome(rng).replace(id=f"cr_p{i}") for i in range(20)]
+    children = children_of(parents, rng)
+    before = batch_content(parents)
+    chained = compress_batch(batch_content(children), (0, before))
+    alone = compress_batch(batch_content(children))
+    assert batch_depth(chained) == 1
+    assert batch_depth(alone) == 0
+    assert len(chained) < 0.6 * len(alone)
+    slots = range(len(children))
+    assert decode_batch(chained, slots, identities(children), previous_content=before) == children
+    with pytest.raises(StorageError, match="the batch before it is missing"):
+        decode_batch(chained, slots, identities(children))
+    with pytest.raises(StorageError, match="stored genomes are corrupt"):
+        decompress_batch(chained, batch_content([random_genome(rng) for _ in range(20)]))  # another batch
+
+
+def test_a_chain_restarts_with_a_self_contained_batch_every_key_interval(rng: np.random.Generator) -> None:
+    genomes = [random_genome(rng) for _ in range(3)]
+    content, previous, depths = batch_content(genomes), None, []
+    for _ in range(2 * KEY_INTERVAL + 1):
+        blob = compress_batch(content, previous)
+        depths.append(batch_depth(blob))
+        previous = (depths[-1], content)
+    assert depths == [*range(KEY_INTERVAL), *range(KEY_INTERVAL), 0]
+
+
+def test_batches_of_schema_1_still_decode(rng: np.random.Generator) -> None:
+    genomes = [*mixed_population(rng, size=5), float64_genome(rng)]
+    old = encode_batch_v2(genomes)
+    assert batch_depth(old) is None
+    assert decode_batch(old, range(len(genomes)), identities(genomes)) == genomes

@@ -4,7 +4,6 @@ scanned every creature of the run for `id IN (...)`)."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from typing import Any
 
@@ -30,15 +29,11 @@ def plans_of(store: Store, read: Callable[[], Any]) -> list[str]:
         read()
     finally:
         store._read = original  # type: ignore[method-assign]
-    connection = sqlite3.connect(store.path)
-    try:
-        return [
-            f"{sql[:60]}... {row[3]}"
-            for sql, params in statements
-            for row in connection.execute(f"EXPLAIN QUERY PLAN {sql}", params)
-        ]
-    finally:
-        connection.close()
+    return [
+        f"{sql[:60]}... {row[3]}"
+        for sql, params in statements
+        for row in store._conn.execute(f"EXPLAIN QUERY PLAN {sql}", params)  # its SQL functions included
+    ]
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ import evolab
 from evolab import EvolutionConfig, StorageError
 from evolab.runner import Run
 from evolab.storage import Store, new_run_id
+from evolab.storage.migrations import LATEST_VERSION
 
 from .builders import RUN_TABLES, rows_of_run, run_pk
 
@@ -25,7 +26,7 @@ RUN_ID = re.compile(r"run_(\d{8}_\d{6})_[0-9a-f]{4}")
 def test_a_new_database_has_no_runs(store: Store) -> None:
     # original: "init resolves"
     assert store.list_runs() == []
-    assert store.schema_version == 1
+    assert store.schema_version == LATEST_VERSION
 
 
 def test_opening_a_database_twice_is_harmless(db_path: Path, quick_config: EvolutionConfig) -> None:
@@ -35,7 +36,7 @@ def test_opening_a_database_twice_is_harmless(db_path: Path, quick_config: Evolu
         assert second.get_run(run_id).config == quick_config
     with Store(db_path) as again:
         assert [r.id for r in again.list_runs()] == [run_id]
-        assert again.schema_version == 1
+        assert again.schema_version == LATEST_VERSION
 
 
 # -- run lifecycle ---------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from evolab.storage.migrations import APPLICATION_ID, LATEST_VERSION
 
 DATA = Path(__file__).parent / "data"
 KEPT_DATABASES = sorted(DATA.glob("v*.db"))
-TABLES = {"runs", "generations", "genome_batches", "creatures", "results", "creature_frames", "checkpoints", "presets"}
+TABLES = {"runs", "generations", "genome_batches", "creatures", "results", "replays", "checkpoints", "presets"}
 
 
 def pragma(path: Path, name: str) -> object:
@@ -33,9 +33,9 @@ def files_in(folder: Path) -> dict[str, bytes]:
 
 
 def test_a_new_file_gets_the_latest_schema_and_evolabs_application_id(store: Store) -> None:
-    assert LATEST_VERSION == 1
-    assert store.schema_version == 1
-    assert pragma(store.path, "user_version") == 1
+    assert LATEST_VERSION == 2
+    assert store.schema_version == 2
+    assert pragma(store.path, "user_version") == 2
     assert pragma(store.path, "application_id") == APPLICATION_ID == 0x45564F4C
     with closing(sqlite3.connect(store.path)) as conn:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -54,14 +54,14 @@ def test_an_empty_file_becomes_a_new_database(tmp_path: Path) -> None:
     path = tmp_path / "empty.db"
     path.touch()
     with Store(path) as store:
-        assert store.schema_version == 1
+        assert store.schema_version == LATEST_VERSION
         assert store.list_runs() == []
 
 
 def test_reopening_a_database_keeps_its_runs(db_path: Path, evolved: Run) -> None:
     with Store(db_path) as again:
         assert again.get_run(evolved.id) == evolved.info()
-        assert again.schema_version == 1
+        assert again.schema_version == LATEST_VERSION
 
 
 # -- files that are not evolab databases ------------------------------------------------------------
@@ -129,8 +129,8 @@ def test_a_kept_database_opens_at_the_latest_version_and_its_runs_continue(kept:
     with Store(path) as store:
         assert store.schema_version == LATEST_VERSION
         runs = store.list_runs()
-        assert {r.name for r in runs} == {"v1 oscillators", "v1 neural"}
-        assert set(store.presets()) == {"v1 preset"}
+        assert {r.name for r in runs} == {f"{kept.stem} oscillators", f"{kept.stem} neural"}
+        assert set(store.presets()) == {f"{kept.stem} preset"}
         for run in runs:
             assert run.generation_count == 2
             assert [s.generation for s in store.generation_stats(run.id)] == [0, 1]
@@ -143,7 +143,7 @@ def test_a_kept_database_opens_at_the_latest_version_and_its_runs_continue(kept:
                 replay = replay_creature(store, run.id, generation, framed)
                 assert replay.frames.shape[0] == run.config.sim.n_frames
 
-        continued = next(r for r in runs if r.name == "v1 oscillators")
+        continued = next(r for r in runs if r.name == f"{kept.stem} oscillators")
         history = store.generation_stats(continued.id)
         resumed = Run.resume(continued.id, store)
         resumed.advance(1)
