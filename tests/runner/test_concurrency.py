@@ -96,7 +96,8 @@ def test_a_reader_polling_while_evolve_writes_always_sees_whole_generations(tmp_
                     assert info.writer_pid == writer.pid
                 polls += 1
                 time.sleep(0.005)
-        _, rest = writer.communicate(timeout=SUBPROCESS_TIMEOUT)
+        rest = writer.stderr.read()  # the buffered file readline() used: communicate() would skip its buffer
+        writer.wait(timeout=SUBPROCESS_TIMEOUT)
     finally:
         if writer.poll() is None:
             writer.kill()

@@ -111,7 +111,11 @@ def test_stop_signal_finishes_the_generation_in_flight_and_prints_a_working_resu
         first_line = proc.stdout.readline()  # generation 0 is stored: the stop handler is installed
         assert first_line.startswith("gen"), first_line
         proc.send_signal(signum)
-        stdout, stderr = proc.communicate(timeout=SUBPROCESS_TIMEOUT)
+        # read through the same buffered file as readline() above: communicate() reads the raw pipe and
+        # would miss lines that readline() already pulled into the buffer
+        stdout = proc.stdout.read()
+        stderr = proc.stderr.read()
+        proc.wait(timeout=SUBPROCESS_TIMEOUT)
 
     assert proc.returncode == 130, stderr
     assert "resume with: evolab evolve --resume" in stderr
