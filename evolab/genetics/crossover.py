@@ -127,6 +127,9 @@ def blend_many(
     color_t = rng.random(len(pairs))
     if snap:
         nodes, muscles, multipliers = snap_genes(nodes, muscles, multipliers, kept_counts, constraints)
+    # read-only views of the batch arrays: each child takes its blocks without copying them
+    for batch in (nodes, muscles, ends):
+        batch.flags.writeable = False
     node_blocks = split_blocks(nodes, kept_nodes)
     muscle_blocks = split_blocks(muscles, kept_counts)
     end_blocks = split_blocks(ends, kept_counts)
@@ -138,17 +141,17 @@ def blend_many(
 
         partner_i = kept[i] % max(p2.n_muscles, 1)
         children.append(
-            Genome(
-                id=child_ids[i],
-                node_params=node_blocks[i],
-                muscle_nodes=end_blocks[i],
-                muscle_params=muscle_blocks[i],
-                global_frequency_multiplier=float(multipliers[i]),
-                color=lerp_hsl(p1.color, p2.color, float(color_t[i])),
-                generation=max(p1.generation, p2.generation) + 1,
-                survival_streak=0,
-                parent_ids=(p1.id, p2.id),
-                neural=_child_neural(p1.neural, p2.neural, kept[i], partner_i, blend),
+            Genome._from_frozen_blocks(
+                child_ids[i],
+                node_blocks[i],
+                end_blocks[i],
+                muscle_blocks[i],
+                multipliers[i],
+                lerp_hsl(p1.color, p2.color, float(color_t[i])),
+                max(p1.generation, p2.generation) + 1,
+                0,
+                (p1.id, p2.id),
+                _child_neural(p1.neural, p2.neural, kept[i], partner_i, blend),
             )
         )
     return children

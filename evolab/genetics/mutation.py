@@ -150,6 +150,7 @@ def mutate_many(
     muscles.flags.writeable = False
     node_blocks = split_blocks(nodes, n_nodes)
     muscle_blocks = split_blocks(muscles, n_muscles)
+    ends = [_frozen_ends(body.ends) for body in bodies]
     for i, genome in enumerate(genomes):
         color = genome.color
         if recolor[i]:
@@ -157,20 +158,28 @@ def mutate_many(
         lineage = lineages[i] if lineages is not None else None
         genome_id, parents, generation = lineage or (genome.id, genome.parent_ids, genome.generation)
         out.append(
-            Genome(
-                id=genome_id,
-                node_params=node_blocks[i],
-                muscle_nodes=bodies[i].ends,
-                muscle_params=muscle_blocks[i],
-                global_frequency_multiplier=multipliers[i],
-                color=color,
-                generation=generation,
-                survival_streak=0 if lineage else genome.survival_streak,
-                parent_ids=parents,
-                neural=nets[i],
+            Genome._from_frozen_blocks(
+                genome_id,
+                node_blocks[i],
+                ends[i],
+                muscle_blocks[i],
+                multipliers[i],
+                color,
+                generation,
+                0 if lineage else genome.survival_streak,
+                tuple(parents),
+                nets[i],
             )
         )
     return out
+
+
+def _frozen_ends(ends: np.ndarray) -> np.ndarray:
+    """A body's muscle ends as a genome keeps them: untouched bodies still hold their genome's array."""
+    if ends.flags.writeable or ends.dtype != np.int32 or not ends.flags.c_contiguous:
+        ends = np.ascontiguousarray(ends, dtype=np.int32)
+        ends.flags.writeable = False
+    return ends
 
 
 def mutate(genome: Genome, p: MutationParams, constraints: GenomeConstraints, rng: np.random.Generator) -> Genome:

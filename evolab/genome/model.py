@@ -293,6 +293,41 @@ class Genome:
     # -- construction and views -------------------------------------------------------------------
 
     @classmethod
+    def _from_frozen_blocks(
+        cls,
+        id: str,  # noqa: A002 - the field's name
+        node_params: np.ndarray,
+        muscle_nodes: np.ndarray,
+        muscle_params: np.ndarray,
+        global_frequency_multiplier: float,
+        color: HSL,
+        generation: int,
+        survival_streak: int,
+        parent_ids: tuple[str, ...],
+        neural: NeuralGenome | None,
+    ) -> Genome:
+        """A genome from blocks already in their final form: read-only, C-contiguous (n, 5) and (m, 16)
+        float64 and (m, 2) int32 views of a batch array, as the GA's batch operations make them.
+
+        Skips `__post_init__`'s checks and copies, which cost more than the rest of making a child.
+        """
+        genome = object.__new__(cls)
+        for name, value in (
+            ("id", id),
+            ("node_params", node_params),
+            ("muscle_nodes", muscle_nodes),
+            ("muscle_params", muscle_params),
+            ("global_frequency_multiplier", float(global_frequency_multiplier)),
+            ("color", color),
+            ("generation", generation),
+            ("survival_streak", survival_streak),
+            ("parent_ids", parent_ids),
+            ("neural", neural),
+        ):
+            object.__setattr__(genome, name, value)
+        return genome
+
+    @classmethod
     def from_genes(
         cls,
         id: str,  # noqa: A002 - the reference's field name

@@ -33,6 +33,8 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import numba as nb
 import numpy as np
 
+from evolab.physics.atomics import fetch_add
+
 CONTROL_DT = 1.0 / 60.0
 STEPS_PER_FRAME = 4
 """Frames are recorded every 4th control step: exactly 15 FPS (DESIGN §3)."""
@@ -574,17 +576,21 @@ def simulate_batch_kernel(
     out_pellet_pos, out_pellet_spawn, out_pellet_collect, out_pellet_init, out_n_spawned,
     out_frames, out_fot,
 ):  # fmt: skip
-    """Simulate every creature of a packed batch; worker w takes creatures order[w], order[w + W], ...
+    """Simulate every creature of a packed batch; each worker claims the next creature of `order` until
+    none is left.
 
-    `order` lists creatures by descending cost so the strided split balances the threads; each creature
-    is simulated by exactly one worker with that worker's scratch arrays (allocated once per worker,
-    never per creature).
+    `order` lists creatures by descending cost, so the costliest start first and the cheap ones fill
+    the gaps at the end; claiming (rather than a fixed split) keeps every worker busy even when one
+    shares its core with other work. Each creature is simulated by exactly one worker, with that
+    worker's scratch arrays (allocated once per worker, never per creature), so results do not depend
+    on which worker ran it.
     """
     max_n = node_params.shape[1]
     max_m = muscle_params.shape[1]
     max_h = max(1, net_hidden.max()) if net_hidden.shape[0] > 0 else 1
     n_creatures = order.shape[0]
-    for w in nb.prange(n_workers):
+    claimed = np.zeros(1, dtype=np.int64)
+    for _w in nb.prange(n_workers):
         pos = np.empty((max_n, 3))
         vel = np.empty((max_n, 3))
         acc = np.empty((max_n, 3))
@@ -603,7 +609,10 @@ def simulate_batch_kernel(
         com = np.empty(3)
         pellet_xyz = np.empty(3)
         terms = np.empty(N_TERMS)
-        for idx in range(w, n_creatures, n_workers):
+        while True:
+            idx = fetch_add(claimed, 1)
+            if idx >= n_creatures:
+                break
             c = order[idx]
             simulate_creature(
                 c, n_nodes[c], n_muscles[c], substeps[c],

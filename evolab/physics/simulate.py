@@ -262,6 +262,9 @@ def unpack_results(genomes: Sequence[Genome], out: BatchOutputs, seed: int, reco
         [out.pellet_pos, out.pellet_spawn[..., None], out.pellet_collect[..., None], out.pellet_init[..., None]], axis=2
     )
     table.flags.writeable = False
+    if record:  # results take views of the batch's arrays: read-only, so results stay immutable
+        out.frames.flags.writeable = False
+        out.fitness_over_time.flags.writeable = False
     terms = out.terms.tolist()
     fitness = out.fitness.tolist()
     pellets = out.pellets.tolist()
@@ -282,19 +285,13 @@ def unpack_results(genomes: Sequence[Genome], out: BatchOutputs, seed: int, reco
                 net_displacement=displacement[c],
                 terms=FitnessTerms(*terms[c]),
                 pellet_table=table[c, : spawned[c]],
-                # views into the batch's arrays: no per-creature copies (read-only, so results stay immutable)
-                frames=_read_only(out.frames[c, :, : genome.n_nodes]) if record else None,
-                fitness_over_time=_read_only(out.fitness_over_time[c]) if record else None,
+                frames=out.frames[c, :, : genome.n_nodes] if record else None,  # views: no per-creature copies
+                fitness_over_time=out.fitness_over_time[c] if record else None,
                 seed=seed,
                 substeps=substeps[c],
             )
         )
     return results
-
-
-def _read_only(view: np.ndarray) -> np.ndarray:
-    view.flags.writeable = False
-    return view
 
 
 def frame_times(n_frames: int) -> np.ndarray:

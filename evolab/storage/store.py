@@ -547,7 +547,8 @@ class Store:
             pk = self._run_pk(run_id)
             numbers = self._numbers(cur, pk)
             named = {r.creature_id for r in record.results} | {f.creature_id for f in record.frames}
-            if unknown := sorted(named - numbers.keys()):
+            # look the few named ids up: a set difference with numbers.keys() would walk every stored id
+            if unknown := sorted(cid for cid in named if cid not in numbers):
                 raise StorageError(f"generation {g} names creature {unknown[0]!r}, which run {run_id!r} has not stored")
             _insert_generation(cur, pk, stats, record.results, numbers, time.time())
             raws = raw_replays([(f.frames, f.fitness_over_time) for f in record.frames])

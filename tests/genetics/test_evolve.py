@@ -210,6 +210,51 @@ def test_selection_and_crossover_options_make_valid_generations(
             validate_genome(genome, cfg.constraints)
 
 
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"crossover_rate": 0.5, "structural_rate": 0.3},
+        {"crossover_rate": 1.0, "use_mutation": False},
+        {"neural_hidden_size": 4, "sim": {"neural_mode": "hybrid"}},
+    ],
+)
+def test_children_are_genomes_exactly_as_the_public_constructor_makes_them(
+    changes: dict[str, Any], rng: np.random.Generator
+) -> None:
+    """The GA assembles children from its batch arrays without re-checking them: what it makes must be
+    what `Genome(...)` makes from the same values, with read-only arrays that no later child shares
+    writably."""
+    cfg = config(**changes)
+    genomes = population(cfg, rng)
+    for _ in range(3):
+        genomes = evolve_step(genomes, rng.random(20), cfg, rng)
+        for child in children_of(genomes, cfg):
+            rebuilt = Genome(
+                child.id,
+                child.node_params.tolist(),
+                child.muscle_nodes.tolist(),
+                child.muscle_params.tolist(),
+                child.global_frequency_multiplier,
+                child.color,
+                generation=child.generation,
+                survival_streak=child.survival_streak,
+                parent_ids=list(child.parent_ids),
+                neural=child.neural,
+            )
+            assert child == rebuilt
+            for array, like in (
+                (child.node_params, rebuilt.node_params),
+                (child.muscle_nodes, rebuilt.muscle_nodes),
+                (child.muscle_params, rebuilt.muscle_params),
+            ):
+                assert (array.dtype, array.shape) == (like.dtype, like.shape)
+                assert array.flags.c_contiguous
+                assert not array.flags.writeable
+            assert type(child.global_frequency_multiplier) is float
+            assert type(child.parent_ids) is tuple
+            validate_genome(child, cfg.constraints)
+
+
 def test_same_seed_gives_an_identical_next_generation(rng: np.random.Generator) -> None:
     cfg = config(crossover_rate=0.5, structural_rate=0.3)
     genomes = population(cfg, rng)

@@ -4,6 +4,7 @@ determinism, and no NaN or numerical blow-up for any genome that satisfies the c
 from __future__ import annotations
 
 import itertools
+import threading
 
 import numpy as np
 import pytest
@@ -88,6 +89,29 @@ def test_result_does_not_depend_on_worker_count(rng, pellet_mode):
     one = simulate(genomes, cfg, seed=3, record=True, workers=1)
     two = simulate(genomes, cfg, seed=3, record=True, workers=2)
     for a, b in zip(one, two, strict=True):
+        assert_identical(a, b)
+
+
+def test_results_do_not_depend_on_another_thread_competing_for_the_cores(rng):
+    """Workers claim creatures as they go, so a worker slowed down simulates fewer, never different ones."""
+    genomes = mixed_population(rng)
+    cfg = SimConfig(duration=1.0, neural_mode="hybrid")
+    quiet = simulate(genomes, cfg, seed=5, record=True, workers=2)
+    stop = threading.Event()
+
+    def busy() -> None:
+        x = np.ones(200_000)
+        while not stop.is_set():
+            x = np.sqrt(x + 1.0)
+
+    competitor = threading.Thread(target=busy)
+    competitor.start()
+    try:
+        contended = simulate(genomes, cfg, seed=5, record=True, workers=2)
+    finally:
+        stop.set()
+        competitor.join()
+    for a, b in zip(quiet, contended, strict=True):
         assert_identical(a, b)
 
 
