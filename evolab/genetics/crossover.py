@@ -102,19 +102,26 @@ def blend_many(
     nodes = own + (theirs - own) * t
     nodes[:, N_POS] = own[:, N_POS] + (theirs[:, N_POS] - own[:, N_POS]) * (t / 2.0)  # closer to parent 1
 
-    kept = [_kept_topology(p, constraints)[1] for p in firsts]
-    kept_counts = np.array([len(k) for k in kept])
+    # each child keeps parent 1's muscles whose ends are both kept, at most max_muscles of them
+    # (`_kept_topology` of every pair at once)
     m1 = np.array([p.n_muscles for p in firsts])
-    m_owner, _ = _blocks(kept_counts)
-    kept_flat = np.concatenate(kept)
-    own_m = np.concatenate([p.muscle_params for p in firsts])[(np.cumsum(m1) - m1)[m_owner] + kept_flat]
+    all_ends = np.concatenate([p.muscle_nodes for p in firsts])
+    all_owner, all_local = _blocks(m1)
+    inside = (all_ends < kept_nodes[all_owner, None]).all(axis=1)
+    inside_so_far = np.cumsum(inside)
+    before_block = np.concatenate([[0], inside_so_far])[np.cumsum(m1) - m1]
+    keep = inside & (inside_so_far - before_block[all_owner] <= constraints.max_muscles)
+    m_owner, kept_flat = all_owner[keep], all_local[keep]
+    kept_counts = np.bincount(m_owner, minlength=len(pairs))
+    kept = split_blocks(kept_flat, kept_counts)
+    own_m = np.concatenate([p.muscle_params for p in firsts])[keep]
     partner = kept_flat % np.maximum(m2[m_owner], 1)
     their_all = np.concatenate([q.muscle_params for q in seconds])
     theirs_m = np.where((m2[m_owner] > 0)[:, None], their_all[(np.cumsum(m2) - m2)[m_owner] + partner], own_m)
     muscles = own_m + (theirs_m - own_m) * rng.random(len(own_m))[:, None]
     for cols in (M_DIR, M_VEL):
         muscles[:, cols] = unit_or_zero(muscles[:, cols])
-    ends = np.concatenate([p.muscle_nodes for p in firsts])[(np.cumsum(m1) - m1)[m_owner] + kept_flat]
+    ends = all_ends[keep]
     node_base = (np.cumsum(kept_nodes) - kept_nodes)[m_owner]
     a = nodes[node_base + ends[:, 0], 2:5]
     b = nodes[node_base + ends[:, 1], 2:5]
