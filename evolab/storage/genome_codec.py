@@ -58,19 +58,17 @@ def _weight_count(hidden: np.ndarray, outputs: np.ndarray) -> np.ndarray:
     return 8 * hidden + hidden + hidden * outputs + outputs
 
 
-def _scatter(out: np.ndarray, source: np.ndarray, lengths: np.ndarray, starts: np.ndarray) -> None:
-    """Copy consecutive pieces of `source` (bytes, `lengths` long) to `out` at `starts`, without a loop."""
-    if source.size == 0:
-        return
-    source_starts = np.cumsum(lengths) - lengths
-    out[np.repeat(starts - source_starts, lengths) + np.arange(source.size)] = source
-
-
-def _gather(body: np.ndarray, lengths: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """Inverse of `_scatter`: the pieces of `body` at `starts`, laid end to end."""
-    total = int(lengths.sum())
-    source_starts = np.cumsum(lengths) - lengths
-    return body[np.repeat(starts - source_starts, lengths) + np.arange(total)]
+def _interleave(first: np.ndarray, first_lengths: np.ndarray, second: np.ndarray, second_lengths: np.ndarray) -> bytes:
+    """Consecutive pieces of two byte arrays alternated: first's piece 0, second's piece 0, first's piece 1...
+    (slices joined by one copy: far cheaper than scattering through a byte-level index)."""
+    first_ends = np.cumsum(first_lengths).tolist()
+    second_ends = np.cumsum(second_lengths).tolist()
+    pieces = []
+    a = b = 0
+    for a_end, b_end in zip(first_ends, second_ends, strict=True):
+        pieces += (first[a:a_end], second[b:b_end])
+        a, b = a_end, b_end
+    return np.concatenate(pieces).tobytes() if pieces else b""
 
 
 def batch_content(genomes: Sequence[Genome]) -> bytes:
@@ -100,11 +98,9 @@ def batch_content(genomes: Sequence[Genome]) -> bytes:
     wide = not np.array_equal(values.astype(np.float32).astype(np.float64), values, equal_nan=True)
     width = 8 if wide else 4
     end_bytes, value_bytes = 4 * m, width * (_N_NODE * n + _N_MUSCLE * m + w)
-    body = np.empty(int(end_bytes.sum() + value_bytes.sum()), dtype=np.uint8)
-    starts = np.cumsum(end_bytes + value_bytes) - (end_bytes + value_bytes)
-    _scatter(body, ends.ravel().view(np.uint8), end_bytes, starts)
-    _scatter(body, values.astype("<f8" if wide else "<f4").view(np.uint8), value_bytes, starts + end_bytes)
-    return _PREFIX.pack(_CONTENT_MAGIC, count, wide) + header.tobytes() + body.tobytes()
+    value_data = values.astype("<f8" if wide else "<f4").view(np.uint8)
+    body = _interleave(ends.ravel().view(np.uint8), end_bytes, value_data, value_bytes)
+    return _PREFIX.pack(_CONTENT_MAGIC, count, wide) + header.tobytes() + body
 
 
 def _weights(g: Genome) -> np.ndarray:
