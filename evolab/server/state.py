@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, cast
 
 from fastapi import HTTPException, Request
 
@@ -16,7 +17,7 @@ from evolab.storage import RunInfo, Store
 
 
 class ReadStores:
-    """One read connection per request thread (sqlite3 connections are not shared across threads)."""
+    """One read connection per request thread, so requests read side by side."""
 
     def __init__(self, db: Path) -> None:
         self._db = db
@@ -40,6 +41,22 @@ class ReadStores:
             self._all.clear()
 
 
+class ThreadStore:
+    """What a route gets as its Store: each call goes to the read connection of the thread making it.
+
+    FastAPI may resolve a dependency on one threadpool thread and run the route on another, so handing
+    the route the resolving thread's Store would share connections between request threads.
+    """
+
+    __slots__ = ("_stores",)
+
+    def __init__(self, stores: ReadStores) -> None:
+        self._stores = stores
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stores.get(), name)
+
+
 @dataclass
 class ServerState:
     db: Path
@@ -55,8 +72,8 @@ def server_state(request: Request) -> ServerState:
 
 
 def read_store(request: Request) -> Store:
-    """A read connection for this request's thread."""
-    return server_state(request).stores.get()
+    """The read connection of whichever thread runs the request (see `ThreadStore`)."""
+    return cast(Store, ThreadStore(server_state(request).stores))
 
 
 def require_run(store: Store, run_id: str) -> RunInfo:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
@@ -82,6 +83,9 @@ def new_run_id(now: float | None = None, entropy: int | None = None) -> str:
 class Store:
     """An evolab database file.
 
+    A Store may be shared by threads: they take turns on its one connection. Threads that want to read at
+    the same time should each open their own Store.
+
     Args:
         path: the SQLite file; created (with the latest schema) when it does not exist.
         timeout: seconds a writer waits for another writer's transaction to finish.
@@ -92,6 +96,11 @@ class Store:
 
     def __init__(self, path: str | Path, *, timeout: float = 60.0) -> None:
         self.path = Path(path)
+        # One thread at a time on the connection and the caches. Sharing a connection between threads
+        # without it deadlocks: a query calling creature_id() waits for the GIL while holding SQLite's
+        # connection mutex, and another thread holding the GIL waits for that mutex (in sqlite3's binding
+        # of parameters, which keeps the GIL). Waiting on this lock releases the GIL.
+        self._lock = threading.RLock()
         _refuse_foreign_file(self.path)
         self._conn: sqlite3.Connection | None = None
         try:
@@ -125,9 +134,10 @@ class Store:
 
     def close(self) -> None:
         """Close the connection (idempotent)."""
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None  # type: ignore[assignment]
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None  # type: ignore[assignment]
 
     def __enter__(self) -> Store:
         return self
@@ -141,40 +151,42 @@ class Store:
 
         Nested blocks join the outer transaction.
         """
-        if self._depth:
-            self._depth += 1
+        with self._lock:  # held until the transaction ends (re-entrant: nested blocks join it)
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield self._conn.cursor()
+                finally:
+                    self._depth -= 1
+                return
+            cur = self._conn.cursor()
             try:
-                yield self._conn.cursor()
+                cur.execute("BEGIN IMMEDIATE")
+                # another connection committed since our last look: cached creature numbers may be stale
+                version = cur.execute("PRAGMA data_version").fetchone()[0]
+            except sqlite3.Error as err:
+                raise StorageError(f"{self.path}: cannot start a write ({err})") from None
+            if version != self._data_version:
+                self._creature_numbers.clear()
+                self._data_version = version
+            self._depth = 1
+            try:
+                yield cur
+                cur.execute("COMMIT")
+            except BaseException as err:
+                if self._conn.in_transaction:
+                    cur.execute("ROLLBACK")
+                self._creature_numbers.clear()  # the cache may hold numbers the rollback took back
+                if isinstance(err, sqlite3.Error):
+                    raise StorageError(f"{self.path}: write failed, nothing was changed ({err})") from None
+                raise
             finally:
-                self._depth -= 1
-            return
-        cur = self._conn.cursor()
-        try:
-            cur.execute("BEGIN IMMEDIATE")
-            # another connection committed since our last look: cached creature numbers may be stale
-            version = cur.execute("PRAGMA data_version").fetchone()[0]
-        except sqlite3.Error as err:
-            raise StorageError(f"{self.path}: cannot start a write ({err})") from None
-        if version != self._data_version:
-            self._creature_numbers.clear()
-            self._data_version = version
-        self._depth = 1
-        try:
-            yield cur
-            cur.execute("COMMIT")
-        except BaseException as err:
-            if self._conn.in_transaction:
-                cur.execute("ROLLBACK")
-            self._creature_numbers.clear()  # the cache may hold numbers the rollback took back
-            if isinstance(err, sqlite3.Error):
-                raise StorageError(f"{self.path}: write failed, nothing was changed ({err})") from None
-            raise
-        finally:
-            self._depth = 0
+                self._depth = 0
 
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         try:
-            return self._conn.execute(sql, params).fetchall()
+            with self._lock:
+                return self._conn.execute(sql, params).fetchall()
         except sqlite3.DatabaseError as err:
             raise StorageError(f"{self.path}: read failed ({err})") from None
 
@@ -449,6 +461,12 @@ class Store:
     def _batch_content(self, conn: sqlite3.Connection | sqlite3.Cursor, pk: int, batch: int, blob: bytes) -> bytes:
         """The decompressed content of a stored genome batch (EVG3), decompressing the batches before it
         that its chain needs (cached)."""
+        with self._lock:
+            return self._batch_content_locked(conn, pk, batch, blob)
+
+    def _batch_content_locked(
+        self, conn: sqlite3.Connection | sqlite3.Cursor, pk: int, batch: int, blob: bytes
+    ) -> bytes:
         cached = self._batch_cache.get((pk, batch))
         if cached is not None and cached[0] == blob:
             self._batch_cache.move_to_end((pk, batch))
@@ -475,10 +493,11 @@ class Store:
         return content
 
     def _remember_batch(self, pk: int, batch: int, blob: bytes, content: bytes) -> None:
-        self._batch_cache[(pk, batch)] = (bytes(blob), content)
-        self._batch_cache.move_to_end((pk, batch))
-        while len(self._batch_cache) > _BATCH_CACHE_SIZE:
-            self._batch_cache.popitem(last=False)
+        with self._lock:
+            self._batch_cache[(pk, batch)] = (bytes(blob), content)
+            self._batch_cache.move_to_end((pk, batch))
+            while len(self._batch_cache) > _BATCH_CACHE_SIZE:
+                self._batch_cache.popitem(last=False)
 
     def genome(self, run_id: str, creature_id: str) -> Genome:
         """One creature's stored genome."""

@@ -4,6 +4,8 @@ storage-integration "Data integrity" and "Concurrency")."""
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -136,3 +138,47 @@ def test_a_run_advanced_by_another_store_can_be_continued(db_path: Path, quick_c
         Run.resume(run.id, theirs).advance(2)
         Run.resume(run.id, mine).advance(1)
         assert mine.get_run(run.id).generation_count == 5
+
+
+# -- threads sharing one store ---------------------------------------------------------------------
+
+_SHARED_STORE_READERS = """
+import sys, threading, time
+from evolab.storage import Store
+
+store = Store(sys.argv[1])
+run = store.list_runs()[0]
+last = run.generation_count - 1
+ids = [r.creature_id for r in store.results(run.id, last)]
+finished = []
+
+def read_for_a_while():
+    stop = time.monotonic() + 2.0
+    while time.monotonic() < stop:
+        store.creatures(run.id, ids)  # queries that call creature_id() back in Python, row by row
+        store.results(run.id, last)
+        store.genomes(run.id, ids)
+        store.find_run(run.id)
+    finished.append(True)
+
+threads = [threading.Thread(target=read_for_a_while) for _ in range(4)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print(len(finished))
+"""
+
+
+def test_threads_sharing_one_store_all_get_their_answers(evolved: Run, db_path: Path) -> None:
+    """The web server's request threads may end up on one Store. Its queries call back into Python for
+    creature ids, so unguarded sharing deadlocks the whole interpreter (the GIL held by a thread waiting
+    for SQLite's connection mutex): the readers run in a child process that must finish in time."""
+    done = subprocess.run(
+        [sys.executable, "-c", _SHARED_STORE_READERS, str(db_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "4"
