@@ -48,12 +48,12 @@ class PelletRecord:
     @property
     def spawned_frame(self) -> int:
         """First frame at which the pellet is visible."""
-        return -(-self.spawned_step // k.STEPS_PER_FRAME)
+        return frame_of_step(self.spawned_step)
 
     @property
     def collected_frame(self) -> int | None:
         """First frame at which the pellet is gone, or None if it was never collected."""
-        return None if self.collected_step is None else -(-self.collected_step // k.STEPS_PER_FRAME)
+        return None if self.collected_step is None else frame_of_step(self.collected_step)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -292,6 +292,11 @@ def unpack_results(genomes: Sequence[Genome], out: BatchOutputs, seed: int, reco
             )
         )
     return results
+
+
+def frame_of_step(step: int) -> int:
+    """The first recorded frame at or after a control step (frames are every `STEPS_PER_FRAME` steps)."""
+    return -(-step // k.STEPS_PER_FRAME)
 
 
 def frame_times(n_frames: int) -> np.ndarray:

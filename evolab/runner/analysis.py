@@ -9,7 +9,7 @@ import numpy as np
 
 from evolab.config import FramePolicy
 from evolab.genome.model import Genome
-from evolab.physics.simulate import SimResult
+from evolab.physics.simulate import SimResult, frame_of_step
 from evolab.storage.records import CreatureResult, FramesToStore, GenerationStats
 
 
@@ -87,15 +87,16 @@ def pick_replays(ranked: Sequence[CreatureResult], policy: FramePolicy, rng: np.
 
 def pellet_events(result: SimResult) -> tuple[dict, ...]:
     """A result's pellets as JSON-safe dicts (positions, frames, initial distances)."""
-    # millimetres are plenty for drawing a pellet, and keep the stored JSON small
+    # millimetres are plenty for drawing a pellet, and keep the stored JSON small; read from the pellet
+    # table directly (what `result.pellets` holds, without making its records)
     return tuple(
         {
-            "position": [round(v, 3) for v in p.position],
-            "spawned_frame": p.spawned_frame,
-            "collected_frame": p.collected_frame,
-            "initial_distance": round(p.initial_distance, 3),
+            "position": [round(x, 3), round(y, 3), round(z, 3)],
+            "spawned_frame": frame_of_step(int(spawned)),
+            "collected_frame": None if collected < 0 else frame_of_step(int(collected)),
+            "initial_distance": round(distance, 3),
         }
-        for p in result.pellets
+        for x, y, z, spawned, collected, distance in result.pellet_table.tolist()
     )
 
 
