@@ -453,20 +453,16 @@ class Store:
             if batch_depth(blob) is None:  # schema 1's format
                 genomes = decode_batch(blob, slots, identities)
             else:
-                genomes = genomes_from_content(self._batch_content(self._conn, pk, batch, blob), slots, identities)
+                with self._lock:  # the batch cache and the connection: one thread at a time
+                    content = self._batch_content(self._conn, pk, batch, blob)
+                genomes = genomes_from_content(content, slots, identities)
             for m, genome in zip(members, genomes, strict=True):
                 decoded[m[0]] = genome
         return [decoded[c] for c in creature_ids]
 
     def _batch_content(self, conn: sqlite3.Connection | sqlite3.Cursor, pk: int, batch: int, blob: bytes) -> bytes:
         """The decompressed content of a stored genome batch (EVG3), decompressing the batches before it
-        that its chain needs (cached)."""
-        with self._lock:
-            return self._batch_content_locked(conn, pk, batch, blob)
-
-    def _batch_content_locked(
-        self, conn: sqlite3.Connection | sqlite3.Cursor, pk: int, batch: int, blob: bytes
-    ) -> bytes:
+        that its chain needs (cached). The caller holds the lock (a transaction does)."""
         cached = self._batch_cache.get((pk, batch))
         if cached is not None and cached[0] == blob:
             self._batch_cache.move_to_end((pk, batch))
@@ -493,11 +489,11 @@ class Store:
         return content
 
     def _remember_batch(self, pk: int, batch: int, blob: bytes, content: bytes) -> None:
-        with self._lock:
-            self._batch_cache[(pk, batch)] = (bytes(blob), content)
-            self._batch_cache.move_to_end((pk, batch))
-            while len(self._batch_cache) > _BATCH_CACHE_SIZE:
-                self._batch_cache.popitem(last=False)
+        """Cache a batch's content (the caller holds the lock)."""
+        self._batch_cache[(pk, batch)] = (bytes(blob), content)
+        self._batch_cache.move_to_end((pk, batch))
+        while len(self._batch_cache) > _BATCH_CACHE_SIZE:
+            self._batch_cache.popitem(last=False)
 
     def genome(self, run_id: str, creature_id: str) -> Genome:
         """One creature's stored genome."""
