@@ -29,11 +29,26 @@ def lerp_hsl(a: HSL, b: HSL, t: float) -> HSL:
     return HSL((a.h + dh * t) % 1.0, a.s + (b.s - a.s) * t, a.l + (b.l - a.l) * t)
 
 
+def _kept_muscles(
+    ends: np.ndarray, owner: np.ndarray, counts: np.ndarray, kept_nodes: np.ndarray, max_muscles: int
+) -> np.ndarray:
+    """Which muscles a child keeps, for genomes laid end to end (`counts` muscles each; `ends` their node
+    pairs, `owner` each muscle's genome): those with both ends among the genome's first `kept_nodes`
+    nodes, the first `max_muscles` of them."""
+    inside = (ends < kept_nodes[owner, None]).all(axis=1)
+    inside_so_far = np.cumsum(inside)
+    before_block = np.concatenate([[0], inside_so_far])[np.cumsum(counts) - counts]
+    return inside & (inside_so_far - before_block[owner] <= max_muscles)
+
+
 def _kept_topology(genome: Genome, constraints: GenomeConstraints) -> tuple[int, np.ndarray]:
     """Nodes kept (the first effective_max_nodes) and the indices of muscles kept (both ends kept, capped)."""
     k = min(genome.n_nodes, constraints.effective_max_nodes)
-    kept = np.flatnonzero((genome.muscle_nodes < k).all(axis=1))[: constraints.max_muscles]
-    return k, kept
+    m = genome.n_muscles
+    keep = _kept_muscles(
+        genome.muscle_nodes, np.zeros(m, dtype=np.int64), np.array([m]), np.array([k]), constraints.max_muscles
+    )
+    return k, np.flatnonzero(keep)
 
 
 def _child_neural(
@@ -102,15 +117,10 @@ def blend_many(
     nodes = own + (theirs - own) * t
     nodes[:, N_POS] = own[:, N_POS] + (theirs[:, N_POS] - own[:, N_POS]) * (t / 2.0)  # closer to parent 1
 
-    # each child keeps parent 1's muscles whose ends are both kept, at most max_muscles of them
-    # (`_kept_topology` of every pair at once)
     m1 = np.array([p.n_muscles for p in firsts])
     all_ends = np.concatenate([p.muscle_nodes for p in firsts])
     all_owner, all_local = _blocks(m1)
-    inside = (all_ends < kept_nodes[all_owner, None]).all(axis=1)
-    inside_so_far = np.cumsum(inside)
-    before_block = np.concatenate([[0], inside_so_far])[np.cumsum(m1) - m1]
-    keep = inside & (inside_so_far - before_block[all_owner] <= constraints.max_muscles)
+    keep = _kept_muscles(all_ends, all_owner, m1, kept_nodes, constraints.max_muscles)
     m_owner, kept_flat = all_owner[keep], all_local[keep]
     kept_counts = np.bincount(m_owner, minlength=len(pairs))
     kept = split_blocks(kept_flat, kept_counts)

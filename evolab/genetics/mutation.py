@@ -29,6 +29,7 @@ from evolab.genome.model import (
     N_SIZE,
     Genome,
     NeuralGenome,
+    frozen_array,
     unit_or_zero,
 )
 from evolab.genome.ranges import (
@@ -150,7 +151,7 @@ def mutate_many(
     muscles.flags.writeable = False
     node_blocks = split_blocks(nodes, n_nodes)
     muscle_blocks = split_blocks(muscles, n_muscles)
-    ends = [_frozen_ends(body.ends) for body in bodies]
+    ends = [frozen_array(body.ends, np.int32, (2,)) for body in bodies]  # untouched bodies keep their genome's
     for i, genome in enumerate(genomes):
         color = genome.color
         if recolor[i]:
@@ -172,14 +173,6 @@ def mutate_many(
             )
         )
     return out
-
-
-def _frozen_ends(ends: np.ndarray) -> np.ndarray:
-    """A body's muscle ends as a genome keeps them: untouched bodies still hold their genome's array."""
-    if ends.flags.writeable or ends.dtype != np.int32 or not ends.flags.c_contiguous:
-        ends = np.ascontiguousarray(ends, dtype=np.int32)
-        ends.flags.writeable = False
-    return ends
 
 
 def mutate(genome: Genome, p: MutationParams, constraints: GenomeConstraints, rng: np.random.Generator) -> Genome:

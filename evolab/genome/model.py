@@ -79,7 +79,9 @@ M_DIR = slice(M_DIR_X, M_DIR_Z + 1)
 M_VEL = slice(M_VEL_X, M_VEL_Z + 1)
 
 
-def _frozen_array(values: Any, dtype: Any, shape_tail: tuple[int, ...]) -> np.ndarray:
+def frozen_array(values: Any, dtype: Any, shape_tail: tuple[int, ...]) -> np.ndarray:
+    """`values` as a read-only, C-contiguous (k, *shape_tail) array of `dtype`: itself when it already is
+    one, otherwise a frozen copy."""
     if (
         isinstance(values, np.ndarray)
         and not values.flags.writeable
@@ -179,7 +181,7 @@ class NeuralGenome:
     activation: Literal["tanh", "relu", "sigmoid"] = "tanh"
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "weights", _frozen_array(self.weights, np.float64, ()).reshape(-1))
+        object.__setattr__(self, "weights", frozen_array(self.weights, np.float64, ()).reshape(-1))
 
     @property
     def input_size(self) -> int:
@@ -284,9 +286,9 @@ class Genome:
     neural: NeuralGenome | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "node_params", _frozen_array(self.node_params, np.float64, (len(NODE_FIELDS),)))
-        object.__setattr__(self, "muscle_nodes", _frozen_array(self.muscle_nodes, np.int32, (2,)))
-        object.__setattr__(self, "muscle_params", _frozen_array(self.muscle_params, np.float64, (len(MUSCLE_FIELDS),)))
+        object.__setattr__(self, "node_params", frozen_array(self.node_params, np.float64, (len(NODE_FIELDS),)))
+        object.__setattr__(self, "muscle_nodes", frozen_array(self.muscle_nodes, np.int32, (2,)))
+        object.__setattr__(self, "muscle_params", frozen_array(self.muscle_params, np.float64, (len(MUSCLE_FIELDS),)))
         object.__setattr__(self, "global_frequency_multiplier", float(self.global_frequency_multiplier))
         object.__setattr__(self, "parent_ids", tuple(self.parent_ids))
 
