@@ -10,9 +10,11 @@ so frequency x multiplier stays within the limit.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numba as nb
 import numpy as np
 
 from evolab.config import EvolutionConfig, GenomeConstraints
@@ -20,17 +22,17 @@ from evolab.genetics.structure import CHANGES, Body, apply_changes
 from evolab.genome.arrays import split_blocks
 from evolab.genome.model import (
     HSL,
-    M_DIR,
+    M_DIR_X,
+    M_DIR_Z,
     M_REST,
-    M_VEL,
+    M_VEL_X,
+    M_VEL_Z,
     MUSCLE_FIELDS,
     N_FRICTION,
-    N_POS,
     N_SIZE,
+    N_X,
     Genome,
     NeuralGenome,
-    frozen_array,
-    unit_or_zero,
 )
 from evolab.genome.ranges import (
     FRICTION_RANGE,
@@ -67,16 +69,68 @@ class MutationParams:
         )
 
 
-def _perturb(values: np.ndarray, lo, hi, scale, rate: float, rng: np.random.Generator) -> np.ndarray:
-    hit = rng.random(values.shape) < rate
-    delta = rng.uniform(-1.0, 1.0, values.shape) * (np.asarray(hi) - np.asarray(lo)) * scale
-    return np.where(hit, np.clip(values + delta, lo, hi), values)
+@nb.njit(cache=True)
+def _perturb_column(values, lo, hi, scale, rate, rng):
+    """Move each value by U(-1, 1) x (hi - lo) x scale with probability `rate`, clamped to [lo, hi], in
+    place: every hit test is drawn first, then every move, as numpy's whole-array draws would be."""
+    hit = np.empty(values.shape[0], dtype=np.bool_)
+    for i in range(values.shape[0]):
+        hit[i] = rng.random() < rate
+    for i in range(values.shape[0]):
+        delta = rng.uniform(-1.0, 1.0) * (hi - lo) * scale
+        if hit[i]:
+            values[i] = min(max(values[i] + delta, lo), hi)
 
 
-def _perturb_directions(vectors: np.ndarray, p: MutationParams, rng: np.random.Generator) -> np.ndarray:
-    hit = rng.random(len(vectors)) < p.rate
-    moved = unit_or_zero(vectors + rng.uniform(-1.0, 1.0, vectors.shape) * p.magnitude)
-    return np.where(hit[:, None], moved, vectors)
+@nb.njit(cache=True)
+def _perturb_directions(vectors, magnitude, rate, rng):
+    """Perturb unit vectors (k, 3) per component by U(-1, 1) x magnitude with probability `rate` each,
+    then renormalise (`unit_or_zero`), in place."""
+    k = vectors.shape[0]
+    hit = np.empty(k, dtype=np.bool_)
+    for i in range(k):
+        hit[i] = rng.random() < rate
+    moved = np.empty(3)
+    for i in range(k):
+        for a in range(3):
+            moved[a] = vectors[i, a] + rng.uniform(-1.0, 1.0) * magnitude
+        norm = math.sqrt(moved[0] * moved[0] + moved[1] * moved[1] + moved[2] * moved[2])
+        if hit[i]:
+            for a in range(3):
+                vectors[i, a] = moved[a] / norm if norm > 1e-12 else 0.0
+
+
+@nb.njit(cache=True)
+def _perturb_values(nodes, muscles, multipliers, size_range, friction_range, lo_pos, hi_pos, columns, lo, hi,
+                    scale, multiplier_range, magnitude, rate, rng):  # fmt: skip
+    """Every value mutation of a batch (nodes (R, 5), muscles (S, 16), multipliers (B,)), in place, in one
+    compiled pass: the draws come in the order of the vectorised reference §1.4 rules (a whole column's
+    hit tests, then its moves), so a seeded run mutates exactly as before."""
+    _perturb_column(nodes[:, N_SIZE], size_range[0], size_range[1], magnitude, rate, rng)
+    _perturb_column(nodes[:, N_FRICTION], friction_range[0], friction_range[1], magnitude, rate, rng)
+    r = nodes.shape[0]
+    move = np.empty(r, dtype=np.bool_)
+    for i in range(r):
+        move[i] = rng.random() < rate
+    for i in range(r):
+        for a in range(3):
+            delta = rng.uniform(-1.0, 1.0) * (hi_pos[a] - lo_pos[a]) * magnitude * 0.5
+            if move[i]:
+                nodes[i, N_X + a] = min(max(nodes[i, N_X + a] + delta, lo_pos[a]), hi_pos[a])
+    s, width = muscles.shape[0], columns.shape[0]
+    hit = np.empty((s, width), dtype=np.bool_)
+    for i in range(s):
+        for j in range(width):
+            hit[i, j] = rng.random() < rate
+    for i in range(s):
+        for j in range(width):
+            col = columns[j]
+            delta = rng.uniform(-1.0, 1.0) * (hi[col] - lo[col]) * scale[j]
+            if hit[i, j]:
+                muscles[i, col] = min(max(muscles[i, col] + delta, lo[col]), hi[col])
+    _perturb_directions(muscles[:, M_DIR_X : M_DIR_Z + 1], magnitude, rate, rng)
+    _perturb_directions(muscles[:, M_VEL_X : M_VEL_Z + 1], magnitude, rate, rng)
+    _perturb_column(multipliers, multiplier_range[0], multiplier_range[1], magnitude, rate, rng)
 
 
 Lineage = tuple[str, tuple[str, ...], int]
@@ -111,23 +165,14 @@ def mutate_many(
     n_muscles = np.fromiter((body.n_muscles for body in bodies), np.int64, b)
 
     nodes = np.concatenate([body.nodes for body in bodies])
-    nodes[:, N_SIZE] = _perturb(nodes[:, N_SIZE], c.min_size, c.max_size, p.magnitude, p.rate, rng)
-    nodes[:, N_FRICTION] = _perturb(nodes[:, N_FRICTION], *FRICTION_RANGE, p.magnitude, p.rate, rng)
-    lo_pos, hi_pos = position_bounds(c)
-    move = rng.random(len(nodes)) < p.rate
-    delta = rng.uniform(-1.0, 1.0, (len(nodes), 3)) * (hi_pos - lo_pos) * p.magnitude * 0.5
-    nodes[:, N_POS] = np.where(move[:, None], np.clip(nodes[:, N_POS] + delta, lo_pos, hi_pos), nodes[:, N_POS])
-
     muscles = np.concatenate([body.muscles for body in bodies])
-    lo, hi = muscle_bounds(c, for_mutation=True)
-    cols = _SCALAR_COLUMNS
-    muscles[:, cols] = _perturb(muscles[:, cols], lo[cols], hi[cols], p.magnitude * _MAGNITUDE_FACTOR, p.rate, rng)
-    muscles[:, M_DIR] = _perturb_directions(muscles[:, M_DIR], p, rng)
-    muscles[:, M_VEL] = _perturb_directions(muscles[:, M_VEL], p, rng)
-
-    lo_m, hi_m = MULTIPLIER_RANGE
     multipliers = np.fromiter((g.global_frequency_multiplier for g in genomes), np.float64, b)
-    multipliers = _perturb(multipliers, lo_m, hi_m, p.magnitude, p.rate, rng)
+    lo, hi = muscle_bounds(c, for_mutation=True)
+    lo_pos, hi_pos = position_bounds(c)
+    _perturb_values(
+        nodes, muscles, multipliers, (c.min_size, c.max_size), FRICTION_RANGE, lo_pos, hi_pos, _SCALAR_COLUMNS,
+        lo, hi, p.magnitude * _MAGNITUDE_FACTOR, MULTIPLIER_RANGE, p.magnitude, p.rate, rng,
+    )  # fmt: skip
     nodes, muscles, multipliers = snap_genes(nodes, muscles, multipliers, n_muscles, c)
     recolor = rng.random(b) < p.rate / 2.0
     hue_shift = rng.uniform(-0.05, 0.05, b)
@@ -151,7 +196,6 @@ def mutate_many(
     muscles.flags.writeable = False
     node_blocks = split_blocks(nodes, n_nodes)
     muscle_blocks = split_blocks(muscles, n_muscles)
-    ends = [frozen_array(body.ends, np.int32, (2,)) for body in bodies]  # untouched bodies keep their genome's
     for i, genome in enumerate(genomes):
         color = genome.color
         if recolor[i]:
@@ -162,7 +206,7 @@ def mutate_many(
             Genome._from_frozen_blocks(
                 genome_id,
                 node_blocks[i],
-                ends[i],
+                bodies[i].ends,  # the genome's own (read-only) ends, or new ones apply_changes froze
                 muscle_blocks[i],
                 multipliers[i],
                 color,

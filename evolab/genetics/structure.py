@@ -228,6 +228,7 @@ def apply_changes(
         body = bodies[i]
         body.nodes = nodes[i, : n[i]].copy()
         body.ends = ends[i, : m[i]].astype(np.int32)
+        body.ends.flags.writeable = False  # a genome's arrays are read-only; a child takes these as they are
         body.muscles = muscles[i, : m[i]].copy()
         if body.neural is not None:
             body.neural = follow_muscles(body.neural, origin[i, : m[i]], rng)

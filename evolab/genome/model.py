@@ -95,6 +95,10 @@ def frozen_array(values: Any, dtype: Any, shape_tail: tuple[int, ...]) -> np.nda
     return arr
 
 
+_LINEAGE_FIELDS = frozenset({"id", "generation", "survival_streak", "parent_ids"})
+"""Genome fields that say who a creature is, not what its genes are."""
+
+
 @dataclass(frozen=True, slots=True)
 class Vec3:
     """A 3-vector (x, y, z); Y is up."""
@@ -314,19 +318,17 @@ class Genome:
         Skips `__post_init__`'s checks and copies, which cost more than the rest of making a child.
         """
         genome = object.__new__(cls)
-        for name, value in (
-            ("id", id),
-            ("node_params", node_params),
-            ("muscle_nodes", muscle_nodes),
-            ("muscle_params", muscle_params),
-            ("global_frequency_multiplier", float(global_frequency_multiplier)),
-            ("color", color),
-            ("generation", generation),
-            ("survival_streak", survival_streak),
-            ("parent_ids", parent_ids),
-            ("neural", neural),
-        ):
-            object.__setattr__(genome, name, value)
+        put = object.__setattr__  # one call per field: no tuple of (name, value) pairs to build
+        put(genome, "id", id)
+        put(genome, "node_params", node_params)
+        put(genome, "muscle_nodes", muscle_nodes)
+        put(genome, "muscle_params", muscle_params)
+        put(genome, "global_frequency_multiplier", float(global_frequency_multiplier))
+        put(genome, "color", color)
+        put(genome, "generation", generation)
+        put(genome, "survival_streak", survival_streak)
+        put(genome, "parent_ids", parent_ids)
+        put(genome, "neural", neural)
         return genome
 
     @classmethod
@@ -383,6 +385,19 @@ class Genome:
 
     def replace(self, **changes: Any) -> Genome:
         """A copy with some fields changed."""
+        if changes.keys() <= _LINEAGE_FIELDS:  # same genes: the read-only arrays are shared, not re-checked
+            return Genome._from_frozen_blocks(
+                changes.get("id", self.id),
+                self.node_params,
+                self.muscle_nodes,
+                self.muscle_params,
+                self.global_frequency_multiplier,
+                self.color,
+                changes.get("generation", self.generation),
+                changes.get("survival_streak", self.survival_streak),
+                tuple(changes.get("parent_ids", self.parent_ids)),
+                self.neural,
+            )
         return dataclasses.replace(self, **changes)
 
     def effective_frequencies(self) -> np.ndarray:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 
+import numba as nb
 import numpy as np
 
 from evolab.config import GenomeConstraints
@@ -79,32 +80,68 @@ def _inward_float32(lo: np.ndarray | float, hi: np.ndarray | float) -> tuple[np.
     return lo32.astype(np.float64), hi32.astype(np.float64)
 
 
-def clip_float32(values: np.ndarray, lo: np.ndarray | float, hi: np.ndarray | float) -> np.ndarray:
-    """Values clipped into [lo, hi] and rounded to float32 numbers that stay inside it."""
-    return _clip_inward(values, lo, hi, *_inward_float32(lo, hi))
-
-
-def _clip_inward(values: np.ndarray, lo, hi, lo32: np.ndarray, hi32: np.ndarray) -> np.ndarray:
-    clipped = np.clip(values, lo, hi)
-    rounded = np.clip(as_float32(clipped), lo32, hi32)
-    if np.all(lo32 <= hi32):
-        return rounded
-    # A range too narrow to hold any float32 (min == max, say) keeps its exact float64 value.
-    return np.where(lo32 <= hi32, rounded, clipped)
-
-
 @functools.lru_cache(maxsize=32)
 def _gene_bounds(constraints: GenomeConstraints) -> tuple[np.ndarray, ...]:
-    """(node lo, node hi, node lo32, node hi32, muscle lo, muscle hi, muscle lo32, muscle hi32)."""
-    pos_lo, pos_hi = position_bounds(constraints)
-    node_lo = np.array([constraints.min_size, FRICTION_RANGE[0], pos_lo[0], 0.0, pos_lo[2]])
-    node_hi = np.array([constraints.max_size, FRICTION_RANGE[1], *pos_hi])
-    muscle_lo, muscle_hi = muscle_bounds(constraints)
-    bounds = (node_lo, node_hi, *_inward_float32(node_lo, node_hi), muscle_lo, muscle_hi)
-    bounds += _inward_float32(muscle_lo, muscle_hi)
+    """Bounds `snap_genes` clips to, each as (exact lo, exact hi, float32 lo, float32 hi) from inside:
+    node columns, muscle columns, then (1,) arrays for the multiplier and the lowest frequency."""
+    c = constraints
+    pos_lo, pos_hi = position_bounds(c)
+    node_lo = np.array([c.min_size, FRICTION_RANGE[0], pos_lo[0], 0.0, pos_lo[2]])
+    node_hi = np.array([c.max_size, FRICTION_RANGE[1], *pos_hi])
+    muscle_lo, muscle_hi = muscle_bounds(c)
+    # The multiplier must leave room for the minimum frequency; then each frequency fits under the limit.
+    multiplier_lo = np.array([MULTIPLIER_RANGE[0]])
+    multiplier_hi = np.array([min(MULTIPLIER_RANGE[1], c.max_frequency / c.min_frequency)])
+    frequency_lo = np.array([c.min_frequency])
+    bounds: tuple[np.ndarray, ...] = ()
+    for lo, hi in ((node_lo, node_hi), (muscle_lo, muscle_hi), (multiplier_lo, multiplier_hi)):
+        bounds += (lo, hi, *_inward_float32(lo, hi))
+    bounds += (frequency_lo, _inward_float32(frequency_lo, frequency_lo)[0])
     for array in bounds:
         array.flags.writeable = False
     return bounds
+
+
+@nb.njit(cache=True)
+def _snap(value, lo, hi, lo32, hi32):
+    """`value` clipped into [lo, hi], then rounded to a float32 inside [lo32, hi32] (the float32 bounds
+    inside [lo, hi]); a range too narrow to hold any float32 (min == max, say) keeps the exact value."""
+    clipped = min(max(value, lo), hi)
+    if lo32 > hi32:
+        return clipped
+    return min(max(np.float64(np.float32(clipped)), lo32), hi32)
+
+
+@nb.njit(cache=True)
+def _snap_rows(values, lo, hi, lo32, hi32):
+    out = np.empty(values.shape)
+    for i in range(values.shape[0]):
+        for j in range(values.shape[1]):
+            out[i, j] = _snap(values[i, j], lo[j], hi[j], lo32[j], hi32[j])
+    return out
+
+
+@nb.njit(cache=True)
+def _snap_kernel(nodes, muscles, multipliers, muscle_counts, bounds, min_frequency, max_frequency):
+    node_lo, node_hi, node_lo32, node_hi32, muscle_lo, muscle_hi, muscle_lo32, muscle_hi32 = bounds[:8]
+    mult_lo, mult_hi, mult_lo32, mult_hi32, frequency_lo, frequency_lo32 = bounds[8:]
+    nodes = _snap_rows(nodes, node_lo, node_hi, node_lo32, node_hi32)
+    muscles = _snap_rows(muscles, muscle_lo, muscle_hi, muscle_lo32, muscle_hi32)
+    out_multipliers = np.empty(multipliers.shape[0])
+    row = 0
+    for g in range(multipliers.shape[0]):
+        multiplier = _snap(multipliers[g], mult_lo[0], mult_hi[0], mult_lo32[0], mult_hi32[0])
+        out_multipliers[g] = multiplier
+        ceiling = max(min(max_frequency, max_frequency / multiplier), min_frequency)
+        ceiling32 = np.float32(ceiling)
+        if np.float64(ceiling32) > ceiling:
+            ceiling32 = np.nextafter(ceiling32, np.float32(-np.inf))
+        for j in range(row, row + muscle_counts[g]):
+            muscles[j, M_FREQUENCY] = _snap(
+                muscles[j, M_FREQUENCY], frequency_lo[0], ceiling, frequency_lo32[0], np.float64(ceiling32)
+            )
+        row += muscle_counts[g]
+    return nodes, muscles, out_multipliers
 
 
 def snap_genes(
@@ -124,12 +161,12 @@ def snap_genes(
         New (nodes, muscles, multipliers) arrays.
     """
     c = constraints
-    node_lo, node_hi, node_lo32, node_hi32, muscle_lo, muscle_hi, muscle_lo32, muscle_hi32 = _gene_bounds(c)
-    nodes = _clip_inward(nodes, node_lo, node_hi, node_lo32, node_hi32)
-    muscles = _clip_inward(muscles, muscle_lo, muscle_hi, muscle_lo32, muscle_hi32)
-    # The multiplier must leave room for the minimum frequency; then each frequency fits under the limit.
-    highest = min(MULTIPLIER_RANGE[1], c.max_frequency / c.min_frequency)
-    multipliers = clip_float32(multipliers, MULTIPLIER_RANGE[0], highest)
-    ceiling = np.maximum(np.minimum(c.max_frequency, c.max_frequency / multipliers), c.min_frequency)
-    muscles[:, M_FREQUENCY] = clip_float32(muscles[:, M_FREQUENCY], c.min_frequency, np.repeat(ceiling, muscle_counts))
-    return nodes, muscles, multipliers
+    return _snap_kernel(
+        np.asarray(nodes, dtype=np.float64),
+        np.asarray(muscles, dtype=np.float64),
+        np.asarray(multipliers, dtype=np.float64),
+        np.asarray(muscle_counts, dtype=np.int64),
+        _gene_bounds(c),
+        float(c.min_frequency),
+        float(c.max_frequency),
+    )
