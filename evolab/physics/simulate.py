@@ -258,10 +258,7 @@ def simulate(
 
 def unpack_results(genomes: Sequence[Genome], out: BatchOutputs, seed: int, record: bool) -> list[SimResult]:
     """One `SimResult` per genome from a batch's raw outputs."""
-    table = np.concatenate(
-        [out.pellet_pos, out.pellet_spawn[..., None], out.pellet_collect[..., None], out.pellet_init[..., None]], axis=2
-    )
-    table.flags.writeable = False
+    table = pellet_tables(out)
     if record:  # results take views of the batch's arrays: read-only, so results stay immutable
         out.frames.flags.writeable = False
         out.fitness_over_time.flags.writeable = False
@@ -292,6 +289,16 @@ def unpack_results(genomes: Sequence[Genome], out: BatchOutputs, seed: int, reco
             )
         )
     return results
+
+
+def pellet_tables(out: BatchOutputs) -> np.ndarray:
+    """(B, MAX_PELLETS, 6) read-only: each creature's pellets as rows of x, y, z, spawn step, collect step
+    (-1: never) and initial distance; the first `out.n_spawned[c]` rows of creature c are real."""
+    table = np.concatenate(
+        [out.pellet_pos, out.pellet_spawn[..., None], out.pellet_collect[..., None], out.pellet_init[..., None]], axis=2
+    )
+    table.flags.writeable = False
+    return table
 
 
 def frame_of_step(step: int) -> int:

@@ -4,32 +4,92 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from evolab.config import FramePolicy
 from evolab.genome.model import Genome
-from evolab.physics.simulate import SimResult, frame_of_step
+from evolab.physics.simulate import DISQUALIFICATION_REASONS, BatchOutputs, SimResult, frame_of_step, pellet_tables
 from evolab.storage.records import CreatureResult, FramesToStore, GenerationStats
 
 
-def rank_results(generation: int, genomes: Sequence[Genome], results: Sequence[SimResult]) -> list[CreatureResult]:
+@dataclass(frozen=True, slots=True, eq=False)
+class Evaluation:
+    """A generation's simulation results as columns, in population order: what ranking, statistics and
+    the kept replays read. Made straight from the kernel's outputs, it spares the per-creature
+    `SimResult`s a run never looks at; made from `SimResult`s, it serves custom evaluators."""
+
+    fitness: np.ndarray
+    pellets: list[int]
+    disqualified: list[str | None]
+    distance: list[float]
+    displacement: list[float]
+    _results: Sequence[SimResult] | None = None
+    _outputs: BatchOutputs | None = None
+    _n_nodes: list[int] | None = None
+    _pellet_tables: np.ndarray | None = None
+
+    @classmethod
+    def of_results(cls, results: Sequence[SimResult]) -> Evaluation:
+        return cls(
+            np.array([r.fitness for r in results], dtype=np.float64),
+            [r.pellets_collected for r in results],
+            [r.disqualified for r in results],
+            [r.distance_traveled for r in results],
+            [r.net_displacement for r in results],
+            _results=results,
+        )
+
+    @classmethod
+    def of_outputs(cls, out: BatchOutputs, n_nodes: np.ndarray, record: bool) -> Evaluation:
+        """From a batch's raw outputs (`record`: whether the batch recorded frames)."""
+        if record:  # replays are views of the batch's frames: read-only, as a SimResult's are
+            out.frames.flags.writeable = False
+            out.fitness_over_time.flags.writeable = False
+        return cls(
+            out.fitness,
+            out.pellets.tolist(),
+            [DISQUALIFICATION_REASONS.get(code) for code in out.dq.tolist()],
+            out.distance.tolist(),
+            out.net_displacement.tolist(),
+            _outputs=out if record else None,
+            _n_nodes=n_nodes.tolist(),
+            _pellet_tables=pellet_tables(out) if record else None,
+        )
+
+    def replay(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """Creature i's frames (F, n, 3), fitness over time (F,) and pellet table (see `pellet_tables`);
+        None when it was not recorded."""
+        if self._results is not None:
+            r = self._results[i]
+            if r.frames is None or r.fitness_over_time is None:
+                return None
+            return r.frames, r.fitness_over_time, r.pellet_table
+        out = self._outputs
+        if out is None or self._n_nodes is None or self._pellet_tables is None:
+            return None
+        spawned = int(out.n_spawned[i])
+        return out.frames[i, :, : self._n_nodes[i]], out.fitness_over_time[i], self._pellet_tables[i, :spawned]
+
+
+def rank_results(generation: int, genomes: Sequence[Genome], evaluation: Evaluation) -> list[CreatureResult]:
     """Results best first (ties keep population order); rank 0 is the best."""
-    fitness = np.array([r.fitness for r in results])
-    order = np.argsort(-fitness, kind="stable")
+    e = evaluation
+    fitness = e.fitness.tolist()
     return [
         CreatureResult(
-            creature_id=genomes[i].id,
-            generation=generation,
-            rank=rank,
-            fitness=results[i].fitness,
-            pellets=results[i].pellets_collected,
-            disqualified=results[i].disqualified,
-            survival_streak=genomes[i].survival_streak,
-            distance=results[i].distance_traveled,
-            displacement=results[i].net_displacement,
+            genomes[i].id,
+            generation,
+            rank,
+            fitness[i],
+            e.pellets[i],
+            e.disqualified[i],
+            genomes[i].survival_streak,
+            e.distance[i],
+            e.displacement[i],
         )
-        for rank, i in enumerate(order.tolist())
+        for rank, i in enumerate(np.argsort(-e.fitness, kind="stable").tolist())
     ]
 
 
@@ -85,10 +145,10 @@ def pick_replays(ranked: Sequence[CreatureResult], policy: FramePolicy, rng: np.
     return chosen
 
 
-def pellet_events(result: SimResult) -> tuple[dict, ...]:
-    """A result's pellets as JSON-safe dicts (positions, frames, initial distances)."""
-    # millimetres are plenty for drawing a pellet, and keep the stored JSON small; read from the pellet
-    # table directly (what `result.pellets` holds, without making its records)
+def pellet_events(pellet_table: np.ndarray) -> tuple[dict, ...]:
+    """Pellets as JSON-safe dicts (positions, frames, initial distances), from a pellet table (the rows
+    `SimResult.pellet_table` holds)."""
+    # millimetres are plenty for drawing a pellet, and keep the stored JSON small
     return tuple(
         {
             "position": [round(x, 3), round(y, 3), round(z, 3)],
@@ -96,17 +156,18 @@ def pellet_events(result: SimResult) -> tuple[dict, ...]:
             "collected_frame": None if collected < 0 else frame_of_step(int(collected)),
             "initial_distance": round(distance, 3),
         }
-        for x, y, z, spawned, collected, distance in result.pellet_table.tolist()
+        for x, y, z, spawned, collected, distance in pellet_table.tolist()
     )
 
 
 def replays_to_store(
-    chosen: dict[str, str], genomes: Sequence[Genome], results: Sequence[SimResult]
+    chosen: dict[str, str], genomes: Sequence[Genome], evaluation: Evaluation
 ) -> tuple[FramesToStore, ...]:
     """The recorded frames of the chosen creatures."""
     out = []
-    for genome, result in zip(genomes, results, strict=True):
+    for i, genome in enumerate(genomes):
         reason = chosen.get(genome.id)
-        if reason is not None and result.frames is not None and result.fitness_over_time is not None:
-            out.append(FramesToStore(genome.id, result.frames, result.fitness_over_time, pellet_events(result), reason))
+        if reason is not None and (replay := evaluation.replay(i)) is not None:
+            frames, fitness_over_time, pellet_table = replay
+            out.append(FramesToStore(genome.id, frames, fitness_over_time, pellet_events(pellet_table), reason))
     return tuple(out)

@@ -52,4 +52,11 @@ def replay_creature(store: Store, run_id: str, generation: int, creature_id: str
     result = simulate([genome], cfg.sim, seed=stats.sim_seed, record=True)[0]
     assert result.frames is not None
     assert result.fitness_over_time is not None
-    return Replay(creature_id, generation, result.frames, result.fitness_over_time, pellet_events(result), "simulated")
+    return Replay(
+        creature_id,
+        generation,
+        result.frames,
+        result.fitness_over_time,
+        pellet_events(result.pellet_table),
+        "simulated",
+    )

@@ -16,13 +16,17 @@ from evolab.errors import ConfigError, StorageError
 from evolab.genetics import evolve_step
 from evolab.genome import initial_population
 from evolab.genome.model import Genome
-from evolab.physics.simulate import SimResult, simulate
-from evolab.runner.analysis import generation_stats, pick_replays, rank_results, replays_to_store
+from evolab.physics.pack import PackedBatch, pack_batch
+from evolab.physics.simulate import BatchOutputs, SimResult, run_batch
+from evolab.runner.analysis import Evaluation, generation_stats, pick_replays, rank_results, replays_to_store
 from evolab.runner.seeds import frame_policy_rng, fresh_run_seed, generation_seed
 from evolab.storage import CreatureResult, GenerationRecord, GenerationStats, RunInfo, Store
 
 Evaluator = Callable[..., list[SimResult]]
 """simulate-compatible: (genomes, sim_config, seed, *, record, workers) -> results in input order."""
+
+BatchKernel = Callable[..., BatchOutputs]
+"""run_batch-compatible: (packed batch, sim_config, seed, *, record, workers) -> the batch's raw outputs."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +57,8 @@ class Run:
         generation: int,
         *,
         workers: int | None = None,
-        evaluator: Evaluator = simulate,
+        evaluator: Evaluator | None = None,
+        kernel: BatchKernel = run_batch,
         owns_store: bool = True,
     ) -> None:
         self._store = store
@@ -63,6 +68,7 @@ class Run:
         self._generation = generation
         self._workers = workers
         self._evaluate = evaluator
+        self._kernel = kernel
         self._owns_store = owns_store
         self._checkpointed_generation = generation  # created and resumed runs start at a checkpoint
         self._best = (info.best_fitness, info.best_creature_id, info.best_generation) if info.best_creature_id else None
@@ -83,9 +89,21 @@ class Run:
         *,
         name: str | None = None,
         workers: int | None = None,
-        evaluator: Evaluator = simulate,
+        evaluator: Evaluator | None = None,
+        kernel: BatchKernel = run_batch,
     ) -> Run:
         """Start a new run: random generation 0 is made and stored (with its checkpoint).
+
+        Args:
+            cfg: the evolution's settings.
+            db: database file (or an open `Store`).
+            seed: seeds everything; drawn fresh when None.
+            name: the run's name.
+            workers: kernel threads (default: all cores).
+            evaluator: a custom simulate-compatible evaluator (a remote one, say). By default a generation
+                is packed, run through `kernel` and read from the kernel's outputs directly, which stores
+                exactly what `simulate` as evaluator would, without one `SimResult` per creature.
+            kernel: run_batch-compatible batch kernel (to time it or to hold a lock around it).
 
         Raises:
             ConfigError: a negative seed.
@@ -100,7 +118,9 @@ class Run:
         with store.transaction():  # a run is registered with its generation-0 checkpoint, or not at all
             info = store.create_run(cfg, seed, name=name)
             store.store_population(info.id, 0, population, rng.bit_generator.state)
-        return cls(store, info, population, rng, 0, workers=workers, evaluator=evaluator, owns_store=owns)
+        return cls(
+            store, info, population, rng, 0, workers=workers, evaluator=evaluator, kernel=kernel, owns_store=owns
+        )
 
     @classmethod
     def resume(
@@ -109,7 +129,8 @@ class Run:
         db: str | Path | Store = "evolution.db",
         *,
         workers: int | None = None,
-        evaluator: Evaluator = simulate,
+        evaluator: Evaluator | None = None,
+        kernel: BatchKernel = run_batch,
     ) -> Run:
         """Continue a run from its latest checkpoint; generations stored after it are recomputed.
 
@@ -136,6 +157,7 @@ class Run:
             checkpoint.generation,
             workers=workers,
             evaluator=evaluator,
+            kernel=kernel,
             owns_store=owns,
         )
 
@@ -220,14 +242,13 @@ class Run:
         start = time.perf_counter()
         sim_seed = generation_seed(self.seed, g)
         record = cfg.frames.enabled and (cfg.frames.keep_top + cfg.frames.keep_random + cfg.frames.keep_bottom) > 0
-        results = self._evaluate(genomes, cfg.sim, sim_seed, record=record, workers=self._workers)
+        evaluation = self._evaluate_generation(genomes, sim_seed, record)
         simulated = time.perf_counter()
 
-        ranked = rank_results(g, genomes, results)
+        ranked = rank_results(g, genomes, evaluation)
         chosen = pick_replays(ranked, cfg.frames, frame_policy_rng(self.seed, g))
         self._update_records(ranked)
-        fitness = np.array([r.fitness for r in results])
-        next_population = evolve_step(genomes, fitness, cfg, self._rng, birth=g + 1)
+        next_population = evolve_step(genomes, evaluation.fitness, cfg, self._rng, birth=g + 1)
         stats = generation_stats(
             g,
             genomes,
@@ -243,7 +264,7 @@ class Run:
             GenerationRecord(
                 stats=stats,
                 results=tuple(ranked),
-                frames=replays_to_store(chosen, genomes, results) if record else (),
+                frames=replays_to_store(chosen, genomes, evaluation) if record else (),
                 next_population=tuple(next_population),
                 rng_state=self._rng.bit_generator.state,
                 write_checkpoint=checkpoint,
@@ -268,6 +289,14 @@ class Run:
                 )
             )
         return stats
+
+    def _evaluate_generation(self, genomes: Sequence[Genome], seed: int, record: bool) -> Evaluation:
+        cfg = self.config.sim
+        if self._evaluate is not None:
+            return Evaluation.of_results(self._evaluate(genomes, cfg, seed, record=record, workers=self._workers))
+        batch: PackedBatch = pack_batch(genomes)
+        out = self._kernel(batch, cfg, seed, record=record, workers=self._workers)
+        return Evaluation.of_outputs(out, batch.n_nodes, record)
 
     def _update_records(self, ranked: Sequence[CreatureResult]) -> None:
         top = ranked[0]

@@ -16,7 +16,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from evolab import __version__
 from evolab.errors import ConfigError, EvolabError, GenomeError, StorageError
-from evolab.physics.simulate import simulate
+from evolab.physics.simulate import run_batch
 from evolab.server.hub import Hub
 from evolab.server.routes import creatures, live, presets, runs
 from evolab.server.state import ReadStores, ServerState
@@ -65,14 +65,14 @@ def create_app(
         hub = Hub(asyncio.get_running_loop())
         kernel_lock = threading.Lock()
 
-        def locked_simulate(*args: Any, **kwargs: Any) -> Any:
+        def locked_kernel(*args: Any, **kwargs: Any) -> Any:
             with kernel_lock:
-                return simulate(*args, **kwargs)
+                return run_batch(*args, **kwargs)
 
         state = ServerState(
             db=db,
             stores=ReadStores(db),
-            worker=Worker(db, hub.publish, evaluator=locked_simulate, workers=workers),
+            worker=Worker(db, hub.publish, kernel=locked_kernel, workers=workers),
             watcher=Watcher(db, hub.publish, poll_interval),
             hub=hub,
             kernel_lock=kernel_lock,

@@ -59,7 +59,7 @@ class Worker:
     Args:
         db: the database file.
         publish: receives `{"type": "job", "job": ...}` events (from the worker thread).
-        evaluator: the simulate function runs use (the server wraps it in its kernel lock).
+        kernel: the batch kernel runs use (the server wraps `run_batch` in its kernel lock).
         workers: kernel threads per generation (default: all cores).
     """
 
@@ -68,12 +68,12 @@ class Worker:
         db: Path,
         publish: Callable[[dict[str, Any]], None],
         *,
-        evaluator: Callable[..., Any],
+        kernel: Callable[..., Any],
         workers: int | None = None,
     ) -> None:
         self._db = db
         self._publish = publish
-        self._evaluator = evaluator
+        self._kernel = kernel
         self._workers = workers
         self._cond = threading.Condition()
         self._control: deque[Job] = deque()
@@ -206,7 +206,7 @@ class Worker:
             self._emit(job)
 
         try:
-            run = Run.resume(job.run_id, store, workers=self._workers, evaluator=self._evaluator)
+            run = Run.resume(job.run_id, store, workers=self._workers, kernel=self._kernel)
             run.advance(job.total, on_generation=progress, should_stop=lambda: self._between_generations(store, job))
             job.state = "done" if job.done == job.total else "stopped"
         except EvolabError as err:

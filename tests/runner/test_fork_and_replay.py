@@ -125,7 +125,7 @@ def test_stored_replays_match_a_resimulation_to_within_the_quantum(stored_run: S
         )
         assert (np.abs(replay.frames - expected.frames) <= np.array(POSITION_QUANTA)).all()
         np.testing.assert_allclose(replay.fitness_over_time, expected.fitness_over_time, rtol=0, atol=FITNESS_QUANTUM)
-        assert list(replay.pellets) == list(pellet_events(expected))
+        assert list(replay.pellets) == list(pellet_events(expected.pellet_table))
 
 
 def test_replays_not_kept_are_resimulated_exactly(stored_run: StoredRun) -> None:

@@ -47,7 +47,7 @@ def test_a_stored_replay_matches_the_simulation_within_half_a_quantum(
             np.testing.assert_allclose(
                 stored.fitness_over_time, simulated.fitness_over_time, rtol=0, atol=FITNESS_TOLERANCE
             )
-            assert stored.pellets == pellet_events(simulated)
+            assert stored.pellets == pellet_events(simulated.pellet_table)
 
 
 def test_pellet_events_are_kept(store: Store, rng: np.random.Generator) -> None:
