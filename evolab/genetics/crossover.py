@@ -7,14 +7,16 @@ muscle k paired with parent 2's muscle k mod m2, and so are their output columns
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
+import numba as nb
 import numpy as np
 
 from evolab.config import GenomeConstraints
 from evolab.genome.arrays import split_blocks
 from evolab.genome.generate import new_creature_id
-from evolab.genome.model import HSL, M_DIR, M_REST, M_VEL, N_POS, Genome, NeuralGenome, unit_or_zero
+from evolab.genome.model import HSL, M_DIR, M_DIR_X, M_REST, M_VEL, M_VEL_X, N_POS, Genome, NeuralGenome
 from evolab.genome.neural import remove_outputs
 from evolab.genome.ranges import REST_LENGTH_RANGE, as_float32, snap_genes
 
@@ -80,11 +82,83 @@ def blend_crossover(
     return blend_many([(p1, p2)], constraints, rng, [child_id or new_creature_id(rng)])[0]
 
 
-def _blocks(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For blocks of `counts` rows laid end to end: each row's block and its index inside the block."""
-    owner = np.repeat(np.arange(len(counts)), counts)
-    local = np.arange(owner.size) - np.repeat(np.cumsum(counts) - counts, counts)
-    return owner, local
+@nb.njit(cache=True)
+def _blend_kernel(own_nodes, own_node_start, their_nodes, their_node_start, n2, kept_nodes, own_muscles,
+                  own_ends, own_muscle_start, m1, their_muscles, their_muscle_start, m2, mult1, mult2,
+                  max_muscles, rest_lo, rest_hi, rng):  # fmt: skip
+    """Every gene of every blended child in one compiled pass (see `blend_crossover`), drawing in the order
+    of whole-array draws: every node's t, every kept muscle's t, every rest-length factor, then each
+    child's multiplier t and colour t.
+
+    Returns (nodes, muscles, ends, kept muscle counts, kept muscles' indices in parent 1, multipliers,
+    colour t), the rows of all children back to back.
+    """
+    pairs = kept_nodes.shape[0]
+    node_start = np.zeros(pairs + 1, dtype=np.int64)
+    for i in range(pairs):
+        node_start[i + 1] = node_start[i] + kept_nodes[i]
+    nodes = np.empty((node_start[pairs], own_nodes.shape[1]))
+    for r in range(node_start[pairs]):
+        nodes[r, 0] = rng.random()  # t, until the node is blended below
+    for i in range(pairs):
+        for j in range(kept_nodes[i]):
+            r = node_start[i] + j
+            t = nodes[r, 0]
+            own = own_nodes[own_node_start[i] + j]
+            theirs = their_nodes[their_node_start[i] + j % n2[i]]
+            for col in range(2):
+                nodes[r, col] = own[col] + (theirs[col] - own[col]) * t
+            for col in range(2, 5):  # positions stay closer to parent 1
+                nodes[r, col] = own[col] + (theirs[col] - own[col]) * (t / 2.0)
+
+    kept_counts = np.zeros(pairs, dtype=np.int64)
+    kept_local = np.empty(own_muscles.shape[0], dtype=np.int64)
+    owner = np.empty(own_muscles.shape[0], dtype=np.int64)
+    k = 0
+    for i in range(pairs):
+        for j in range(m1[i]):
+            a, b = own_ends[own_muscle_start[i] + j]
+            if a < kept_nodes[i] and b < kept_nodes[i] and kept_counts[i] < max_muscles:
+                kept_counts[i] += 1
+                kept_local[k] = j
+                owner[k] = i
+                k += 1
+    muscles = np.empty((k, own_muscles.shape[1]))
+    ends = np.empty((k, 2), dtype=np.int32)
+    t_muscle = np.empty(k)
+    for q in range(k):
+        t_muscle[q] = rng.random()
+    for q in range(k):
+        i, j = owner[q], kept_local[q]
+        own = own_muscles[own_muscle_start[i] + j]
+        theirs = their_muscles[their_muscle_start[i] + j % m2[i]] if m2[i] > 0 else own
+        for col in range(own.shape[0]):
+            muscles[q, col] = own[col] + (theirs[col] - own[col]) * t_muscle[q]
+        for first in (M_DIR_X, M_VEL_X):  # blended bias vectors, renormalised (`unit_or_zero`)
+            x, y, z = muscles[q, first], muscles[q, first + 1], muscles[q, first + 2]
+            norm = math.sqrt(x * x + y * y + z * z)
+            for axis in range(3):
+                muscles[q, first + axis] = muscles[q, first + axis] / norm if norm > 1e-12 else 0.0
+        ends[q, 0] = own_ends[own_muscle_start[i] + j, 0]
+        ends[q, 1] = own_ends[own_muscle_start[i] + j, 1]
+    for q in range(k):  # rest lengths re-measured on the child's nodes, x U(0.9, 1.1)
+        base = node_start[owner[q]]
+        dx = nodes[base + ends[q, 0], 2] - nodes[base + ends[q, 1], 2]
+        dy = nodes[base + ends[q, 0], 3] - nodes[base + ends[q, 1], 3]
+        dz = nodes[base + ends[q, 0], 4] - nodes[base + ends[q, 1], 4]
+        distance = math.sqrt(dx * dx + dy * dy + dz * dz)
+        muscles[q, M_REST] = min(max(distance * rng.uniform(0.9, 1.1), rest_lo), rest_hi)
+    multipliers = np.empty(pairs)
+    for i in range(pairs):
+        multipliers[i] = mult1[i] + (mult2[i] - mult1[i]) * rng.random()
+    color_t = np.empty(pairs)
+    for i in range(pairs):
+        color_t[i] = rng.random()
+    return nodes, muscles, ends, kept_counts, kept_local[:k], multipliers, color_t
+
+
+def _starts(counts: np.ndarray) -> np.ndarray:
+    return np.cumsum(counts) - counts
 
 
 def blend_many(
@@ -95,7 +169,7 @@ def blend_many(
     *,
     snap: bool = True,
 ) -> list[Genome]:
-    """`blend_crossover` of many pairs at once: every gene of every child in a few array operations.
+    """`blend_crossover` of many pairs at once: every gene of every child in one compiled pass.
 
     With `snap=False` the children's genes are left unrounded (a mutation that snaps follows).
     """
@@ -105,43 +179,20 @@ def blend_many(
     seconds = [q for _, q in pairs]
     n1 = np.array([p.n_nodes for p in firsts])
     n2 = np.array([q.n_nodes for q in seconds])
-    m2 = np.array([q.n_muscles for q in seconds])
-    kept_nodes = np.minimum(n1, constraints.effective_max_nodes)
-
-    own_nodes = np.concatenate([p.node_params for p in firsts])
-    their_nodes = np.concatenate([q.node_params for q in seconds])
-    owner, local = _blocks(kept_nodes)
-    own = own_nodes[(np.cumsum(n1) - n1)[owner] + local]
-    theirs = their_nodes[(np.cumsum(n2) - n2)[owner] + local % n2[owner]]
-    t = rng.random(len(own))[:, None]
-    nodes = own + (theirs - own) * t
-    nodes[:, N_POS] = own[:, N_POS] + (theirs[:, N_POS] - own[:, N_POS]) * (t / 2.0)  # closer to parent 1
-
     m1 = np.array([p.n_muscles for p in firsts])
-    all_ends = np.concatenate([p.muscle_nodes for p in firsts])
-    all_owner, all_local = _blocks(m1)
-    keep = _kept_muscles(all_ends, all_owner, m1, kept_nodes, constraints.max_muscles)
-    m_owner, kept_flat = all_owner[keep], all_local[keep]
-    kept_counts = np.bincount(m_owner, minlength=len(pairs))
-    kept = split_blocks(kept_flat, kept_counts)
-    own_m = np.concatenate([p.muscle_params for p in firsts])[keep]
-    partner = kept_flat % np.maximum(m2[m_owner], 1)
-    their_all = np.concatenate([q.muscle_params for q in seconds])
-    theirs_m = np.where((m2[m_owner] > 0)[:, None], their_all[(np.cumsum(m2) - m2)[m_owner] + partner], own_m)
-    muscles = own_m + (theirs_m - own_m) * rng.random(len(own_m))[:, None]
-    for cols in (M_DIR, M_VEL):
-        muscles[:, cols] = unit_or_zero(muscles[:, cols])
-    ends = all_ends[keep]
-    node_base = (np.cumsum(kept_nodes) - kept_nodes)[m_owner]
-    a = nodes[node_base + ends[:, 0], 2:5]
-    b = nodes[node_base + ends[:, 1], 2:5]
-    distance = np.sqrt(((a - b) ** 2).sum(axis=1))
-    muscles[:, M_REST] = np.clip(distance * rng.uniform(0.9, 1.1, len(muscles)), *REST_LENGTH_RANGE)
-
-    mult1 = np.array([p.global_frequency_multiplier for p in firsts])
-    mult2 = np.array([q.global_frequency_multiplier for q in seconds])
-    multipliers = mult1 + (mult2 - mult1) * rng.random(len(pairs))
-    color_t = rng.random(len(pairs))
+    m2 = np.array([q.n_muscles for q in seconds])
+    nodes, muscles, ends, kept_counts, kept_flat, multipliers, color_t = _blend_kernel(
+        np.concatenate([p.node_params for p in firsts]), _starts(n1),
+        np.concatenate([q.node_params for q in seconds]), _starts(n2), n2,
+        np.minimum(n1, constraints.effective_max_nodes),
+        np.concatenate([p.muscle_params for p in firsts]), np.concatenate([p.muscle_nodes for p in firsts]),
+        _starts(m1), m1,
+        np.concatenate([q.muscle_params for q in seconds]), _starts(m2), m2,
+        np.array([p.global_frequency_multiplier for p in firsts]),
+        np.array([q.global_frequency_multiplier for q in seconds]),
+        constraints.max_muscles, *REST_LENGTH_RANGE, rng,
+    )  # fmt: skip
+    kept_nodes = np.minimum(n1, constraints.effective_max_nodes)
     if snap:
         nodes, muscles, multipliers = snap_genes(nodes, muscles, multipliers, kept_counts, constraints)
     # read-only views of the batch arrays: each child takes its blocks without copying them
@@ -150,6 +201,7 @@ def blend_many(
     node_blocks = split_blocks(nodes, kept_nodes)
     muscle_blocks = split_blocks(muscles, kept_counts)
     end_blocks = split_blocks(ends, kept_counts)
+    kept = split_blocks(kept_flat, kept_counts)
     children = []
     for i, (p1, p2) in enumerate(pairs):
 
