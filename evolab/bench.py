@@ -97,8 +97,10 @@ def warm_up(workers: int | None = None) -> float:
     from evolab.genetics import evolve_step
     from evolab.storage.frame_codec import encode_replay
 
-    evolve_cfg = EvolutionConfig(population_size=2, elite_count=0, structural_rate=1.0, mutation_rate=1.0)
-    evolve_step(genomes, [1.0, 0.0], evolve_cfg, rng)
+    evolve_cfg = EvolutionConfig(
+        population_size=2, elite_count=0, cull_fraction=0.0, crossover_rate=1.0, structural_rate=1.0, mutation_rate=1.0
+    )
+    evolve_step(genomes, [1.0, 0.0], evolve_cfg, rng)  # crossover, then every kind of mutation
     encode_replay(np.zeros((2, 2, 3), dtype=np.float32), np.zeros(2))
     return time.perf_counter() - start
 
