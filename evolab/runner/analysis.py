@@ -12,6 +12,7 @@ from evolab.config import FramePolicy
 from evolab.genome.model import Genome
 from evolab.physics.simulate import DISQUALIFICATION_REASONS, BatchOutputs, SimResult, frame_of_step, pellet_tables
 from evolab.storage.records import CreatureResult, FramesToStore, GenerationStats
+from evolab.storage.replay_block import pellet_dicts
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -28,7 +29,7 @@ class Evaluation:
     _results: Sequence[SimResult] | None = None
     _outputs: BatchOutputs | None = None
     _n_nodes: list[int] | None = None
-    _pellet_tables: np.ndarray | None = None
+    _pellet_rows: np.ndarray | None = None
 
     @classmethod
     def of_results(cls, results: Sequence[SimResult]) -> Evaluation:
@@ -55,22 +56,22 @@ class Evaluation:
             out.net_displacement.tolist(),
             _outputs=out if record else None,
             _n_nodes=n_nodes.tolist(),
-            _pellet_tables=pellet_tables(out) if record else None,
+            _pellet_rows=pellet_rows(pellet_tables(out)) if record else None,
         )
 
     def replay(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-        """Creature i's frames (F, n, 3), fitness over time (F,) and pellet table (see `pellet_tables`);
+        """Creature i's frames (F, n, 3), fitness over time (F,) and pellet events as rows (`pellet_rows`);
         None when it was not recorded."""
         if self._results is not None:
             r = self._results[i]
             if r.frames is None or r.fitness_over_time is None:
                 return None
-            return r.frames, r.fitness_over_time, r.pellet_table
+            return r.frames, r.fitness_over_time, pellet_rows(r.pellet_table)
         out = self._outputs
-        if out is None or self._n_nodes is None or self._pellet_tables is None:
+        if out is None or self._n_nodes is None or self._pellet_rows is None:
             return None
         spawned = int(out.n_spawned[i])
-        return out.frames[i, :, : self._n_nodes[i]], out.fitness_over_time[i], self._pellet_tables[i, :spawned]
+        return out.frames[i, :, : self._n_nodes[i]], out.fitness_over_time[i], self._pellet_rows[i, :spawned]
 
 
 def rank_results(generation: int, genomes: Sequence[Genome], evaluation: Evaluation) -> list[CreatureResult]:
@@ -145,19 +146,23 @@ def pick_replays(ranked: Sequence[CreatureResult], policy: FramePolicy, rng: np.
     return chosen
 
 
+def pellet_rows(pellet_table: np.ndarray) -> np.ndarray:
+    """Pellet events as int32 rows (`evolab.storage.replay_block.pellet_dicts`), from pellet table rows
+    (`SimResult.pellet_table`, any leading shape): positions and distances to the millimetre, which is
+    plenty for drawing a pellet and keeps stored replays small, and steps turned into frames."""
+    table = np.asarray(pellet_table, dtype=np.float64)
+    rows = np.empty(table.shape, dtype=np.int32)
+    rows[..., :3] = np.rint(table[..., :3] * 1000.0)
+    rows[..., 5] = np.rint(table[..., 5] * 1000.0)
+    steps = table[..., 3:5].astype(np.int64)
+    rows[..., 3:5] = np.where(steps < 0, -1, frame_of_step(steps))
+    return rows
+
+
 def pellet_events(pellet_table: np.ndarray) -> tuple[dict, ...]:
     """Pellets as JSON-safe dicts (positions, frames, initial distances), from a pellet table (the rows
-    `SimResult.pellet_table` holds)."""
-    # millimetres are plenty for drawing a pellet, and keep the stored JSON small
-    return tuple(
-        {
-            "position": [round(x, 3), round(y, 3), round(z, 3)],
-            "spawned_frame": frame_of_step(int(spawned)),
-            "collected_frame": None if collected < 0 else frame_of_step(int(collected)),
-            "initial_distance": round(distance, 3),
-        }
-        for x, y, z, spawned, collected, distance in pellet_table.tolist()
-    )
+    `SimResult.pellet_table` holds), as a stored replay gives them back."""
+    return pellet_dicts(pellet_rows(pellet_table))
 
 
 def replays_to_store(
@@ -168,6 +173,5 @@ def replays_to_store(
     for i, genome in enumerate(genomes):
         reason = chosen.get(genome.id)
         if reason is not None and (replay := evaluation.replay(i)) is not None:
-            frames, fitness_over_time, pellet_table = replay
-            out.append(FramesToStore(genome.id, frames, fitness_over_time, pellet_events(pellet_table), reason))
+            out.append(FramesToStore(genome.id, *replay, reason))
     return tuple(out)

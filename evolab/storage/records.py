@@ -115,7 +115,8 @@ class FramesToStore:
     creature_id: str
     frames: np.ndarray
     fitness_over_time: np.ndarray
-    pellets: tuple[dict, ...]
+    pellets: tuple[dict, ...] | np.ndarray
+    """Pellet events, or the int32 rows they are made from (`evolab.storage.replay_block.pellet_dicts`)."""
     reason: str  # "top", "random" or "bottom"
 
 

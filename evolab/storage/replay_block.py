@@ -3,7 +3,8 @@
 One zstd frame over all of a generation's replays compresses about 4 % better than a frame per replay,
 and one row of ~70 kB fills its overflow pages where 25 rows of ~3 kB left a quarter of their pages empty.
 Layout inside the frame: a table (one record per replay), the reasons, every replay's position planes,
-every replay's fitness planes, then all pellet events as one JSON array.
+every replay's fitness planes, then all pellet events: as int32 rows (`pellet_dicts`) in an EVB2 block,
+as one JSON array in an EVB1 block (written before, and for imported events of any other shape).
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ import zstandard
 from evolab.errors import StorageError
 from evolab.storage.frame_codec import RawReplay
 
-_MAGIC = b"EVB1"
+_MAGIC = b"EVB2"
+_MAGIC_V1 = b"EVB1"
 _PREFIX = struct.Struct("<4sI")  # magic, replay count
-_ENTRY = np.dtype(
+_ENTRY_V1 = np.dtype(
     [
         ("creature", "<u4"),
         ("frames", "<u2"),
@@ -33,6 +35,8 @@ _ENTRY = np.dtype(
         ("fitness", "<u4"),  # bytes of its fitness planes
     ]
 )
+_ENTRY = np.dtype([*_ENTRY_V1.descr, ("pellets", "<u2")])  # EVB2: its number of pellet rows
+_PELLET_ROW = 6
 _LEVEL = 1
 
 
@@ -43,32 +47,65 @@ class BlockEntry:
     creature_no: int
     reason: str
     raw: RawReplay
-    pellets: tuple[dict, ...]
+    pellets: tuple[dict, ...] | np.ndarray
+    """Pellet events, or the (k, 6) int32 rows they are made from (`pellet_dicts`)."""
+
+
+def pellet_dicts(rows: np.ndarray) -> tuple[dict, ...]:
+    """Pellet events as JSON-safe dicts from int32 rows of x, y, z (millimetres), the frame it appears,
+    the frame it is collected (-1: never) and its initial distance (millimetres)."""
+    return tuple(
+        {
+            "position": [x / 1000, y / 1000, z / 1000],
+            "spawned_frame": spawned,
+            "collected_frame": None if collected < 0 else collected,
+            "initial_distance": distance / 1000,
+        }
+        for x, y, z, spawned, collected, distance in rows.tolist()
+    )
 
 
 def encode_block(entries: Sequence[BlockEntry]) -> bytes:
-    """A generation's replays in one blob."""
-    table = np.zeros(len(entries), dtype=_ENTRY)
-    reasons = [e.reason.encode() for e in entries]
+    """A generation's replays in one blob (EVB2 when every entry's pellets are rows, else EVB1)."""
+    if not all(isinstance(e.pellets, np.ndarray) for e in entries):
+        return _encode_v1(entries)
+    table = _table(entries, _ENTRY)
+    rows = [np.asarray(e.pellets, dtype="<i4").reshape(-1, _PELLET_ROW) for e in entries]
+    table["pellets"] = [len(r) for r in rows]
+    pellets = np.concatenate(rows).tobytes() if rows else b""
+    return _compress(_MAGIC, entries, table, pellets)
+
+
+def _encode_v1(entries: Sequence[BlockEntry]) -> bytes:
+    events = [e.pellets if not isinstance(e.pellets, np.ndarray) else pellet_dicts(e.pellets) for e in entries]
+    pellets = json.dumps([list(p) for p in events], separators=(",", ":")).encode()
+    return _compress(_MAGIC_V1, entries, _table(entries, _ENTRY_V1), pellets)
+
+
+def _table(entries: Sequence[BlockEntry], dtype: np.dtype) -> np.ndarray:
+    table = np.zeros(len(entries), dtype=dtype)
     table["creature"] = [e.creature_no for e in entries]
     table["frames"] = [e.raw.n_frames for e in entries]
     table["nodes"] = [e.raw.n_nodes for e in entries]
     table["quanta"] = np.array([e.raw.quanta for e in entries]).reshape(-1, 3)
     table["fitness_quantum"] = [e.raw.fitness_quantum for e in entries]
-    table["reason"] = [len(r) for r in reasons]
+    table["reason"] = [len(e.reason.encode()) for e in entries]
     table["positions"] = [len(e.raw.positions) for e in entries]
     table["fitness"] = [len(e.raw.fitness) for e in entries]
-    pellets = json.dumps([list(e.pellets) for e in entries], separators=(",", ":")).encode()
+    return table
+
+
+def _compress(magic: bytes, entries: Sequence[BlockEntry], table: np.ndarray, pellets: bytes) -> bytes:
     body = b"".join(
         [
             table.tobytes(),
-            *reasons,
+            *(e.reason.encode() for e in entries),
             *(e.raw.positions for e in entries),
             *(e.raw.fitness for e in entries),
             pellets,
         ]
     )
-    return _PREFIX.pack(_MAGIC, len(entries)) + zstandard.ZstdCompressor(level=_LEVEL).compress(body)
+    return _PREFIX.pack(magic, len(entries)) + zstandard.ZstdCompressor(level=_LEVEL).compress(body)
 
 
 def decode_block(blob: bytes) -> list[BlockEntry]:
@@ -79,17 +116,24 @@ def decode_block(blob: bytes) -> list[BlockEntry]:
     """
     try:
         magic, count = _PREFIX.unpack_from(blob)
-        if magic != _MAGIC:
+        if magic not in (_MAGIC, _MAGIC_V1):
             raise ValueError("bad magic")
         body = zstandard.ZstdDecompressor().decompress(blob[_PREFIX.size :])
-        table = np.frombuffer(body, dtype=_ENTRY, count=count)
+        table = np.frombuffer(body, dtype=_ENTRY if magic == _MAGIC else _ENTRY_V1, count=count)
         offset = table.nbytes
         spans = []
         for column in ("reason", "positions", "fitness"):
             ends = offset + np.cumsum(table[column].astype(np.int64))
             spans.append(np.stack([ends - table[column], ends], axis=1))
             offset = int(ends[-1]) if count else offset
-        pellets = json.loads(body[offset:]) if count else []
+        if magic == _MAGIC:
+            rows = np.frombuffer(body, dtype="<i4", offset=offset).reshape(-1, _PELLET_ROW)
+            if len(rows) != int(table["pellets"].sum()):
+                raise ValueError("pellet rows do not match the replays")
+            counts = table["pellets"].astype(np.int64)
+            pellets = [pellet_dicts(r) for r in np.split(rows, np.cumsum(counts)[:-1])] if count else []
+        else:
+            pellets = json.loads(body[offset:]) if count else []
         if len(pellets) != count:
             raise ValueError("pellet events do not match the replays")
         out = []

@@ -974,12 +974,13 @@ def _insert_replays(
     cur: sqlite3.Cursor,
     pk: int,
     numbers: dict[str, int],
-    replays: Sequence[tuple[int, str, str, RawReplay, Sequence[dict]]],
+    replays: Sequence[tuple[int, str, str, RawReplay, Sequence[dict] | np.ndarray]],
 ) -> None:
     """Replays (generation, creature id, reason, raw replay, pellet events), one block per generation."""
     by_generation: dict[int, list[BlockEntry]] = {}
     for g, cid, reason, raw, pellets in replays:
-        by_generation.setdefault(g, []).append(BlockEntry(numbers[cid], reason, raw, tuple(pellets)))
+        events = pellets if isinstance(pellets, np.ndarray) else tuple(pellets)
+        by_generation.setdefault(g, []).append(BlockEntry(numbers[cid], reason, raw, events))
     cur.executemany(
         "INSERT INTO replays (run_pk, generation, data) VALUES (?, ?, ?)",
         [(pk, g, encode_block(entries)) for g, entries in by_generation.items()],

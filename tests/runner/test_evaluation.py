@@ -13,6 +13,7 @@ from evolab.physics.pack import pack_batch
 from evolab.physics.simulate import run_batch, simulate
 from evolab.runner import Run
 from evolab.runner.analysis import Evaluation, pellet_events, rank_results, replays_to_store
+from evolab.storage.replay_block import pellet_dicts
 from tests.runner.shared import small_config, without_timings
 
 SEED = 41
@@ -71,11 +72,11 @@ def test_columns_from_kernel_outputs_match_the_simulate_results() -> None:
     assert np.array_equal(from_outputs.fitness, from_results.fitness)
     assert rank_results(0, genomes, from_outputs) == rank_results(0, genomes, from_results)
     for i, result in enumerate(results):
-        frames, fitness_over_time, pellet_table = from_outputs.replay(i)
+        frames, fitness_over_time, pellets = from_outputs.replay(i)
         assert np.array_equal(frames, result.frames)
         assert not frames.flags.writeable
         assert np.array_equal(fitness_over_time, result.fitness_over_time)
-        assert pellet_events(pellet_table) == pellet_events(result.pellet_table)
+        assert pellet_dicts(pellets) == pellet_events(result.pellet_table)
 
 
 def test_nothing_is_replayed_from_a_batch_that_recorded_no_frames() -> None:
@@ -85,3 +86,17 @@ def test_nothing_is_replayed_from_a_batch_that_recorded_no_frames() -> None:
     evaluation = Evaluation.of_outputs(run_batch(batch, evolab.SimConfig(duration=0.5), 1), batch.n_nodes, False)
     assert evaluation.replay(0) is None
     assert replays_to_store({genomes[0].id: "top"}, genomes, evaluation) == ()
+
+
+def test_pellet_events_tell_each_pellet_to_the_millimetre_with_its_frames() -> None:
+    rng = np.random.default_rng(5)
+    genomes = [evolab.random_genome(rng) for _ in range(4)]
+    results = simulate(genomes, evolab.SimConfig(duration=6.0), 2, record=True)
+    pellets = [(p, e) for r in results for p, e in zip(r.pellets, pellet_events(r.pellet_table), strict=True)]
+
+    assert pellets
+    for record, event in pellets:
+        assert event["position"] == pytest.approx(list(record.position), abs=5e-4)
+        assert event["spawned_frame"] == record.spawned_frame
+        assert event["collected_frame"] == record.collected_frame
+        assert event["initial_distance"] == pytest.approx(record.initial_distance, abs=5e-4)

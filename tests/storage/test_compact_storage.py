@@ -20,7 +20,7 @@ from evolab.storage import Store
 from evolab.storage.creature_keys import creature_id, creature_key
 from evolab.storage.frame_codec import decode_replay, raw_replays
 from evolab.storage.genome_codec import KEY_INTERVAL, batch_depth, decode_batch
-from evolab.storage.replay_block import BlockEntry, decode_block, encode_block
+from evolab.storage.replay_block import BlockEntry, decode_block, encode_block, pellet_dicts
 
 from .builders import run_pk
 
@@ -88,10 +88,36 @@ def test_a_replay_block_round_trips_every_replay(rng: np.random.Generator) -> No
     assert decode_block(encode_block([])) == []
 
 
+PELLET_ROWS = np.array([[3585, 300, -4500, 0, 44, 2155], [-4500, 700, 2891, 44, -1, 2238]], dtype=np.int32)
+
+
+def test_pellet_rows_are_stored_as_rows_and_read_back_as_events(rng: np.random.Generator) -> None:
+    raws = raw_replays([(rng.normal(0, 1, (5, 2, 3)).astype(np.float32), np.zeros(5)) for _ in range(3)])
+    rows = [PELLET_ROWS, PELLET_ROWS[:0], PELLET_ROWS[1:]]
+    blob = encode_block([BlockEntry(i, "top", raw, r) for i, (raw, r) in enumerate(zip(raws, rows, strict=True))])
+
+    assert blob[:4] == b"EVB2"
+    assert [e.pellets for e in decode_block(blob)] == [pellet_dicts(r) for r in rows]
+    assert pellet_dicts(PELLET_ROWS) == (
+        {"position": [3.585, 0.3, -4.5], "spawned_frame": 0, "collected_frame": 44, "initial_distance": 2.155},
+        {"position": [-4.5, 0.7, 2.891], "spawned_frame": 44, "collected_frame": None, "initial_distance": 2.238},
+    )
+
+
+def test_a_block_with_events_of_another_shape_keeps_them_as_json(rng: np.random.Generator) -> None:
+    raws = raw_replays([(rng.normal(0, 1, (5, 2, 3)).astype(np.float32), np.zeros(5)) for _ in range(2)])
+    imported = ({"position": [1.0, 0.5, 2.0], "note": "from elsewhere"},)
+    blob = encode_block([BlockEntry(0, "top", raws[0], PELLET_ROWS), BlockEntry(1, "top", raws[1], imported)])
+
+    assert blob[:4] == b"EVB1"
+    assert [e.pellets for e in decode_block(blob)] == [pellet_dicts(PELLET_ROWS), imported]
+
+
+@pytest.mark.parametrize("pellets", [(), PELLET_ROWS], ids=["json events", "pellet rows"])
 @pytest.mark.parametrize("damage", ["empty", "other magic", "truncated", "count too high"])
-def test_a_damaged_replay_block_is_refused(rng: np.random.Generator, damage: str) -> None:
+def test_a_damaged_replay_block_is_refused(rng: np.random.Generator, damage: str, pellets) -> None:
     (raw,) = raw_replays([(rng.normal(0, 1, (5, 2, 3)).astype(np.float32), np.zeros(5))])
-    blob = encode_block([BlockEntry(1, "top", raw, ())])
+    blob = encode_block([BlockEntry(1, "top", raw, pellets)])
     damaged = {
         "empty": b"",
         "other magic": b"XXXX" + blob[4:],
