@@ -65,22 +65,16 @@ def _unpack_ints(data: bytes, count: int) -> np.ndarray:
 
 
 @nb.njit(cache=True)
-def _delta_planes(tracks, quanta):
-    """Byte planes (width, rows, F) of the zigzagged first differences of tracks (rows, F), row r on the
-    grid of quanta[r], and their width in bytes (1 to 8); one pass instead of a dozen numpy temporaries."""
-    rows, count = tracks.shape
-    z = np.empty((rows, count), dtype=np.uint64)
-    largest = np.uint64(0)
-    for r in range(rows):
-        previous = np.int64(0)
-        quantum = quanta[r]
-        for k in range(count):
-            value = np.int64(np.round(tracks[r, k] / quantum))
-            delta = value - previous
-            previous = value
-            zig = np.uint64((delta << 1) ^ (delta >> 63))
-            z[r, k] = zig
-            largest = max(largest, zig)
+def _zigzag_step(value, previous, largest):
+    delta = value - previous
+    zig = np.uint64((delta << 1) ^ (delta >> 63))
+    return zig, max(largest, zig)
+
+
+@nb.njit(cache=True)
+def _byte_planes(z, largest):
+    """Byte planes (width, rows, F) of zigzagged values (rows, F) below `largest` + 1, and the width."""
+    rows, count = z.shape
     width = 1
     while width < 8 and (largest >> np.uint64(8 * width)) > 0:
         width += 1
@@ -93,6 +87,38 @@ def _delta_planes(tracks, quanta):
     return planes, width
 
 
+@nb.njit(cache=True)
+def _delta_planes(tracks, quanta):
+    """Byte planes (width, rows, F) of the zigzagged first differences of tracks (rows, F), row r on the
+    grid of quanta[r], and their width in bytes (1 to 8); one pass instead of a dozen numpy temporaries."""
+    rows, count = tracks.shape
+    z = np.empty((rows, count), dtype=np.uint64)
+    largest = np.uint64(0)
+    for r in range(rows):
+        previous = np.int64(0)
+        for k in range(count):
+            value = np.int64(np.round(tracks[r, k] / quanta[r]))
+            z[r, k], largest = _zigzag_step(value, previous, largest)
+            previous = value
+    return _byte_planes(z, largest)
+
+
+@nb.njit(cache=True)
+def _frame_planes(frames, axis_quanta):
+    """`_delta_planes` of a replay's (F, n, 3) frames as tracks by node, then axis, read in place."""
+    count, n, _ = frames.shape
+    z = np.empty((n * 3, count), dtype=np.uint64)
+    largest = np.uint64(0)
+    for node in range(n):
+        for axis in range(3):
+            previous = np.int64(0)
+            for k in range(count):
+                value = np.int64(np.round(np.float64(frames[k, node, axis]) / axis_quanta[axis]))
+                z[node * 3 + axis, k], largest = _zigzag_step(value, previous, largest)
+                previous = value
+    return _byte_planes(z, largest)
+
+
 def raw_replays(replays: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[RawReplay]:
     """Quantise and delta-code replays of (F, n, 3) frames and (F,) fitness values (the same F for all)."""
     if not replays:
@@ -103,8 +129,7 @@ def raw_replays(replays: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[RawRep
     out = []
     for i, (frames, _) in enumerate(replays):
         n_frames, n, _ = frames.shape
-        tracks = np.ascontiguousarray(np.asarray(frames, dtype=np.float64).transpose(1, 2, 0)).reshape(n * 3, n_frames)
-        planes, width = _delta_planes(tracks, np.tile(axis_quanta, n))
+        planes, width = _frame_planes(np.asarray(frames), axis_quanta)
         out.append(
             RawReplay(
                 n_frames,
