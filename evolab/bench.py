@@ -95,13 +95,16 @@ def warm_up(workers: int | None = None) -> float:
     # the compiled parts of the GA and of storage, which E1 uses
     from evolab.config import EvolutionConfig
     from evolab.genetics import evolve_step
-    from evolab.storage.frame_codec import encode_replay
+    from evolab.storage.frame_codec import encode_replay, raw_replays
 
     evolve_cfg = EvolutionConfig(
         population_size=2, elite_count=0, cull_fraction=0.0, crossover_rate=1.0, structural_rate=1.0, mutation_rate=1.0
     )
     evolve_step(genomes, [1.0, 0.0], evolve_cfg, rng)  # crossover, then every kind of mutation
     encode_replay(np.zeros((2, 2, 3), dtype=np.float32), np.zeros(2))
+    batch_frames = np.zeros((1, 2, 3, 3), dtype=np.float32)
+    batch_frames.flags.writeable = False
+    raw_replays([(batch_frames[0, :, :2], np.zeros(2))])  # a run's replays: read-only views of a batch
     return time.perf_counter() - start
 
 

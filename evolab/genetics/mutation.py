@@ -18,7 +18,7 @@ import numba as nb
 import numpy as np
 
 from evolab.config import EvolutionConfig, GenomeConstraints
-from evolab.genetics.structure import CHANGES, Body, apply_changes
+from evolab.genetics.structure import CHANGES, change_bodies, follow_muscles
 from evolab.genome.arrays import split_blocks
 from evolab.genome.model import (
     HSL,
@@ -154,18 +154,24 @@ def mutate_many(
         return []
     c = constraints
     b = len(genomes)
-    # Structural changes first, child by child (they are rare); every value change after them is one
-    # vectorised pass over the whole batch, so new muscles get mutated like old ones.
+    # Structural changes first, body by body (they are rare); every value change after them is one
+    # compiled pass over the whole batch, so new muscles get mutated like old ones.
     structural = rng.random((b, len(CHANGES))) < p.structural_rate
-    bodies = [Body(g.node_params, g.muscle_nodes, g.muscle_params, g.neural) for g in genomes]
-    touched = np.flatnonzero(structural.any(axis=1))
-    if touched.size:
-        apply_changes([bodies[i] for i in touched], structural[touched], c, rng)
-    n_nodes = np.fromiter((body.n_nodes for body in bodies), np.int64, b)
-    n_muscles = np.fromiter((body.n_muscles for body in bodies), np.int64, b)
-
-    nodes = np.concatenate([body.nodes for body in bodies])
-    muscles = np.concatenate([body.muscles for body in bodies])
+    nodes, n_nodes, ends, muscles, n_muscles, origin, changed = change_bodies(
+        np.concatenate([g.node_params for g in genomes]),
+        np.fromiter((g.n_nodes for g in genomes), np.int64, b),
+        np.concatenate([g.muscle_nodes for g in genomes]),
+        np.concatenate([g.muscle_params for g in genomes]),
+        np.fromiter((g.n_muscles for g in genomes), np.int64, b),
+        structural,
+        c,
+        rng,
+    )
+    nets = [g.neural for g in genomes]
+    muscle_start = np.cumsum(n_muscles) - n_muscles
+    for i in np.flatnonzero(changed):  # network outputs follow their muscles
+        if nets[i] is not None:
+            nets[i] = follow_muscles(nets[i], origin[muscle_start[i] : muscle_start[i] + n_muscles[i]], rng)
     multipliers = np.fromiter((g.global_frequency_multiplier for g in genomes), np.float64, b)
     lo, hi = muscle_bounds(c, for_mutation=True)
     lo_pos, hi_pos = position_bounds(c)
@@ -177,7 +183,6 @@ def mutate_many(
     recolor = rng.random(b) < p.rate / 2.0
     hue_shift = rng.uniform(-0.05, 0.05, b)
 
-    nets = [body.neural for body in bodies]
     has_net = np.array([net is not None for net in nets])
     if has_net.any() and p.weight_rate > 0.0:
         weights = np.concatenate([net.weights for net in nets if net is not None])
@@ -192,9 +197,10 @@ def mutate_many(
 
     out = []
     # read-only views of the batch arrays: each Genome takes its blocks without copying them
-    nodes.flags.writeable = False
-    muscles.flags.writeable = False
+    for batch in (nodes, ends, muscles):
+        batch.flags.writeable = False
     node_blocks = split_blocks(nodes, n_nodes)
+    end_blocks = split_blocks(ends, n_muscles)
     muscle_blocks = split_blocks(muscles, n_muscles)
     for i, genome in enumerate(genomes):
         color = genome.color
@@ -206,7 +212,7 @@ def mutate_many(
             Genome._from_frozen_blocks(
                 genome_id,
                 node_blocks[i],
-                bodies[i].ends,  # the genome's own (read-only) ends, or new ones apply_changes froze
+                end_blocks[i],
                 muscle_blocks[i],
                 multipliers[i],
                 color,

@@ -26,7 +26,6 @@ from evolab.genome._muscle_init import (
     constraint_vector,
     init_muscle,
 )
-from evolab.genome.arrays import pad_blocks
 from evolab.genome.model import NeuralGenome
 from evolab.genome.neural import append_outputs, remove_outputs
 from evolab.genome.ranges import position_bounds
@@ -175,23 +174,92 @@ CHANGES = ("add_node", "remove_node", "add_muscle", "remove_muscle")
 
 
 @nb.njit(cache=True)
-def apply_changes_kernel(nodes, n, ends, muscles, m, origin, wanted, cp, pos_lo, pos_hi, rng):
-    """Apply the wanted changes (B, 4) (`CHANGES` order) to every body of a padded batch, in place.
+def change_bodies_kernel(nodes, n, ends, muscles, m, wanted, cp, pos_lo, pos_hi, rng):
+    """Apply the wanted changes (B, 4) (`CHANGES` order) to bodies laid end to end: nodes (R, 5), ends
+    (S, 2) and muscles (S, 16), `n` (B,) and `m` (B,) rows each.
 
-    Arrays: nodes (B, N, 5), n (B,), ends (B, M, 2), muscles (B, M, 16), m (B,), origin (B, M); each body
-    needs room for one more node and two more muscles.
+    Returns the bodies after the changes, end to end (nodes, n, ends, muscles, m), each muscle's origin
+    (its row in its body before, -1: new) and which bodies changed.
     """
-    for b in range(n.shape[0]):
-        if wanted[b, 0]:
-            n[b], m[b], _ = add_node_kernel(
-                nodes[b], n[b], ends[b], muscles[b], m[b], origin[b], cp, pos_lo, pos_hi, rng
-            )
-        if wanted[b, 1]:
-            n[b], m[b], _ = remove_node_kernel(nodes[b], n[b], ends[b], muscles[b], m[b], origin[b], cp, rng)
-        if wanted[b, 2]:
-            m[b], _ = add_muscle_kernel(nodes[b], n[b], ends[b], muscles[b], m[b], origin[b], cp, rng)
-        if wanted[b, 3]:
-            m[b], _ = remove_muscle_kernel(nodes[b], n[b], ends[b], muscles[b], m[b], origin[b], cp, rng)
+    b = n.shape[0]
+    width_n = max(1, n.max() + 1) if b else 1  # room for one more node and two more muscles
+    width_m = max(1, m.max() + 2) if b else 1
+    body_nodes = np.zeros((width_n, nodes.shape[1]))
+    body_ends = np.zeros((width_m, 2), dtype=np.int64)
+    body_muscles = np.zeros((width_m, muscles.shape[1]))
+    body_origin = np.zeros(width_m, dtype=np.int64)
+    out_nodes = np.empty((nodes.shape[0] + b, nodes.shape[1]))
+    out_ends = np.empty((ends.shape[0] + 2 * b, 2), dtype=np.int32)
+    out_muscles = np.empty((muscles.shape[0] + 2 * b, muscles.shape[1]))
+    out_origin = np.empty(muscles.shape[0] + 2 * b, dtype=np.int64)
+    new_n = n.copy()
+    new_m = m.copy()
+    changed = np.zeros(b, dtype=np.bool_)
+    node_in = muscle_in = node_out = muscle_out = 0
+    for i in range(b):
+        ni, mi = n[i], m[i]
+        body_nodes[:ni] = nodes[node_in : node_in + ni]
+        body_ends[:mi] = ends[muscle_in : muscle_in + mi]
+        body_muscles[:mi] = muscles[muscle_in : muscle_in + mi]
+        for j in range(mi):
+            body_origin[j] = j
+        k, q = ni, mi
+        if wanted[i, 0]:
+            k, q, _ = add_node_kernel(body_nodes, k, body_ends, body_muscles, q, body_origin, cp, pos_lo, pos_hi, rng)
+        if wanted[i, 1]:
+            k, q, _ = remove_node_kernel(body_nodes, k, body_ends, body_muscles, q, body_origin, cp, rng)
+        if wanted[i, 2]:
+            q, _ = add_muscle_kernel(body_nodes, k, body_ends, body_muscles, q, body_origin, cp, rng)
+        if wanted[i, 3]:
+            q, _ = remove_muscle_kernel(body_nodes, k, body_ends, body_muscles, q, body_origin, cp, rng)
+        changed[i] = k != ni or q != mi
+        for j in range(q):
+            changed[i] = changed[i] or body_origin[j] != j
+            out_ends[muscle_out + j, 0] = body_ends[j, 0]
+            out_ends[muscle_out + j, 1] = body_ends[j, 1]
+            out_origin[muscle_out + j] = body_origin[j]
+        out_nodes[node_out : node_out + k] = body_nodes[:k]
+        out_muscles[muscle_out : muscle_out + q] = body_muscles[:q]
+        new_n[i], new_m[i] = k, q
+        node_in += ni
+        muscle_in += mi
+        node_out += k
+        muscle_out += q
+    return (
+        out_nodes[:node_out],
+        new_n,
+        out_ends[:muscle_out],
+        out_muscles[:muscle_out],
+        new_m,
+        out_origin[:muscle_out],
+        changed,
+    )
+
+
+def change_bodies(
+    nodes: np.ndarray,
+    n: np.ndarray,
+    ends: np.ndarray,
+    muscles: np.ndarray,
+    m: np.ndarray,
+    wanted: np.ndarray,
+    c: GenomeConstraints,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, ...]:
+    """`change_bodies_kernel` with the constraints and position bounds of `c`."""
+    lo, hi = position_bounds(c)
+    return change_bodies_kernel(
+        np.ascontiguousarray(nodes, dtype=np.float64),
+        np.asarray(n, dtype=np.int64),
+        np.ascontiguousarray(ends, dtype=np.int64),
+        np.ascontiguousarray(muscles, dtype=np.float64),
+        np.asarray(m, dtype=np.int64),
+        np.ascontiguousarray(wanted, dtype=np.bool_),
+        constraint_vector(c),
+        lo,
+        hi,
+        rng,
+    )
 
 
 def follow_muscles(net: NeuralGenome, origin: np.ndarray, rng: np.random.Generator) -> NeuralGenome:
@@ -207,31 +275,30 @@ def apply_changes(
 ) -> np.ndarray:
     """Apply the wanted structural changes ((B, 4) bools, `CHANGES` order) to bodies, in place, in one
     compiled call; returns which bodies changed."""
-    b = len(bodies)
-    n = np.fromiter((body.n_nodes for body in bodies), np.int64, b)
-    m = np.fromiter((body.n_muscles for body in bodies), np.int64, b)
-    nodes = pad_blocks([body.nodes for body in bodies], n, int(n.max()) + 1, (bodies[0].nodes.shape[1],), np.float64)
-    ends = pad_blocks([body.ends for body in bodies], m, int(m.max()) + 2, (2,), np.int64)
-    muscles = pad_blocks(
-        [body.muscles for body in bodies], m, int(m.max()) + 2, (bodies[0].muscles.shape[1],), np.float64
+    n = np.array([body.n_nodes for body in bodies], dtype=np.int64)
+    m = np.array([body.n_muscles for body in bodies], dtype=np.int64)
+    nodes, n, ends, muscles, m, origin, changed = change_bodies(
+        np.concatenate([body.nodes for body in bodies]),
+        n,
+        np.concatenate([body.ends for body in bodies]),
+        np.concatenate([body.muscles for body in bodies]),
+        m,
+        wanted,
+        c,
+        rng,
     )
-    origin = np.broadcast_to(np.arange(ends.shape[1]), (b, ends.shape[1])).copy()
-    n_before, m_before = n.copy(), m.copy()
-    lo, hi = position_bounds(c)
-    apply_changes_kernel(
-        nodes, n, ends, muscles, m, origin, np.ascontiguousarray(wanted), constraint_vector(c), lo, hi, rng
-    )
-    slots = np.arange(ends.shape[1])
-    moved = ((slots[None, :] < m[:, None]) & (origin != slots[None, :])).any(axis=1)
-    changed = (n != n_before) | (m != m_before) | moved
+    node_start, muscle_start = np.cumsum(n) - n, np.cumsum(m) - m
     for i in np.flatnonzero(changed):
-        body = bodies[i]
-        body.nodes = nodes[i, : n[i]].copy()
-        body.ends = ends[i, : m[i]].astype(np.int32)
-        body.ends.flags.writeable = False  # a genome's arrays are read-only; a child takes these as they are
-        body.muscles = muscles[i, : m[i]].copy()
+        body, rows, cols = (
+            bodies[i],
+            slice(node_start[i], node_start[i] + n[i]),
+            slice(muscle_start[i], muscle_start[i] + m[i]),
+        )
+        body.nodes = nodes[rows].copy()
+        body.ends = ends[cols].copy()
+        body.muscles = muscles[cols].copy()
         if body.neural is not None:
-            body.neural = follow_muscles(body.neural, origin[i, : m[i]], rng)
+            body.neural = follow_muscles(body.neural, origin[cols], rng)
     return changed
 
 
