@@ -7,16 +7,21 @@ Both are also SQL functions on every `Store` connection, so queries can convert 
 
 from __future__ import annotations
 
-import re
-
-_OWN_ID = re.compile(r"cr_[0-9a-f]{16}")
+_HEX_DIGITS = "0123456789abcdef"
 _SIGN = 1 << 63
 _WRAP = 1 << 64
 
 
 def creature_key(creature_id: str | None) -> int | str | None:
     """The stored form of a creature id (None stays None)."""
-    if creature_id is None or not _OWN_ID.fullmatch(creature_id):
+    # `cr_` and exactly 16 lowercase hex digits (str methods: several times faster than a regex match,
+    # and a generation stores a few hundred ids)
+    if (
+        creature_id is None
+        or len(creature_id) != 19
+        or not creature_id.startswith("cr_")
+        or creature_id[3:].strip(_HEX_DIGITS)
+    ):
         return creature_id
     value = int(creature_id[3:], 16)
     return value - _WRAP if value >= _SIGN else value  # SQLite integers are signed

@@ -40,7 +40,21 @@ def test_evolabs_own_ids_are_stored_as_signed_64_bit_numbers_and_come_back(cid: 
     assert creature_id(key) == cid
 
 
-@pytest.mark.parametrize("cid", ["cr_1", "creature_42", "CR_00001A2B3C4D5E6F", "cr_00001A2B3C4D5E6F", "12345", ""])
+@pytest.mark.parametrize(
+    "cid",
+    [
+        "cr_1",
+        "creature_42",
+        "CR_00001A2B3C4D5E6F",
+        "cr_00001A2B3C4D5E6F",
+        "12345",
+        "",
+        "cr_0000_0000_0000_0",  # int() would take these: not evolab's form all the same
+        "cr_+000000000000001",
+        "cr_ 00000000000000a",
+        "cr_0000000000000000 ",
+    ],
+)
 def test_other_ids_are_stored_as_their_text(cid: str) -> None:
     assert creature_key(cid) == cid
     assert creature_id(cid) == cid
