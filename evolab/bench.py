@@ -96,6 +96,7 @@ def warm_up(workers: int | None = None) -> float:
     from evolab.config import EvolutionConfig
     from evolab.genetics import evolve_step
     from evolab.storage.frame_codec import encode_replay, raw_replays
+    from evolab.storage.genome_codec import batch_content
 
     evolve_cfg = EvolutionConfig(
         population_size=2, elite_count=0, cull_fraction=0.0, crossover_rate=1.0, structural_rate=1.0, mutation_rate=1.0
@@ -105,6 +106,7 @@ def warm_up(workers: int | None = None) -> float:
     batch_frames = np.zeros((1, 2, 3, 3), dtype=np.float32)
     batch_frames.flags.writeable = False
     raw_replays([(batch_frames[0, :, :2], np.zeros(2))])  # a run's replays: read-only views of a batch
+    batch_content(genomes)
     return time.perf_counter() - start
 
 
