@@ -4,18 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numba as nb
 import numpy as np
 
 
 def pad_blocks(
     blocks: Sequence[np.ndarray], counts: np.ndarray, width: int, tail: tuple[int, ...], dtype: type | np.dtype
 ) -> np.ndarray:
-    """Stack blocks of `counts` rows into a zero-padded (B, width, *tail) array (one scatter, no loop)."""
-    out = np.zeros((len(counts), width, *tail), dtype=dtype)
-    if int(np.sum(counts)):
-        rows = np.repeat(np.arange(len(counts)), counts)
-        starts = np.repeat(np.cumsum(counts) - counts, counts)
-        out[rows, np.arange(rows.size) - starts] = np.concatenate(blocks)
+    """Stack blocks of `counts` rows into a zero-padded (B, width, *tail) array (one compiled pass)."""
+    rows = np.concatenate(blocks) if len(blocks) else np.zeros((0, *tail))
+    flat = np.ascontiguousarray(rows, dtype=dtype).reshape(len(rows), int(np.prod(tail)))
+    return _pad(flat, np.asarray(counts, dtype=np.int64), width).reshape((len(counts), width, *tail))
+
+
+@nb.njit(cache=True)
+def _pad(rows, counts, width):
+    out = np.zeros((counts.shape[0], width, rows.shape[1]), dtype=rows.dtype)
+    start = 0
+    for b in range(counts.shape[0]):
+        out[b, : counts[b]] = rows[start : start + counts[b]]
+        start += counts[b]
     return out
 
 
