@@ -7,11 +7,14 @@ Both are also SQL functions on every `Store` connection, so queries can convert 
 
 from __future__ import annotations
 
+import functools
+
 _HEX_DIGITS = "0123456789abcdef"
 _SIGN = 1 << 63
 _WRAP = 1 << 64
 
 
+@functools.lru_cache(maxsize=4096)  # a child's parents were the last generation's new ids: mostly hits
 def creature_key(creature_id: str | None) -> int | str | None:
     """The stored form of a creature id (None stays None)."""
     # `cr_` and exactly 16 lowercase hex digits (str methods: several times faster than a regex match,
