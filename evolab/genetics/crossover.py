@@ -201,14 +201,16 @@ def blend_many(
     node_blocks = split_blocks(nodes, kept_nodes)
     muscle_blocks = split_blocks(muscles, kept_counts)
     end_blocks = split_blocks(ends, kept_counts)
-    kept = split_blocks(kept_flat, kept_counts)
+    kept = split_blocks(kept_flat, kept_counts) if any(p.neural is not None for p in firsts) else []
+
+    def blend(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return as_float32(x + (y - x) * rng.random(x.shape))
+
     children = []
     for i, (p1, p2) in enumerate(pairs):
-
-        def blend(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-            return as_float32(x + (y - x) * rng.random(x.shape))
-
-        partner_i = kept[i] % max(p2.n_muscles, 1)
+        neural = None
+        if p1.neural is not None:
+            neural = _child_neural(p1.neural, p2.neural, kept[i], kept[i] % max(p2.n_muscles, 1), blend)
         children.append(
             Genome._from_frozen_blocks(
                 child_ids[i],
@@ -220,7 +222,7 @@ def blend_many(
                 max(p1.generation, p2.generation) + 1,
                 0,
                 (p1.id, p2.id),
-                _child_neural(p1.neural, p2.neural, kept[i], partner_i, blend),
+                neural,
             )
         )
     return children

@@ -93,12 +93,15 @@ def evolve_step(
     lineages: list[Lineage | None] = [None] * n_children  # clones: made by the mutation itself
     pairs: list[tuple[Genome, Genome]] = []
     pair_slots: list[int] = []
-    for slot in range(n_children):
-        if crossing[slot]:
-            pairs.append((genomes[survivors[first_parents[slot]]], genomes[survivors[second_parents[slot]]]))
+    # Python lists: indexing numpy arrays element by element costs more than the rest of this loop
+    firsts = [genomes[i] for i in survivors[first_parents].tolist()]
+    seconds = [genomes[i] for i in survivors[second_parents].tolist()]
+    for slot, crossed in enumerate(crossing.tolist()):
+        if crossed:
+            pairs.append((firsts[slot], seconds[slot]))
             pair_slots.append(slot)
         else:
-            parent = genomes[survivors[first_parents[slot]]]
+            parent = firsts[slot]
             if cfg.use_mutation:
                 children[slot] = parent
                 lineages[slot] = (ids[slot], (parent.id,), parent.generation + 1)

@@ -38,7 +38,8 @@ def new_creature_ids(rng: np.random.Generator, count: int, birth: int = 0) -> li
     over (measured: the random ids of an earlier layout made generation writes slow down as runs grew).
     """
     values = rng.integers(0, 2**44, size=count, dtype=np.int64).tolist()
-    return [f"cr_{birth:05x}{value:011x}" for value in values]
+    prefix = f"cr_{birth:05x}"  # formatted once: a third of the time for a generation's ids
+    return [f"{prefix}{value:011x}" for value in values]
 
 
 def random_muscle_params(
