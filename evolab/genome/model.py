@@ -19,6 +19,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from evolab.slots import slot_constructor
+
 SCHEMA_VERSION = 1
 """Version of the genome dict format written by `Genome.to_dict`."""
 
@@ -317,18 +319,18 @@ class Genome:
 
         Skips `__post_init__`'s checks and copies, which cost more than the rest of making a child.
         """
-        genome = object.__new__(cls)
-        _set_id(genome, id)
-        _set_node_params(genome, node_params)
-        _set_muscle_nodes(genome, muscle_nodes)
-        _set_muscle_params(genome, muscle_params)
-        _set_multiplier(genome, float(global_frequency_multiplier))
-        _set_color(genome, color)
-        _set_generation(genome, generation)
-        _set_streak(genome, survival_streak)
-        _set_parent_ids(genome, parent_ids)
-        _set_neural(genome, neural)
-        return genome
+        return _make_genome(
+            id,
+            node_params,
+            muscle_nodes,
+            muscle_params,
+            float(global_frequency_multiplier),
+            color,
+            generation,
+            survival_streak,
+            parent_ids,
+            neural,
+        )
 
     @classmethod
     def from_genes(
@@ -481,17 +483,7 @@ class Genome:
         return genome_from_dict(data)
 
 
-# The slots' own setters: they skip the frozen dataclass's __setattr__ (a generation makes ~100 genomes)
-_set_id = Genome.__dict__["id"].__set__
-_set_node_params = Genome.__dict__["node_params"].__set__
-_set_muscle_nodes = Genome.__dict__["muscle_nodes"].__set__
-_set_muscle_params = Genome.__dict__["muscle_params"].__set__
-_set_multiplier = Genome.__dict__["global_frequency_multiplier"].__set__
-_set_color = Genome.__dict__["color"].__set__
-_set_generation = Genome.__dict__["generation"].__set__
-_set_streak = Genome.__dict__["survival_streak"].__set__
-_set_parent_ids = Genome.__dict__["parent_ids"].__set__
-_set_neural = Genome.__dict__["neural"].__set__
+_make_genome = slot_constructor(Genome)
 
 
 def _vec(values: list[float]) -> dict[str, float]:

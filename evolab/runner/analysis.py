@@ -11,7 +11,7 @@ import numpy as np
 from evolab.config import FramePolicy
 from evolab.genome.model import Genome
 from evolab.physics.simulate import DISQUALIFICATION_REASONS, BatchOutputs, SimResult, frame_of_step, pellet_tables
-from evolab.storage.records import CreatureResult, FramesToStore, GenerationStats
+from evolab.storage.records import CreatureResult, FramesToStore, GenerationStats, make_creature_result
 from evolab.storage.replay_block import pellet_dicts
 
 
@@ -79,7 +79,7 @@ def rank_results(generation: int, genomes: Sequence[Genome], evaluation: Evaluat
     e = evaluation
     fitness = e.fitness.tolist()
     return [
-        CreatureResult(
+        make_creature_result(
             genomes[i].id,
             generation,
             rank,

@@ -9,6 +9,7 @@ import numpy as np
 
 from evolab.config import EvolutionConfig
 from evolab.genome.model import Genome
+from evolab.slots import slot_constructor
 
 RUN_STATUSES = ("created", "running", "stopped", "completed", "failed")
 
@@ -85,6 +86,9 @@ class CreatureResult:
     survival_streak: int
     distance: float
     displacement: float
+
+
+make_creature_result = slot_constructor(CreatureResult)
 
 
 @dataclass(frozen=True, slots=True)
