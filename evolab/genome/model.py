@@ -278,6 +278,8 @@ class Genome:
         survival_streak: consecutive generations this exact genome survived as an elite.
         parent_ids: () random, (parent,) clone, (p1, p2) crossover.
         neural: the neural genome, or None for an oscillator creature.
+        n_nodes: number of nodes (rows of node_params).
+        n_muscles: number of muscles (rows of muscle_params).
     """
 
     id: str
@@ -290,6 +292,9 @@ class Genome:
     survival_streak: int = 0
     parent_ids: tuple[str, ...] = ()
     neural: NeuralGenome | None = None
+    # derived, kept as plain slots: a generation reads them several hundred times
+    n_nodes: int = dataclasses.field(init=False, repr=False)
+    n_muscles: int = dataclasses.field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "node_params", frozen_array(self.node_params, np.float64, (len(NODE_FIELDS),)))
@@ -297,6 +302,8 @@ class Genome:
         object.__setattr__(self, "muscle_params", frozen_array(self.muscle_params, np.float64, (len(MUSCLE_FIELDS),)))
         object.__setattr__(self, "global_frequency_multiplier", float(self.global_frequency_multiplier))
         object.__setattr__(self, "parent_ids", tuple(self.parent_ids))
+        object.__setattr__(self, "n_nodes", self.node_params.shape[0])
+        object.__setattr__(self, "n_muscles", self.muscle_params.shape[0])
 
     # -- construction and views -------------------------------------------------------------------
 
@@ -330,6 +337,8 @@ class Genome:
             survival_streak,
             parent_ids,
             neural,
+            node_params.shape[0],
+            muscle_params.shape[0],
         )
 
     @classmethod
@@ -347,14 +356,6 @@ class Genome:
         muscle_nodes = [[m.node_a, m.node_b] for m in muscles]
         muscle_params = [m.params() for m in muscles]
         return cls(id, node_params, muscle_nodes, muscle_params, global_frequency_multiplier, color, **lineage)
-
-    @property
-    def n_nodes(self) -> int:
-        return self.node_params.shape[0]
-
-    @property
-    def n_muscles(self) -> int:
-        return self.muscle_params.shape[0]
 
     @property
     def controller_type(self) -> Literal["oscillator", "neural"]:
