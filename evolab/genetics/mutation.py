@@ -202,9 +202,11 @@ def mutate_many(
     node_blocks = split_blocks(nodes, n_nodes)
     end_blocks = split_blocks(ends, n_muscles)
     muscle_blocks = split_blocks(muscles, n_muscles)
+    recolored = recolor.tolist()  # Python values: indexing numpy arrays one by one is slower
+    multiplier_values = multipliers.tolist()
     for i, genome in enumerate(genomes):
         color = genome.color
-        if recolor[i]:
+        if recolored[i]:
             color = HSL((color.h + hue_shift[i]) % 1.0, color.s, color.l)
         lineage = lineages[i] if lineages is not None else None
         genome_id, parents, generation = lineage or (genome.id, genome.parent_ids, genome.generation)
@@ -214,7 +216,7 @@ def mutate_many(
                 node_blocks[i],
                 end_blocks[i],
                 muscle_blocks[i],
-                multipliers[i],
+                multiplier_values[i],
                 color,
                 generation,
                 0 if lineage else genome.survival_streak,
