@@ -95,6 +95,7 @@ def warm_up(workers: int | None = None) -> float:
     # the compiled parts of the GA and of storage, which E1 uses
     from evolab.config import EvolutionConfig
     from evolab.genetics import evolve_step
+    from evolab.runner.analysis import pellet_rows
     from evolab.storage.frame_codec import encode_replay, raw_replays
     from evolab.storage.genome_codec import batch_content
 
@@ -107,6 +108,7 @@ def warm_up(workers: int | None = None) -> float:
     batch_frames.flags.writeable = False
     raw_replays([(batch_frames[0, :, :2], np.zeros(2))])  # a run's replays: read-only views of a batch
     batch_content(genomes)
+    pellet_rows(np.zeros((1, 2, 6)))
     return time.perf_counter() - start
 
 

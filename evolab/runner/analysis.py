@@ -6,11 +6,13 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numba as nb
 import numpy as np
 
 from evolab.config import FramePolicy
 from evolab.genome.model import Genome
-from evolab.physics.simulate import DISQUALIFICATION_REASONS, BatchOutputs, SimResult, frame_of_step, pellet_tables
+from evolab.physics.kernel_cpu import STEPS_PER_FRAME
+from evolab.physics.simulate import DISQUALIFICATION_REASONS, BatchOutputs, SimResult, pellet_tables
 from evolab.storage.records import CreatureResult, FramesToStore, GenerationStats, make_creature_result
 from evolab.storage.replay_block import pellet_dicts
 
@@ -151,11 +153,18 @@ def pellet_rows(pellet_table: np.ndarray) -> np.ndarray:
     (`SimResult.pellet_table`, any leading shape): positions and distances to the millimetre, which is
     plenty for drawing a pellet and keeps stored replays small, and steps turned into frames."""
     table = np.asarray(pellet_table, dtype=np.float64)
+    return _pellet_rows(np.ascontiguousarray(table).reshape(-1, 6)).reshape(table.shape)
+
+
+@nb.njit(cache=True)
+def _pellet_rows(table):
     rows = np.empty(table.shape, dtype=np.int32)
-    rows[..., :3] = np.rint(table[..., :3] * 1000.0)
-    rows[..., 5] = np.rint(table[..., 5] * 1000.0)
-    steps = table[..., 3:5].astype(np.int64)
-    rows[..., 3:5] = np.where(steps < 0, -1, frame_of_step(steps))
+    for r in range(table.shape[0]):
+        for col in (0, 1, 2, 5):
+            rows[r, col] = np.int32(np.rint(table[r, col] * 1000.0))
+        for col in (3, 4):  # steps to the first frame at or after them (`frame_of_step`); -1 stays
+            step = np.int64(table[r, col])
+            rows[r, col] = -1 if step < 0 else -(-step // STEPS_PER_FRAME)
     return rows
 
 
