@@ -77,6 +77,15 @@ def test_the_creatures_table_holds_numbers_for_evolab_ids_and_text_for_others(st
     assert store.creature(run.id, genomes[2].id).parent_ids == (genomes[0].id, "creature_7")
 
 
+def test_a_creature_with_more_than_two_parents_is_refused_and_nothing_is_stored(store: Store) -> None:
+    rng = np.random.default_rng(4)
+    run = store.create_run(EvolutionConfig(population_size=2, elite_count=1), seed=1)
+    genomes = [random_genome(rng), random_genome(rng).replace(parent_ids=("a", "b", "c"))]
+    with pytest.raises(StorageError, match="at most two parents"):
+        store.store_population(run.id, 0, genomes, {"next": 0})
+    assert store.creature_infos(run.id) == []
+
+
 # -- replay blocks -------------------------------------------------------------------------------------
 
 
