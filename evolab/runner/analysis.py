@@ -13,7 +13,7 @@ from evolab.config import FramePolicy
 from evolab.genome.model import Genome
 from evolab.physics.kernel_cpu import STEPS_PER_FRAME
 from evolab.physics.simulate import DISQUALIFICATION_REASONS, BatchOutputs, SimResult, pellet_tables
-from evolab.storage.records import CreatureResult, FramesToStore, GenerationStats, make_creature_result
+from evolab.storage.records import FramesToStore, GenerationStats, RankedResults
 from evolab.storage.replay_block import pellet_dicts
 
 
@@ -76,37 +76,34 @@ class Evaluation:
         return out.frames[i, :, : self._n_nodes[i]], out.fitness_over_time[i], self._pellet_rows[i, :spawned]
 
 
-def rank_results(generation: int, genomes: Sequence[Genome], evaluation: Evaluation) -> list[CreatureResult]:
+def rank_results(generation: int, genomes: Sequence[Genome], evaluation: Evaluation) -> RankedResults:
     """Results best first (ties keep population order); rank 0 is the best."""
     e = evaluation
+    order = np.argsort(-e.fitness, kind="stable").tolist()
     fitness = e.fitness.tolist()
-    return [
-        make_creature_result(
-            genomes[i].id,
-            generation,
-            rank,
-            fitness[i],
-            e.pellets[i],
-            e.disqualified[i],
-            genomes[i].survival_streak,
-            e.distance[i],
-            e.displacement[i],
-        )
-        for rank, i in enumerate(np.argsort(-e.fitness, kind="stable").tolist())
-    ]
+    return RankedResults(
+        generation,
+        [genomes[i].id for i in order],
+        [fitness[i] for i in order],
+        [e.pellets[i] for i in order],
+        [e.disqualified[i] for i in order],
+        [genomes[i].survival_streak for i in order],
+        [e.distance[i] for i in order],
+        [e.displacement[i] for i in order],
+    )
 
 
 def generation_stats(
     generation: int,
     genomes: Sequence[Genome],
-    ranked: Sequence[CreatureResult],
+    ranked: RankedResults,
     *,
     sim_seed: int,
     sim_seconds: float,
     host_seconds: float,
 ) -> GenerationStats:
     """Best, average, worst, median and percentiles of fitness; node-count distribution."""
-    fitness = np.array([r.fitness for r in ranked])
+    fitness = np.array(ranked.fitness)
     p10, p25, p50, p75, p90 = np.percentile(fitness, [10, 25, 50, 75, 90]).tolist()
     nodes = [g.n_nodes for g in genomes]
     return GenerationStats(
@@ -119,8 +116,8 @@ def generation_stats(
         p25=p25,
         p75=p75,
         p90=p90,
-        disqualified=sum(r.disqualified is not None for r in ranked),
-        pellets=sum(r.pellets for r in ranked),
+        disqualified=len(ranked) - ranked.disqualified.count(None),
+        pellets=sum(ranked.pellets),
         node_counts=dict(sorted(Counter(nodes).items())),
         avg_nodes=float(np.mean(nodes)),
         avg_muscles=float(np.mean([g.n_muscles for g in genomes])),
@@ -130,17 +127,15 @@ def generation_stats(
     )
 
 
-def pick_replays(ranked: Sequence[CreatureResult], policy: FramePolicy, rng: np.random.Generator) -> dict[str, str]:
+def pick_replays(ranked: RankedResults, policy: FramePolicy, rng: np.random.Generator) -> dict[str, str]:
     """{creature id: reason} of the replays to keep: the top, some random others, the bottom."""
     if not policy.enabled:
         return {}
-    n = len(ranked)
-    chosen: dict[str, str] = {}
-    for r in ranked[: policy.keep_top]:
-        chosen[r.creature_id] = "top"
-    for r in ranked[max(n - policy.keep_bottom, 0) :]:
-        chosen.setdefault(r.creature_id, "bottom")
-    middle = [r.creature_id for r in ranked if r.creature_id not in chosen]
+    ids = ranked.creature_ids
+    chosen: dict[str, str] = dict.fromkeys(ids[: policy.keep_top], "top")
+    for cid in ids[max(len(ids) - policy.keep_bottom, 0) :]:
+        chosen.setdefault(cid, "bottom")
+    middle = [cid for cid in ids if cid not in chosen]
     if middle and policy.keep_random:
         picks = rng.choice(len(middle), size=min(policy.keep_random, len(middle)), replace=False)
         for i in sorted(picks.tolist()):

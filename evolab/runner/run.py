@@ -20,7 +20,7 @@ from evolab.physics.pack import PackedBatch, pack_batch
 from evolab.physics.simulate import BatchOutputs, SimResult, run_batch
 from evolab.runner.analysis import Evaluation, generation_stats, pick_replays, rank_results, replays_to_store
 from evolab.runner.seeds import frame_policy_rng, fresh_run_seed, generation_seed
-from evolab.storage import CreatureResult, GenerationRecord, GenerationStats, RunInfo, Store
+from evolab.storage import CreatureResult, GenerationRecord, GenerationStats, RankedResults, RunInfo, Store
 
 Evaluator = Callable[..., list[SimResult]]
 """simulate-compatible: (genomes, sim_config, seed, *, record, workers) -> results in input order."""
@@ -263,7 +263,7 @@ class Run:
             self.id,
             GenerationRecord(
                 stats=stats,
-                results=tuple(ranked),
+                results=ranked,
                 frames=replays_to_store(chosen, genomes, evaluation) if record else (),
                 next_population=tuple(next_population),
                 rng_state=self._rng.bit_generator.state,
@@ -298,13 +298,13 @@ class Run:
         out = self._kernel(batch, cfg, seed, record=record, workers=self._workers)
         return Evaluation.of_outputs(out, batch.n_nodes, record)
 
-    def _update_records(self, ranked: Sequence[CreatureResult]) -> None:
-        top = ranked[0]
-        if self._best is None or top.fitness > self._best[0]:
-            self._best = (top.fitness, top.creature_id, top.generation)
-        survivor = max(ranked, key=lambda r: r.survival_streak)  # first of the best on ties
-        if survivor.survival_streak > 0 and (self._longest is None or survivor.survival_streak > self._longest[0]):
-            self._longest = (survivor.survival_streak, survivor.creature_id, survivor.generation)
+    def _update_records(self, ranked: RankedResults) -> None:
+        if self._best is None or ranked.fitness[0] > self._best[0]:
+            self._best = (ranked.fitness[0], ranked.creature_ids[0], ranked.generation)
+        streaks = ranked.survival_streaks
+        i = max(range(len(streaks)), key=streaks.__getitem__)  # first of the best on ties
+        if streaks[i] > 0 and (self._longest is None or streaks[i] > self._longest[0]):
+            self._longest = (streaks[i], ranked.creature_ids[i], ranked.generation)
 
     # -- reading --------------------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ from evolab.storage.records import (
     FramesToStore,
     GenerationRecord,
     GenerationStats,
+    RankedResults,
     RunInfo,
     StoredFrames,
 )
@@ -19,6 +20,7 @@ __all__ = [
     "FramesToStore",
     "GenerationRecord",
     "GenerationStats",
+    "RankedResults",
     "RunInfo",
     "Store",
     "StoredFrames",

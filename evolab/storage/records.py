@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any
+from itertools import repeat
+from typing import Any, overload
 
 import numpy as np
 
@@ -92,6 +94,64 @@ make_creature_result = slot_constructor(CreatureResult)
 
 
 @dataclass(frozen=True, slots=True)
+class RankedResults(Sequence[CreatureResult]):
+    """One generation's results best first (rank = index), kept as columns: a run ranks, summarises and
+    stores a generation from these without making an object per creature. Indexing or iterating gives
+    `CreatureResult`s."""
+
+    generation: int
+    creature_ids: list[str]
+    fitness: list[float]
+    pellets: list[int]
+    disqualified: list[str | None]
+    survival_streaks: list[int]
+    distance: list[float]
+    displacement: list[float]
+
+    @classmethod
+    def of(cls, results: Sequence[CreatureResult]) -> RankedResults:
+        """From results listed best first (all of one generation)."""
+        if isinstance(results, RankedResults):
+            return results
+        return cls(
+            results[0].generation if results else 0,
+            [r.creature_id for r in results],
+            [r.fitness for r in results],
+            [r.pellets for r in results],
+            [r.disqualified for r in results],
+            [r.survival_streak for r in results],
+            [r.distance for r in results],
+            [r.displacement for r in results],
+        )
+
+    def __len__(self) -> int:
+        return len(self.creature_ids)
+
+    @overload
+    def __getitem__(self, rank: int) -> CreatureResult: ...
+
+    @overload
+    def __getitem__(self, rank: slice) -> list[CreatureResult]: ...
+
+    def __getitem__(self, rank: int | slice) -> CreatureResult | list[CreatureResult]:
+        if isinstance(rank, slice):
+            return [self[i] for i in range(*rank.indices(len(self)))]
+        try:
+            i = range(len(self))[rank]  # negative ranks count from the worst
+        except IndexError:
+            raise IndexError(f"rank {rank} out of range for {len(self)} results") from None
+        return make_creature_result(
+            self.creature_ids[i], self.generation, i, self.fitness[i], self.pellets[i], self.disqualified[i],
+            self.survival_streaks[i], self.distance[i], self.displacement[i],
+        )  # fmt: skip
+
+    def __iter__(self) -> Iterator[CreatureResult]:
+        columns = (self.pellets, self.disqualified, self.survival_streaks, self.distance, self.displacement)
+        return map(make_creature_result, self.creature_ids, repeat(self.generation), range(len(self)), self.fitness,
+                   *columns)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
 class CreatureInfo:
     """Where a creature came from."""
 
@@ -150,7 +210,7 @@ class GenerationRecord:
     """
 
     stats: GenerationStats
-    results: tuple[CreatureResult, ...]
+    results: RankedResults | tuple[CreatureResult, ...]
     frames: tuple[FramesToStore, ...]
     next_population: tuple[Genome, ...]
     rng_state: dict

@@ -50,6 +50,7 @@ from evolab.storage.records import (
     CreatureResult,
     GenerationRecord,
     GenerationStats,
+    RankedResults,
     RunInfo,
     StoredFrames,
 )
@@ -574,11 +575,12 @@ class Store:
         with self.transaction() as cur:
             pk = self._run_pk(run_id)
             numbers = self._numbers(cur, pk)
-            named = {r.creature_id for r in record.results} | {f.creature_id for f in record.frames}
+            results = RankedResults.of(record.results)
+            named = {*results.creature_ids, *(f.creature_id for f in record.frames)}
             # look the few named ids up: a set difference with numbers.keys() would walk every stored id
             if unknown := sorted(cid for cid in named if cid not in numbers):
                 raise StorageError(f"generation {g} names creature {unknown[0]!r}, which run {run_id!r} has not stored")
-            _insert_generation(cur, pk, stats, record.results, numbers, time.time())
+            _insert_generation(cur, pk, stats, results, numbers, time.time())
             raws = raw_replays([(f.frames, f.fitness_over_time) for f in record.frames])
             _insert_replays(
                 cur,
@@ -930,7 +932,7 @@ class Store:
             numbers = self._numbers(cur, pk)
             now = time.time()
             for stats, results in generations:
-                _insert_generation(cur, pk, stats, results, numbers, now)
+                _insert_generation(cur, pk, stats, RankedResults.of(results), numbers, now)
             _insert_replays(
                 cur,
                 pk,
@@ -952,7 +954,7 @@ def _insert_generation(
     cur: sqlite3.Cursor,
     pk: int,
     stats: GenerationStats,
-    results: Sequence[CreatureResult],
+    results: RankedResults,
     numbers: dict[str, int],
     created_at: float,
 ) -> None:
@@ -967,14 +969,12 @@ def _insert_generation(
             stats.avg_muscles, stats.sim_seed, stats.sim_seconds, stats.host_seconds, created_at,
         ),
     )  # fmt: skip
+    r = results
     cur.executemany(
         "INSERT INTO results (run_pk, generation, rank, creature_no, fitness, pellets, disqualified, "
         "survival_streak, distance, displacement) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            (pk, stats.generation, r.rank, numbers[r.creature_id], r.fitness, r.pellets, r.disqualified,
-             r.survival_streak, r.distance, r.displacement)
-            for r in results
-        ],
+        zip(repeat(pk), repeat(stats.generation), range(len(r)), [numbers[c] for c in r.creature_ids], r.fitness,
+            r.pellets, r.disqualified, r.survival_streaks, r.distance, r.displacement),
     )  # fmt: skip
 
 
