@@ -35,6 +35,7 @@ class Evaluation:
 
     @classmethod
     def of_results(cls, results: Sequence[SimResult]) -> Evaluation:
+        """From `SimResult`s in population order (what a custom evaluator returns)."""
         return cls(
             np.array([r.fitness for r in results], dtype=np.float64),
             [r.pellets_collected for r in results],
