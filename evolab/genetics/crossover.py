@@ -16,7 +16,18 @@ import numpy as np
 from evolab.config import GenomeConstraints
 from evolab.genome.arrays import split_blocks
 from evolab.genome.generate import new_creature_id
-from evolab.genome.model import HSL, M_DIR, M_DIR_X, M_REST, M_VEL, M_VEL_X, N_POS, Genome, NeuralGenome
+from evolab.genome.model import (
+    HSL,
+    M_DIR,
+    M_DIR_X,
+    M_REST,
+    M_VEL,
+    M_VEL_X,
+    N_POS,
+    Genome,
+    NeuralGenome,
+    unit_or_zero_in_place,
+)
 from evolab.genome.neural import remove_outputs
 from evolab.genome.ranges import REST_LENGTH_RANGE, as_float32, snap_genes
 
@@ -134,11 +145,8 @@ def _blend_kernel(own_nodes, own_node_start, their_nodes, their_node_start, n2, 
         theirs = their_muscles[their_muscle_start[i] + j % m2[i]] if m2[i] > 0 else own
         for col in range(own.shape[0]):
             muscles[q, col] = own[col] + (theirs[col] - own[col]) * t_muscle[q]
-        for first in (M_DIR_X, M_VEL_X):  # blended bias vectors, renormalised (`unit_or_zero`)
-            x, y, z = muscles[q, first], muscles[q, first + 1], muscles[q, first + 2]
-            norm = math.sqrt(x * x + y * y + z * z)
-            for axis in range(3):
-                muscles[q, first + axis] = muscles[q, first + axis] / norm if norm > 1e-12 else 0.0
+        for first in (M_DIR_X, M_VEL_X):  # blended bias vectors, renormalised
+            unit_or_zero_in_place(muscles[q, first : first + 3])
         ends[q, 0] = own_ends[own_muscle_start[i] + j, 0]
         ends[q, 1] = own_ends[own_muscle_start[i] + j, 1]
     for q in range(k):  # rest lengths re-measured on the child's nodes, x U(0.9, 1.1)

@@ -10,7 +10,6 @@ so frequency x multiplier stays within the limit.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -33,6 +32,7 @@ from evolab.genome.model import (
     N_X,
     Genome,
     NeuralGenome,
+    unit_or_zero_in_place,
 )
 from evolab.genome.ranges import (
     FRICTION_RANGE,
@@ -94,10 +94,9 @@ def _perturb_directions(vectors, magnitude, rate, rng):
     for i in range(k):
         for a in range(3):
             moved[a] = vectors[i, a] + rng.uniform(-1.0, 1.0) * magnitude
-        norm = math.sqrt(moved[0] * moved[0] + moved[1] * moved[1] + moved[2] * moved[2])
+        unit_or_zero_in_place(moved)
         if hit[i]:
-            for a in range(3):
-                vectors[i, a] = moved[a] / norm if norm > 1e-12 else 0.0
+            vectors[i] = moved
 
 
 @nb.njit(cache=True)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
+from numba.extending import register_jitable
 
 from evolab.slots import slot_constructor
 
@@ -496,6 +497,14 @@ def unit_or_zero(v: np.ndarray) -> np.ndarray:
     norm = np.linalg.norm(v, axis=-1, keepdims=True)
     safe = np.where(norm > 1e-12, norm, 1.0)
     return np.where(norm > 1e-12, v / safe, 0.0)
+
+
+@register_jitable
+def unit_or_zero_in_place(v: np.ndarray) -> None:
+    """`unit_or_zero` of one (3,) vector, in place (also callable from compiled code)."""
+    norm = math.sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2])
+    for axis in range(3):
+        v[axis] = v[axis] / norm if norm > 1e-12 else 0.0
 
 
 TWO_PI = 2.0 * math.pi

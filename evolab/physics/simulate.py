@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numba
 import numpy as np
+from numba.extending import register_jitable
 
 from evolab.config import SimConfig
 from evolab.errors import ConfigError
@@ -301,6 +302,7 @@ def pellet_tables(out: BatchOutputs) -> np.ndarray:
     return table
 
 
+@register_jitable  # compiled code (pellet rows) calls it too
 def frame_of_step(step: int) -> int:
     """The first recorded frame at or after a control step (frames are every `STEPS_PER_FRAME` steps)."""
     return -(-step // k.STEPS_PER_FRAME)

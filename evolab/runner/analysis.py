@@ -11,8 +11,7 @@ import numpy as np
 
 from evolab.config import FramePolicy
 from evolab.genome.model import Genome
-from evolab.physics.kernel_cpu import STEPS_PER_FRAME
-from evolab.physics.simulate import DISQUALIFICATION_REASONS, BatchOutputs, SimResult, pellet_tables
+from evolab.physics.simulate import DISQUALIFICATION_REASONS, BatchOutputs, SimResult, frame_of_step, pellet_tables
 from evolab.storage.records import FramesToStore, GenerationStats, RankedResults
 from evolab.storage.replay_block import pellet_dicts
 
@@ -158,9 +157,9 @@ def _pellet_rows(table):
     for r in range(table.shape[0]):
         for col in (0, 1, 2, 5):
             rows[r, col] = np.int32(np.rint(table[r, col] * 1000.0))
-        for col in (3, 4):  # steps to the first frame at or after them (`frame_of_step`); -1 stays
+        for col in (3, 4):  # steps to frames; -1 (never) stays
             step = np.int64(table[r, col])
-            rows[r, col] = -1 if step < 0 else -(-step // STEPS_PER_FRAME)
+            rows[r, col] = -1 if step < 0 else frame_of_step(step)
     return rows
 
 

@@ -16,7 +16,7 @@ from evolab.errors import ConfigError, StorageError
 from evolab.genetics import evolve_step
 from evolab.genome import initial_population
 from evolab.genome.model import Genome
-from evolab.physics.pack import PackedBatch, pack_batch
+from evolab.physics.pack import pack_batch
 from evolab.physics.simulate import BatchOutputs, SimResult, run_batch
 from evolab.runner.analysis import Evaluation, generation_stats, pick_replays, rank_results, replays_to_store
 from evolab.runner.seeds import frame_policy_rng, fresh_run_seed, generation_seed
@@ -294,7 +294,7 @@ class Run:
         cfg = self.config.sim
         if self._evaluate is not None:
             return Evaluation.of_results(self._evaluate(genomes, cfg, seed, record=record, workers=self._workers))
-        batch: PackedBatch = pack_batch(genomes)
+        batch = pack_batch(genomes)
         out = self._kernel(batch, cfg, seed, record=record, workers=self._workers)
         return Evaluation.of_outputs(out, batch.n_nodes, record)
 
