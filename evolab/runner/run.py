@@ -134,6 +134,8 @@ class Run:
     ) -> Run:
         """Continue a run from its latest checkpoint; generations stored after it are recomputed.
 
+        `workers`, `evaluator` and `kernel` are as in `Run.create`.
+
         Raises:
             StorageError: unknown run, or a run without a checkpoint.
         """
