@@ -16,6 +16,7 @@ _EXPORTS = {
     "EvolabError": "evolab.errors",
     "GenomeError": "evolab.errors",
     "StorageError": "evolab.errors",
+    "BenchmarkPolicy": "evolab.config",
     "EvolutionConfig": "evolab.config",
     "FitnessWeights": "evolab.config",
     "FramePolicy": "evolab.config",
@@ -37,6 +38,7 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "BenchmarkPolicy",
     "ConfigError",
     "CreatureResult",
     "EvolabError",
@@ -77,7 +79,14 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from evolab.config import EvolutionConfig, FitnessWeights, FramePolicy, GenomeConstraints, SimConfig
+    from evolab.config import (
+        BenchmarkPolicy,
+        EvolutionConfig,
+        FitnessWeights,
+        FramePolicy,
+        GenomeConstraints,
+        SimConfig,
+    )
     from evolab.errors import ConfigError, EvolabError, GenomeError, StorageError
     from evolab.genetics import evolve_step
     from evolab.genome import Genome, NeuralGenome, initial_population, random_genome, validate_genome

@@ -175,8 +175,9 @@ def run_end_to_end(
     workers: int | None = None,
     on_generation=None,
 ) -> EndToEndResult:
-    """E1 of DESIGN §8: `generations` generations of `population` creatures x `duration` s with the
-    default frame policy, stored in a fresh database under `directory`."""
+    """E1 of DESIGN §8: `generations` generations of `population` creatures x `duration` s, one pellet
+    layout per creature, with the default frame policy and benchmark scoring, stored in a fresh database
+    under `directory`."""
     from pathlib import Path
 
     from evolab.config import EvolutionConfig
@@ -185,15 +186,15 @@ def run_end_to_end(
     workers = workers or default_workers()
     kernel = 0.0
 
-    def timed_kernel(batch, cfg, seed, *, record=False, workers=None):
+    def timed_kernel(batch, cfg, seed, **options):
         nonlocal kernel
         start = time.perf_counter()
-        out = run_batch(batch, cfg, seed, record=record, workers=workers)
+        out = run_batch(batch, cfg, seed, **options)
         kernel += time.perf_counter() - start
         return out
 
     path = Path(directory) / "e1.db"
-    cfg = EvolutionConfig.from_preset("default", population_size=population, sim={"duration": duration})
+    cfg = EvolutionConfig.from_preset("default", population_size=population, trials=1, sim={"duration": duration})
     store_seconds = 0.0
     ga_seconds = 0.0
     evaluation_seconds = 0.0  # packing, the kernel and reading its outputs

@@ -18,6 +18,7 @@ from evolab.errors import ConfigError
 
 NeuralMode = Literal["off", "hybrid", "pure"]
 PelletMode = Literal["shared", "per_creature"]
+SensorFrame = Literal["world", "body", "motion"]
 Activation = Literal["tanh", "relu", "sigmoid"]
 Selection = Literal["rank", "tournament"]
 CrossoverMethod = Literal["blend", "uniform"]
@@ -118,6 +119,11 @@ class SimConfig(_Config):
     max_allowed_frequency: float = Field(3.0, gt=0.0, le=100.0)
     pellet_mode: PelletMode = "shared"
     neural_mode: NeuralMode = "off"
+    sensor_frame: SensorFrame = "world"
+    """How a creature senses the pellet and its own motion: "world" x, y, z (the original's); "body": x
+    forward along its heading (node 0 to node 1 in the ground plane), z to its right, y up, so the same
+    genes steer it whichever way it faces; "motion": the same with x along the way it moves (the body's
+    heading while it barely moves), so the pellet's direction says how far off course it is."""
     fitness: FitnessWeights = FitnessWeights()
 
     @property
@@ -137,6 +143,17 @@ class FramePolicy(_Config):
     keep_top: int = Field(10, ge=0)
     keep_random: int = Field(10, ge=0)
     keep_bottom: int = Field(5, ge=0)
+    enabled: bool = True
+
+
+class BenchmarkPolicy(_Config):
+    """The held-out benchmark, a run's validation score: a fixed set of pellet layouts derived from the
+    run's seed and never used for selection, on which the `top` best creatures of every `every`-th
+    generation are scored (mean over the layouts). The run's champion is the best creature so scored."""
+
+    layouts: int = Field(16, ge=1, le=256)
+    top: int = Field(3, ge=1, le=100)
+    every: int = Field(1, ge=1, le=100_000)
     enabled: bool = True
 
 
@@ -163,6 +180,10 @@ class EvolutionConfig(_Config):
     sim: SimConfig = SimConfig()
     frames: FramePolicy = FramePolicy()
     checkpoint_every: int = Field(1, ge=1)
+    trials: int = Field(4, ge=1, le=64)
+    """Pellet layouts every creature is evaluated on per generation (the same ones for all: common random
+    numbers); its fitness is the mean over them."""
+    benchmark: BenchmarkPolicy = BenchmarkPolicy()
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -177,7 +198,7 @@ class EvolutionConfig(_Config):
 
     @classmethod
     def from_preset(cls, name: str, **overrides: Any) -> EvolutionConfig:
-        """Load a shipped preset (`quick`, `default`, `overnight`, `neural-hybrid`, `neural-pure`).
+        """Load a shipped preset (`quick`, `default`, `overnight`, `neural-hybrid`, `neural-pure`, `original`).
 
         Raises:
             ConfigError: unknown preset name or invalid values.

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from evolab import ConfigError, EvolutionConfig, FitnessWeights, FramePolicy, GenomeConstraints, SimConfig
 from evolab.config import preset_names
 
-PRESETS = ["default", "neural-hybrid", "neural-pure", "overnight", "quick"]
+PRESETS = ["default", "neural-hybrid", "neural-pure", "original", "overnight", "quick"]
 
 
 def assert_one_line(err: pytest.ExceptionInfo[ConfigError], *fragments: str) -> None:
@@ -107,8 +107,21 @@ def test_every_preset_loads_and_is_consistent(name: str) -> None:
     assert cfg.constraints.max_frequency <= cfg.sim.max_allowed_frequency
 
 
-def test_the_default_preset_is_the_default_config() -> None:
-    assert EvolutionConfig.from_preset("default") == EvolutionConfig()
+def test_the_default_preset_is_the_default_config_with_larger_nodes() -> None:
+    # the configuration's defaults are the original app's; the study (benchmarks/efficacy.py) chose larger nodes
+    assert EvolutionConfig.from_preset("default") == EvolutionConfig(constraints={"max_size": 1.5})
+
+
+def test_the_original_preset_is_the_original_apps_evaluation() -> None:
+    cfg = EvolutionConfig.from_preset("original")
+
+    assert (cfg.trials, cfg.constraints) == (1, EvolutionConfig().constraints)
+    assert cfg.replace(trials=4) == EvolutionConfig()
+
+
+@pytest.mark.parametrize("name", [n for n in preset_names() if n != "original"])
+def test_presets_judge_each_creature_on_several_pellet_layouts(name: str) -> None:
+    assert EvolutionConfig.from_preset(name).trials >= 4
 
 
 @pytest.mark.parametrize(
@@ -125,10 +138,10 @@ def test_the_quick_preset_is_small_and_short() -> None:
     assert (cfg.population_size, cfg.sim.duration) == (30, 5.0)
 
 
-def test_the_overnight_preset_is_long_with_per_creature_pellets() -> None:
+def test_the_overnight_preset_is_long_on_many_layouts() -> None:
     cfg = EvolutionConfig.from_preset("overnight")
 
-    assert (cfg.population_size, cfg.sim.duration, cfg.sim.pellet_mode) == (200, 20.0, "per_creature")
+    assert (cfg.population_size, cfg.sim.duration, cfg.trials) == (200, 20.0, 6)
 
 
 def test_preset_overrides_merge_into_nested_tables() -> None:

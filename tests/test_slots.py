@@ -20,7 +20,7 @@ class Point:
 def test_an_instance_from_field_values_equals_the_one_init_makes() -> None:
     make = slot_constructor(Point)
     assert make(1.5, -2.0, "p") == Point(1.5, -2.0, "p")
-    values = ("cr_0000000000000001", 3, 0, 12.5, 2, None, 4, 3.25, 1.5)
+    values = ("cr_0000000000000001", 3, 0, 12.5, 2, None, 4, 3.25, 1.5, 0.5, (1, 0, 1))
     assert make_creature_result(*values) == CreatureResult(*values)
 
 

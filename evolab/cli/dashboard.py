@@ -30,9 +30,22 @@ class Snapshot:
     median: float
     creature_steps_per_s: float
     best_history: tuple[float, ...] = field(default_factory=tuple)
-    best_ever: tuple[float, str, int] | None = None
+    best_ever: tuple[float, str, int, float | None] | None = None
+    """(fitness, creature id, generation, benchmark pellets): the champion on the benchmark when the
+    pellets are given, else the fittest creature so far."""
     best_ever_name: str = ""
     stopping: bool = False
+    trials: int = 1
+    """Pellet layouts each creature is evaluated on per generation."""
+    benchmark_layouts: int = 0
+    """Held-out layouts of the run's benchmark; 0 when the run has none."""
+    benchmark: tuple[float, float, int] | None = None
+    """(fitness, pellets, generation) of the latest generation scored on the benchmark."""
+
+    @property
+    def benchmark_is_current(self) -> bool:
+        """Whether the generation just stored was scored on the benchmark."""
+        return self.benchmark is not None and self.benchmark[2] == self.generation - 1
 
     @property
     def done_in_session(self) -> int:
@@ -89,19 +102,44 @@ def render_dashboard(s: Snapshot) -> RenderableType:
     numbers.add_row(
         f"{s.best:.1f}", f"{s.average:.1f}", f"{s.median:.1f}", f"{s.worst:.1f}", f"{s.creature_steps_per_s:,.0f}"
     )
-    lines: list[RenderableType] = [progress, numbers, Text(f"best  {sparkline(s.best_history)}", style="green")]
+    lines: list[RenderableType] = [
+        Text(settings_line(s), style="dim"),
+        progress,
+        numbers,
+        Text(f"best  {sparkline(s.best_history)}", style="green"),
+    ]
+    if s.benchmark is not None:
+        fitness, pellets, generation = s.benchmark
+        lines.append(Text(f"benchmark gen {generation}: {pellets:.2f} pellets, fitness {fitness:.1f}"))
     if s.best_ever is not None:
-        fitness, creature_id, generation = s.best_ever
+        fitness, creature_id, generation, pellets = s.best_ever
         label = f"{s.best_ever_name} " if s.best_ever_name else ""
-        lines.append(Text(f"best ever {label}({creature_id}) fitness {fitness:.1f} in generation {generation}"))
+        if pellets is None:
+            lines.append(Text(f"best ever {label}({creature_id}) fitness {fitness:.1f} in generation {generation}"))
+        else:  # the champion, judged on the benchmark
+            lines.append(
+                Text(f"champion  {label}({creature_id}) gen {generation}: {pellets:.2f} pellets, fitness {fitness:.1f}")
+            )
     if s.stopping:
         lines.append(Text("stopping after this generation (Ctrl-C again to abandon it)", style="yellow"))
     return Panel(Group(*lines), title=f"evolab evolve — {s.run_name}", subtitle=s.run_id, border_style="blue")
 
 
+def settings_line(s: Snapshot) -> str:
+    """How each creature is judged: trials per generation and the held-out benchmark."""
+    trials = f"{s.trials} trial{'' if s.trials == 1 else 's'} per creature"
+    if not s.benchmark_layouts:
+        return f"{trials}, no benchmark"
+    return f"{trials}, benchmark on {s.benchmark_layouts} held-out layouts"
+
+
 def plain_line(s: Snapshot) -> str:
-    """One line per generation, for logs and pipes."""
+    """One line per generation, for logs and pipes (with its benchmark score when it was scored)."""
+    benchmark = ""
+    if s.benchmark is not None and s.benchmark_is_current:
+        benchmark = f"  benchmark {s.benchmark[0]:8.2f} ({s.benchmark[1]:.2f} pellets)"
     return (
         f"gen {s.generation - 1:>5}  best {s.best:8.2f}  avg {s.average:8.2f}  median {s.median:8.2f}  "
-        f"worst {s.worst:8.2f}  {s.creature_steps_per_s:,.0f} steps/s  ({s.generation}/{s.target_generation})"
+        f"worst {s.worst:8.2f}{benchmark}  {s.creature_steps_per_s:,.0f} steps/s  "
+        f"({s.generation}/{s.target_generation})"
     )

@@ -27,7 +27,11 @@ def demo_command(
     workers: Annotated[int | None, typer.Option(help="Kernel threads [default: all cores].", min=1)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the per-generation statistics as JSON.")] = False,
 ) -> None:
-    """Evolve creatures in memory (nothing is stored) and watch the fitness climb."""
+    """Evolve creatures in memory (nothing is stored) and watch the fitness climb.
+
+    Each creature is judged on the preset's pellet layouts per generation; the top ones are also scored on
+    held-out benchmark layouts, and the best of them on it is the champion.
+    """
     import numpy as np
 
     from evolab.config import EvolutionConfig
@@ -35,6 +39,7 @@ def demo_command(
     from evolab.genetics import evolve_step
     from evolab.genome import initial_population
     from evolab.physics import simulate
+    from evolab.runner.benchmark import benchmark_due, score_benchmark
     from evolab.runner.seeds import generation_seed
 
     try:
@@ -45,18 +50,27 @@ def demo_command(
     rng = np.random.default_rng(seed)
     genomes = initial_population(cfg, rng)
     history = []
+    champion: tuple[float, float, int] | None = None  # (benchmark fitness, pellets, generation)
     if not as_json:
+        benchmark = (
+            f"benchmark on {cfg.benchmark.layouts} held-out layouts" if cfg.benchmark.enabled else "no benchmark"
+        )
         stdout.print(
             f"evolving {cfg.population_size} creatures for {generations} generations "
-            f"({cfg.sim.duration:g} s each, preset {preset}, seed {seed})"
+            f"({cfg.sim.duration:g} s each on {cfg.trials} pellet layouts, {benchmark}, preset {preset}, seed {seed})",
+            highlight=False,
         )
-        stdout.print(f"{'gen':>4} {'best':>8} {'average':>8} {'worst':>8} {'pellets':>7} {'steps/s':>10}")
+        stdout.print(
+            f"{'gen':>4} {'best':>8} {'average':>8} {'worst':>8} {'pellets':>7} {'benchmark':>9} {'steps/s':>10}",
+            highlight=False,
+        )
     for generation in range(generations):
         start = time.perf_counter()
-        # One pellet layout per generation, derived from the run seed as stored runs do.
-        results = simulate(genomes, cfg.sim, seed=generation_seed(seed, generation), workers=workers)
+        # cfg.trials pellet layouts per generation, derived from the run seed as stored runs do; a
+        # creature's fitness is its mean over them.
+        results = simulate(genomes, cfg.sim, seed=generation_seed(seed, generation), workers=workers, trials=cfg.trials)
         elapsed = time.perf_counter() - start
-        fitness = np.array([r.fitness for r in results])
+        fitness = np.array([r.fitness for r in results]).reshape(cfg.trials, len(genomes)).mean(axis=0)
         row = {
             "generation": generation,
             "best": float(fitness.max()),
@@ -64,23 +78,37 @@ def demo_command(
             "worst": float(fitness.min()),
             "median": float(np.median(fitness)),
             "pellets": int(sum(r.pellets_collected for r in results)),
-            "creature_steps_per_s": len(genomes) * cfg.sim.n_steps / elapsed,
+            "benchmark_fitness": None,
+            "benchmark_pellets": None,
+            "creature_steps_per_s": len(results) * cfg.sim.n_steps / elapsed,
         }
+        if benchmark_due(cfg.benchmark, generation):  # the top creatures on the held-out layouts
+            order = np.argsort(-fitness, kind="stable")[: cfg.benchmark.top]
+            score = score_benchmark([genomes[i] for i in order], cfg.sim, seed, cfg.benchmark, workers=workers)
+            row["benchmark_fitness"], row["benchmark_pellets"] = score.fitness, score.pellets
+            if champion is None or score.fitness > champion[0]:
+                champion = (score.fitness, score.pellets, generation)
         history.append(row)
         if not as_json:
+            scored = "-" if row["benchmark_fitness"] is None else f"{row['benchmark_fitness']:.1f}"
             stdout.print(
                 f"{generation:>4} {row['best']:>8.1f} {row['average']:>8.1f} {row['worst']:>8.1f} "
-                f"{row['pellets']:>7} {row['creature_steps_per_s']:>10,.0f}"
+                f"{row['pellets']:>7} {scored:>9} {row['creature_steps_per_s']:>10,.0f}",
+                highlight=False,
             )
         if generation + 1 < generations:
             genomes = evolve_step(genomes, fitness, cfg, rng)
     if as_json:
-        print_json({"preset": preset, "seed": seed, "generations": history})
+        print_json({"preset": preset, "seed": seed, "trials": cfg.trials, "generations": history})
         return
     first, last = history[0], history[-1]
-    best_ever = max(h["best"] for h in history)
+    if champion is not None:
+        best = f"champion (benchmark) {champion[1]:.2f} pellets, fitness {champion[0]:.1f} in generation {champion[2]}"
+    else:
+        best = f"best ever {max(h['best'] for h in history):.1f}"
     stdout.print(
-        f"average fitness {first['average']:.1f} -> {last['average']:.1f}, best ever {best_ever:.1f}; "
-        "nothing was stored (runs with storage arrive with `evolab evolve`)"
+        f"average fitness {first['average']:.1f} -> {last['average']:.1f}, {best}; "
+        "nothing was stored (runs with storage arrive with `evolab evolve`)",
+        highlight=False,
     )
     raise typer.Exit(0)

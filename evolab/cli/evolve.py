@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from evolab.cli._db import DEFAULT_DB, DbOption, open_store
 from evolab.cli._output import EXIT_FAILED, fail, stderr, stdout
 
+if TYPE_CHECKING:
+    from evolab.storage import GenerationStats
+
 EPILOG = """Examples:
 
   $ evolab evolve --preset quick --generations 50
 
   $ evolab evolve --preset default --generations 1000 --turbo --seed 7
+
+  $ evolab evolve --preset neural-pure --trials 8 --senses body --benchmark-every 10
 
   $ evolab evolve --resume run_20261126_101500_a3f2 --generations 500
 """
@@ -52,6 +58,12 @@ def _overrides(**options: Any) -> dict[str, Any]:
         "weight_mutation_rate": ("weight_mutation_rate",),
         "weight_mutation_magnitude": ("weight_mutation_magnitude",),
         "checkpoint": ("checkpoint_every",),
+        "trials": ("trials",),
+        "benchmark_every": ("benchmark", "every"),
+        "benchmark_layouts": ("benchmark", "layouts"),
+        "benchmark": ("benchmark", "enabled"),
+        "senses": ("sim", "sensor_frame"),
+        "max_size": ("constraints", "max_size"),
     }
     out: dict[str, Any] = {}
     for option, value in options.items():
@@ -71,6 +83,14 @@ def _overrides(**options: Any) -> dict[str, Any]:
             target = target.setdefault(key, {})
         target[path[-1]] = value
     return out
+
+
+def _latest_benchmark(history: Sequence[GenerationStats]) -> tuple[float, float, int] | None:
+    """(fitness, pellets, generation) of the last of `history` scored on the benchmark, or None."""
+    for stats in reversed(history):
+        if stats.benchmark_fitness is not None and stats.benchmark_pellets is not None:
+            return stats.benchmark_fitness, stats.benchmark_pellets, stats.generation
+    return None
 
 
 def evolve_command(
@@ -137,8 +157,36 @@ def evolve_command(
     max_frequency: Annotated[
         float | None, typer.Option(help="Muscle frequency limit (Hz).", rich_help_panel=_PHYSICS)
     ] = None,
+    trials: Annotated[
+        int | None,
+        typer.Option(
+            help="Pellet layouts each creature is judged on per generation (the mean counts).",
+            min=1,
+            rich_help_panel=_GA,
+        ),
+    ] = None,
+    benchmark: Annotated[
+        bool | None,
+        typer.Option("--benchmark/--no-benchmark", help="Score the best on held-out layouts.", rich_help_panel=_GA),
+    ] = None,
+    benchmark_every: Annotated[
+        int | None, typer.Option(help="Score every N-th generation on the benchmark.", min=1, rich_help_panel=_GA)
+    ] = None,
+    benchmark_layouts: Annotated[
+        int | None, typer.Option(help="Held-out layouts of the benchmark.", min=1, rich_help_panel=_GA)
+    ] = None,
+    senses: Annotated[
+        str | None,
+        typer.Option(
+            help="Frame of the pellet and motion senses: world, body (its heading) or motion (its course).",
+            rich_help_panel=_PHYSICS,
+        ),
+    ] = None,
     max_nodes: Annotated[
         int | None, typer.Option(help="Most nodes a creature may have.", rich_help_panel=_PHYSICS)
+    ] = None,
+    max_size: Annotated[
+        float | None, typer.Option(help="Largest node size (diameter).", rich_help_panel=_PHYSICS)
     ] = None,
     max_muscles: Annotated[
         int | None, typer.Option(help="Most muscles a creature may have.", rich_help_panel=_PHYSICS)
@@ -173,7 +221,8 @@ def evolve_command(
         max_frequency=max_frequency, max_nodes=max_nodes, max_muscles=max_muscles, pellets=pellets,
         neural=neural, hidden_size=hidden_size, activation=activation,
         weight_mutation_rate=weight_mutation_rate, weight_mutation_magnitude=weight_mutation_magnitude,
-        checkpoint=checkpoint, turbo=turbo,
+        checkpoint=checkpoint, turbo=turbo, trials=trials, benchmark=benchmark, benchmark_every=benchmark_every,
+        benchmark_layouts=benchmark_layouts, senses=senses, max_size=max_size,
     )  # fmt: skip
     if resume is not None:
         if overrides or preset or config or seed is not None or name:
@@ -208,7 +257,11 @@ def evolve_command(
     info = run.info()
     first = run.generation
     target = first + generations
-    best_history = [s.best for s in store.generation_stats(run.id, max(0, first - 60), first)]
+    recent = store.generation_stats(run.id, max(0, first - 60), first)
+    best_history = [s.best for s in recent]
+    benchmark = _latest_benchmark(recent)
+    cfg = run.config
+    benchmark_layouts = cfg.benchmark.layouts if cfg.benchmark.enabled else 0
     live = stdout.is_terminal
     started = time.perf_counter()
     stop = StopRequest()
@@ -217,7 +270,10 @@ def evolve_command(
     def snapshot(report=None) -> Any:
         from evolab.cli.dashboard import Snapshot
 
+        nonlocal benchmark
         best_ever = report.best_ever if report else None
+        if report is not None:
+            benchmark = _latest_benchmark([report.stats]) or benchmark
         if best_ever and best_ever[1] not in names:
             names[best_ever[1]] = creature_label(store, run.id, best_ever[1])
         stats = report.stats if report else None
@@ -237,12 +293,18 @@ def evolve_command(
             best_ever=best_ever,
             best_ever_name=names.get(best_ever[1], "") if best_ever else "",
             stopping=bool(stop),
+            trials=cfg.trials,
+            benchmark_layouts=benchmark_layouts,
+            benchmark=benchmark,
         )
 
-    from evolab.cli.dashboard import plain_line, render_dashboard
+    from evolab.cli.dashboard import plain_line, render_dashboard, settings_line
 
     verb = "resuming" if resume else "created"
-    stderr.print(f"{verb} run {run.id} ({info.name}) in {db}: generations {first} to {target - 1}", highlight=False)
+    stderr.print(
+        f"{verb} run {run.id} ({info.name}) in {db}: generations {first} to {target - 1}, {settings_line(snapshot())}",
+        highlight=False,
+    )
     try:
         with stop:
             if live:

@@ -83,6 +83,8 @@ def run_summary(run: RunInfo) -> dict[str, Any]:
         "status": run.status,
         "generation_count": run.generation_count,
         "best_fitness": run.best_fitness,
+        "best_pellets": run.best_pellets,
+        "best_by_benchmark": run.best_by_benchmark,
         "created_at": run.created_at,
         "seed": run.seed,
         "parent_run_id": run.parent_run_id,
@@ -141,6 +143,8 @@ def _settings(run: RunInfo) -> dict[str, Any]:
         "max_muscles": cfg.constraints.max_muscles,
         "replays": cfg.frames.enabled,
         "checkpoint_every": cfg.checkpoint_every,
+        "trials": cfg.trials,
+        "benchmark": cfg.benchmark.model_dump(mode="json"),
     }
 
 
@@ -150,6 +154,22 @@ def _plural(count: int, noun: str) -> str:
 
 def _replay_policy(frames: Any) -> str:
     return f"replays of top {frames.keep_top}, random {frames.keep_random}, bottom {frames.keep_bottom}"
+
+
+def _judging(trials: int, benchmark: dict[str, Any]) -> str:
+    """How creatures are judged: "4 trials per creature, benchmark: top 3 of each generation on 16 held-out
+    layouts" (or "top 3 every 5 generations")."""
+    judged = f"{_plural(trials, 'trial')} per creature"
+    if not benchmark["enabled"]:
+        return f"{judged}, no benchmark"
+    every = benchmark["every"]
+    which = "of each generation" if every == 1 else f"every {every} generations"
+    return f"{judged}, benchmark: top {benchmark['top']} {which} on {benchmark['layouts']} held-out layouts"
+
+
+def benchmark_score(pellets: float, fitness: float) -> str:
+    """A score on the benchmark: "2.50 pellets, fitness 212.40"."""
+    return f"{pellets:.2f} pellets, fitness {fitness:.2f}"
 
 
 def creature_label(store: Store, run_id: str, creature_id: str) -> str:
@@ -180,7 +200,9 @@ def show_command(run_id: RunArgument, as_json: JsonOption = False, db: DbOption 
                 "creature_id": run.best_creature_id,
                 "name": creature_label(store, run.id, run.best_creature_id),
                 "fitness": run.best_fitness,
+                "pellets": run.best_pellets,
                 "generation": run.best_generation,
+                "by_benchmark": run.best_by_benchmark,
             }
         longest = None
         if run.longest_survivor_id is not None:
@@ -207,6 +229,9 @@ def show_command(run_id: RunArgument, as_json: JsonOption = False, db: DbOption 
             "disqualified": last.disqualified,
             "avg_nodes": last.avg_nodes,
             "avg_muscles": last.avg_muscles,
+            "benchmark_fitness": last.benchmark_fitness,
+            "benchmark_pellets": last.benchmark_pellets,
+            "benchmark_creature": last.benchmark_creature,
         }
     settings = _settings(run)
     if as_json:
@@ -256,14 +281,18 @@ def show_command(run_id: RunArgument, as_json: JsonOption = False, db: DbOption 
             f"{s['min_nodes']}-{s['max_nodes']} nodes, up to {s['max_muscles']} muscles, pellets {s['pellet_mode']}, "
             + (_replay_policy(cfg.frames) if s["replays"] else "no replays (turbo)"),
         ),
+        ("", _judging(s["trials"], s["benchmark"])),
     ]
     if best is not None:
-        lines.append(
-            (
-                "best ever",
-                f"{best['fitness']:.2f}  {best['creature_id']} {best['name']}  in generation {best['generation']}",
+        who = f"{best['creature_id']} {best['name']}".rstrip()
+        if best["by_benchmark"]:
+            text = (
+                f"champion (benchmark): {benchmark_score(best['pellets'], best['fitness'])}, "
+                f"gen {best['generation']}  {who}"
             )
-        )
+        else:
+            text = f"{best['fitness']:.2f}  {who}  in generation {best['generation']}"
+        lines.append(("best ever", text))
     if longest is not None:
         lines.append(
             (
@@ -278,7 +307,12 @@ def show_command(run_id: RunArgument, as_json: JsonOption = False, db: DbOption 
                 "last gen",
                 f"{last_doc['generation']}: best {last_doc['best']:.2f}  average {last_doc['average']:.2f}  "
                 f"median {last_doc['median']:.2f}  worst {last_doc['worst']:.2f}  pellets {last_doc['pellets']}  "
-                f"disqualified {last_doc['disqualified']}",
+                f"disqualified {last_doc['disqualified']}"
+                + (
+                    f"  benchmark {benchmark_score(last_doc['benchmark_pellets'], last_doc['benchmark_fitness'])}"
+                    if last_doc["benchmark_fitness"] is not None and last_doc["benchmark_pellets"] is not None
+                    else ""
+                ),
             )
         )
     if run.parent_run_id:

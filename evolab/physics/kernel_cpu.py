@@ -53,6 +53,7 @@ EXPLOSION_RADIUS = 50.0
 EXPLOSION_HEIGHT = 30.0
 
 DQ_NONE, DQ_FREQUENCY, DQ_NAN, DQ_EXPLOSION = 0, 1, 2, 3
+FRAME_WORLD, FRAME_BODY, FRAME_MOTION = 0, 1, 2
 MODE_OFF, MODE_HYBRID, MODE_PURE = 0, 1, 2
 N_TERMS = 4  # pellets, progress, regression (positive number subtracted), movement
 
@@ -63,7 +64,8 @@ _JIT = {"cache": True, "nogil": True, "fastmath": _FASTMATH, "error_model": "num
 # Indices into the `sim` float64 parameter vector the driver fills.
 P_GRAVITY, P_GROUND_FRICTION, P_ARENA, P_MAX_FREQUENCY = 0, 1, 2, 3
 P_W_PELLET, P_W_PROGRESS, P_W_REGRESSION, P_W_MOVEMENT, P_W_SPEED = 4, 5, 6, 7, 8
-N_SIM_PARAMS = 9
+P_SENSOR_FRAME = 9  # SimConfig.sensor_frame: FRAME_WORLD, FRAME_BODY or FRAME_MOTION
+N_SIM_PARAMS = 10
 
 # Columns of the genome arrays (kept in step with evolab.genome.model).
 _SIZE, _FRICTION, _X = 0, 1, 2
@@ -169,6 +171,28 @@ def _com(n, pos, mass, total_mass, out):
     out[0] = x / total_mass
     out[1] = y / total_mass
     out[2] = z / total_mass
+
+
+@nb.njit(**_JIT)
+def body_heading(pos):
+    """The creature's heading in the ground plane: the unit XZ direction from node 0 to node 1 (x when
+    they are stacked), as (cos, sin) of the angle the body frame is turned by."""
+    hx = pos[1, 0] - pos[0, 0]
+    hz = pos[1, 2] - pos[0, 2]
+    length = math.sqrt(hx * hx + hz * hz)
+    if length > 1e-6:
+        return hx / length, hz / length
+    return 1.0, 0.0
+
+
+@nb.njit(**_JIT)
+def motion_heading(vx, vz, hx, hz):
+    """The direction the creature moves in, in the ground plane, from its unit velocity direction; the
+    body heading (hx, hz) while it barely moves sideways."""
+    length = math.sqrt(vx * vx + vz * vz)
+    if length > 0.1:
+        return vx / length, vz / length
+    return hx, hz
 
 
 @nb.njit(**_JIT)
@@ -299,6 +323,7 @@ def simulate_creature(
     last_frame = 0
 
     use_net = neural_mode != MODE_OFF and net_hidden > 0
+    sensor_frame = int(sim[P_SENSOR_FRAME])
     step = 0
     while step < n_steps and dq == DQ_NONE:
         # -- sense (reference §2.6): centre of mass, its velocity direction, the active pellet --------
@@ -337,6 +362,12 @@ def simulate_creature(
                 pdx = 0.0
                 pdy = 0.0
                 pdz = 0.0
+        if sensor_frame != FRAME_WORLD:  # heading sense: forward / right of the creature, not world x / z
+            hx, hz = body_heading(pos)
+            if sensor_frame == FRAME_MOTION:
+                hx, hz = motion_heading(vx, vz, hx, hz)
+            pdx, pdz = pdx * hx + pdz * hz, pdz * hx - pdx * hz
+            vx, vz = vx * hx + vz * hz, vz * hx - vx * hz
         if use_net:
             sensors[0] = pdx
             sensors[1] = pdy

@@ -307,6 +307,15 @@ def simulate_reference(
                 pdz /= pdist
             else:
                 pdx = pdy = pdz = 0.0
+        if cfg.sensor_frame != "world":
+            hx, hz = pos[1][0] - pos[0][0], pos[1][2] - pos[0][2]
+            length = math.sqrt(hx * hx + hz * hz)
+            hx, hz = (hx / length, hz / length) if length > 1e-6 else (1.0, 0.0)
+            moving = math.sqrt(vx * vx + vz * vz)
+            if cfg.sensor_frame == "motion" and moving > 0.1:
+                hx, hz = vx / moving, vz / moving
+            pdx, pdz = pdx * hx + pdz * hz, pdz * hx - pdx * hz
+            vx, vz = vx * hx + vz * hz, vz * hx - vx * hz
         net_out: list[float] = []
         if use_net:
             sensors = [pdx, pdy, pdz, vx, vy, vz, norm_dist, tp_s]

@@ -25,6 +25,7 @@ DISQUALIFICATION_REASONS = {
     k.DQ_EXPLOSION: "physics_explosion",
 }
 _NEURAL_MODES = {"off": k.MODE_OFF, "hybrid": k.MODE_HYBRID, "pure": k.MODE_PURE}
+_SENSOR_FRAMES = {"world": k.FRAME_WORLD, "body": k.FRAME_BODY, "motion": k.FRAME_MOTION}
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,20 +141,32 @@ def _sim_vector(cfg: SimConfig) -> np.ndarray:
     sim[k.P_W_REGRESSION] = cfg.fitness.regression
     sim[k.P_W_MOVEMENT] = cfg.fitness.movement
     sim[k.P_W_SPEED] = cfg.fitness.movement_reference_speed
+    sim[k.P_SENSOR_FRAME] = _SENSOR_FRAMES[cfg.sensor_frame]
     return sim
 
 
-def pellet_draws(batch: PackedBatch, cfg: SimConfig, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Uniform draws for pellet distance and angle: (rows, 10, 2) and each creature's row (B,) int64.
+def pellet_draws(batch: PackedBatch, cfg: SimConfig, seed: int, trials: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Uniform draws for pellet distance and angle: (rows, 10, 2), and the row of each of the batch's
+    `trials` replicas (B * trials,) int64, trial-major (replica t * B + c is creature c in trial t).
 
-    "shared": one row from `seed` for every creature (a fair comparison). "per_creature": a row per
-    creature from (seed, the creature's id key), so it does not depend on the batch either.
+    "shared": one row per trial from `seed` for every creature (a fair comparison: common random numbers).
+    "per_creature": rows per creature from (seed, the creature's id key), so they do not depend on the batch.
+    Trial 0 draws exactly what a single evaluation draws, so one trial is the plain evaluation.
     """
+    b = batch.size
     if cfg.pellet_mode == "shared":
-        draws = np.random.default_rng(seed).random((1, k.MAX_PELLETS, 2))
-        return draws, np.zeros(batch.size, dtype=np.int64)
-    draws = np.stack([np.random.default_rng([seed, int(key)]).random((k.MAX_PELLETS, 2)) for key in batch.draw_keys])
-    return draws, np.arange(batch.size, dtype=np.int64)
+        draws = np.random.default_rng(seed).random((trials, k.MAX_PELLETS, 2))
+        return draws, np.repeat(np.arange(trials, dtype=np.int64), b)
+    per_creature = [
+        np.random.default_rng([seed, int(key)]).random((trials, k.MAX_PELLETS, 2)) for key in batch.draw_keys
+    ]
+    draws = np.ascontiguousarray(np.stack(per_creature, axis=1).reshape(trials * b, k.MAX_PELLETS, 2))
+    return draws, np.arange(trials * b, dtype=np.int64)
+
+
+def replicate(batch: PackedBatch, trials: int) -> PackedBatch:
+    """The batch repeated `trials` times, trial-major: one kernel call evaluates every trial."""
+    return batch if trials == 1 else batch.take(np.tile(np.arange(batch.size), trials))
 
 
 def run_batch(
@@ -161,13 +174,20 @@ def run_batch(
     cfg: SimConfig,
     seed: int,
     *,
+    trials: int = 1,
     record: bool = False,
     pellets: np.ndarray | None = None,
     workers: int | None = None,
 ) -> BatchOutputs:
-    """Simulate a packed batch with the CPU kernel and return its raw outputs."""
+    """Simulate a packed batch with the CPU kernel and return its raw outputs.
+
+    With `trials` > 1 every creature is simulated on `trials` pellet layouts in the same call; the outputs
+    then have B * trials rows, trial-major (row t * B + c is creature c on layout t; `pellet_draws`).
+    """
     workers = min(workers or default_workers(), default_workers())
     numba.set_num_threads(workers)
+    draws, draw_row = pellet_draws(batch, cfg, seed, trials)
+    batch = replicate(batch, trials)
     b = batch.size
     n_steps, n_frames = cfg.n_steps, cfg.n_frames
     substeps = k.batch_substeps(
@@ -176,7 +196,6 @@ def run_batch(
     n = batch.n_nodes.astype(np.int64)
     cost = substeps * (batch.n_muscles + n * (n + 1) // 2) + batch.n_muscles
     order = np.argsort(-cost, kind="stable").astype(np.int64)
-    draws, draw_row = pellet_draws(batch, cfg, seed)
     explicit = np.zeros((1, 3)) if pellets is None else np.ascontiguousarray(pellets, dtype=np.float64)
     n_explicit = -1 if pellets is None else len(explicit)
 
@@ -231,8 +250,13 @@ def simulate(
     record: bool = False,
     pellets: Sequence[Sequence[float]] | np.ndarray | None = None,
     workers: int | None = None,
+    trials: int = 1,
 ) -> list[SimResult]:
     """Simulate creatures, each in its own world, and return their results in input order.
+
+    With `trials` > 1 each creature is simulated on that many pellet layouts drawn from `seed`, in one
+    kernel call, and the results are trial-major: `trials` * len(genomes) of them, result t * B + c being
+    creature c on layout t (layout 0 is the one a single evaluation with `seed` uses).
 
     Args:
         genomes: the creatures.
@@ -241,20 +265,26 @@ def simulate(
         record: also return frames at 15 FPS and fitness over time.
         pellets: explicit pellet positions used in order instead of random ones (scenarios, tests).
         workers: kernel threads (default: all cores).
+        trials: pellet layouts per creature (ignored with explicit `pellets`: there is one layout).
 
     Raises:
-        ConfigError: bad seed, pellets or worker count.
+        ConfigError: bad seed, pellets, worker count or trials.
     """
     cfg = cfg or SimConfig()
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ConfigError(f"seed: expected a non-negative integer (got {seed!r})")
     if workers is not None and workers < 1:
         raise ConfigError(f"workers: expected at least 1 (got {workers})")
+    if isinstance(trials, bool) or not isinstance(trials, (int, np.integer)) or trials < 1:
+        raise ConfigError(f"trials: expected a positive integer (got {trials!r})")
     if not genomes:
         return []
     explicit = _check_pellets(pellets)
-    out = run_batch(pack_batch(genomes), cfg, int(seed), record=record, pellets=explicit, workers=workers)
-    return unpack_results(genomes, out, int(seed), record)
+    trials = 1 if explicit is not None else int(trials)
+    out = run_batch(
+        pack_batch(genomes), cfg, int(seed), trials=trials, record=record, pellets=explicit, workers=workers
+    )
+    return unpack_results(list(genomes) * trials, out, int(seed), record)
 
 
 def unpack_results(genomes: Sequence[Genome], out: BatchOutputs, seed: int, record: bool) -> list[SimResult]:

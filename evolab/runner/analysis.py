@@ -12,6 +12,7 @@ import numpy as np
 from evolab.config import FramePolicy
 from evolab.genome.model import Genome
 from evolab.physics.simulate import DISQUALIFICATION_REASONS, BatchOutputs, SimResult, frame_of_step, pellet_tables
+from evolab.runner.benchmark import BenchmarkScore
 from evolab.storage.records import FramesToStore, GenerationStats, RankedResults
 from evolab.storage.replay_block import pellet_dicts
 
@@ -20,50 +21,68 @@ from evolab.storage.replay_block import pellet_dicts
 class Evaluation:
     """A generation's simulation results as columns, in population order: what ranking, statistics and
     the kept replays read. Made straight from the kernel's outputs, it spares the per-creature
-    `SimResult`s a run never looks at; made from `SimResult`s, it serves custom evaluators."""
+    `SimResult`s a run never looks at; made from `SimResult`s, it serves custom evaluators.
+
+    With several trials (pellet layouts) per creature, `fitness` is the mean over the trials, `pellets`
+    the total, `disqualified` the first trial's reason that disqualified it, `fitness_std` the spread and
+    `trial_pellets` the pellets of each trial; replays show trial 0.
+    """
 
     fitness: np.ndarray
     pellets: list[int]
     disqualified: list[str | None]
     distance: list[float]
     displacement: list[float]
+    fitness_std: list[float] | None = None
+    trial_pellets: list[tuple[int, ...]] | None = None
     _results: Sequence[SimResult] | None = None
     _outputs: BatchOutputs | None = None
     _n_nodes: list[int] | None = None
     _pellet_rows: np.ndarray | None = None
 
     @classmethod
-    def of_results(cls, results: Sequence[SimResult]) -> Evaluation:
-        """From `SimResult`s in population order (what a custom evaluator returns)."""
-        return cls(
+    def of_results(cls, results: Sequence[SimResult], trials: int = 1) -> Evaluation:
+        """From `SimResult`s in population order, trial-major when `trials` > 1 (what `simulate` returns)."""
+        b = len(results) // trials
+        columns = _trial_columns(
             np.array([r.fitness for r in results], dtype=np.float64),
-            [r.pellets_collected for r in results],
+            np.array([r.pellets_collected for r in results], dtype=np.int64),
             [r.disqualified for r in results],
-            [r.distance_traveled for r in results],
-            [r.net_displacement for r in results],
-            _results=results,
+            trials,
+        )
+        first = results[:b]
+        return cls(
+            *columns[:3],
+            [r.distance_traveled for r in first],
+            [r.net_displacement for r in first],
+            *columns[3:],
+            _results=first,
         )
 
     @classmethod
-    def of_outputs(cls, out: BatchOutputs, n_nodes: np.ndarray, record: bool) -> Evaluation:
-        """From a batch's raw outputs (`record`: whether the batch recorded frames)."""
+    def of_outputs(cls, out: BatchOutputs, n_nodes: np.ndarray, record: bool, trials: int = 1) -> Evaluation:
+        """From a batch's raw outputs (`record`: whether the batch recorded frames; `trials`: layouts per
+        creature, the outputs being trial-major as `run_batch` returns them)."""
         if record:  # replays are views of the batch's frames: read-only, as a SimResult's are
             out.frames.flags.writeable = False
             out.fitness_over_time.flags.writeable = False
+        b = len(n_nodes)
+        columns = _trial_columns(
+            out.fitness, out.pellets, [DISQUALIFICATION_REASONS.get(code) for code in out.dq.tolist()], trials
+        )
         return cls(
-            out.fitness,
-            out.pellets.tolist(),
-            [DISQUALIFICATION_REASONS.get(code) for code in out.dq.tolist()],
-            out.distance.tolist(),
-            out.net_displacement.tolist(),
+            *columns[:3],
+            out.distance[:b].tolist(),
+            out.net_displacement[:b].tolist(),
+            *columns[3:],
             _outputs=out if record else None,
             _n_nodes=n_nodes.tolist(),
-            _pellet_rows=pellet_rows(pellet_tables(out)) if record else None,
+            _pellet_rows=pellet_rows(pellet_tables(out)[:b]) if record else None,
         )
 
     def replay(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-        """Creature i's frames (F, n, 3), fitness over time (F,) and pellet events as rows (`pellet_rows`);
-        None when it was not recorded."""
+        """Creature i's frames (F, n, 3), fitness over time (F,) and pellet events as rows (`pellet_rows`)
+        on the first trial's layout; None when it was not recorded."""
         if self._results is not None:
             r = self._results[i]
             if r.frames is None or r.fitness_over_time is None:
@@ -76,11 +95,34 @@ class Evaluation:
         return out.frames[i, :, : self._n_nodes[i]], out.fitness_over_time[i], self._pellet_rows[i, :spawned]
 
 
+def _trial_columns(
+    fitness: np.ndarray, pellets: np.ndarray, disqualified: list[str | None], trials: int
+) -> tuple[np.ndarray, list[int], list[str | None], list[float] | None, list[tuple[int, ...]] | None]:
+    """Per-creature fitness, pellets and disqualification from trial-major rows, with the spread and the
+    pellets per trial (None for a single trial, whose rows are the creatures themselves)."""
+    if trials == 1:
+        return fitness, pellets.tolist(), disqualified, None, None
+    b = len(fitness) // trials
+    by_trial = fitness.reshape(trials, b)
+    per_trial = pellets.reshape(trials, b)
+    reasons = [
+        next((disqualified[t * b + c] for t in range(trials) if disqualified[t * b + c]), None) for c in range(b)
+    ]
+    return (
+        by_trial.mean(axis=0),
+        per_trial.sum(axis=0).tolist(),
+        reasons,
+        by_trial.std(axis=0).tolist(),
+        [tuple(row) for row in per_trial.T.tolist()],
+    )
+
+
 def rank_results(generation: int, genomes: Sequence[Genome], evaluation: Evaluation) -> RankedResults:
     """Results best first (ties keep population order); rank 0 is the best."""
     e = evaluation
     order = np.argsort(-e.fitness, kind="stable").tolist()
     fitness = e.fitness.tolist()
+    spread, per_trial = e.fitness_std, e.trial_pellets
     return RankedResults(
         generation,
         [genomes[i].id for i in order],
@@ -90,6 +132,8 @@ def rank_results(generation: int, genomes: Sequence[Genome], evaluation: Evaluat
         [genomes[i].survival_streak for i in order],
         [e.distance[i] for i in order],
         [e.displacement[i] for i in order],
+        None if spread is None else [spread[i] for i in order],
+        None if per_trial is None else [per_trial[i] for i in order],
     )
 
 
@@ -101,8 +145,10 @@ def generation_stats(
     sim_seed: int,
     sim_seconds: float,
     host_seconds: float,
+    benchmark: BenchmarkScore | None = None,
 ) -> GenerationStats:
-    """Best, average, worst, median and percentiles of fitness; node-count distribution."""
+    """Best, average, worst, median and percentiles of fitness; node-count distribution; the benchmark
+    score when the generation was scored."""
     fitness = np.array(ranked.fitness)
     p10, p25, p50, p75, p90 = np.percentile(fitness, [10, 25, 50, 75, 90]).tolist()
     nodes = [g.n_nodes for g in genomes]
@@ -124,6 +170,9 @@ def generation_stats(
         sim_seed=sim_seed,
         sim_seconds=sim_seconds,
         host_seconds=host_seconds,
+        benchmark_fitness=None if benchmark is None else benchmark.fitness,
+        benchmark_pellets=None if benchmark is None else benchmark.pellets,
+        benchmark_creature=None if benchmark is None else benchmark.creature_id,
     )
 
 

@@ -19,14 +19,16 @@ from evolab.genome.model import Genome
 from evolab.physics.pack import pack_batch
 from evolab.physics.simulate import BatchOutputs, SimResult, run_batch
 from evolab.runner.analysis import Evaluation, generation_stats, pick_replays, rank_results, replays_to_store
+from evolab.runner.benchmark import BenchmarkScore, benchmark_due, score_benchmark
 from evolab.runner.seeds import frame_policy_rng, fresh_run_seed, generation_seed
 from evolab.storage import CreatureResult, GenerationRecord, GenerationStats, RankedResults, RunInfo, Store
 
 Evaluator = Callable[..., list[SimResult]]
-"""simulate-compatible: (genomes, sim_config, seed, *, record, workers) -> results in input order."""
+"""simulate-compatible: (genomes, sim_config, seed, *, record, workers[, trials]) -> results in input order,
+trial-major (`trials` is passed only when a run evaluates more than one trial per creature)."""
 
 BatchKernel = Callable[..., BatchOutputs]
-"""run_batch-compatible: (packed batch, sim_config, seed, *, record, workers) -> the batch's raw outputs."""
+"""run_batch-compatible: (packed batch, sim_config, seed, *, trials, record, workers) -> the raw outputs."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +37,9 @@ class GenerationReport:
 
     stats: GenerationStats
     best: CreatureResult
-    best_ever: tuple[float, str, int] | None
+    best_ever: tuple[float, str, int, float | None] | None
+    """(fitness, creature id, generation, benchmark pellets): the champion on the benchmark (its benchmark
+    scores), or the fittest creature in a run without a benchmark (pellets None)."""
     creature_steps: int
     wall_seconds: float
     store_seconds: float
@@ -71,7 +75,11 @@ class Run:
         self._kernel = kernel
         self._owns_store = owns_store
         self._checkpointed_generation = generation  # created and resumed runs start at a checkpoint
-        self._best = (info.best_fitness, info.best_creature_id, info.best_generation) if info.best_creature_id else None
+        self._best = (
+            (info.best_fitness, info.best_creature_id, info.best_generation, info.best_pellets)
+            if info.best_creature_id
+            else None
+        )
         self._longest = (
             (info.longest_streak, info.longest_survivor_id, info.longest_generation)
             if info.longest_survivor_id
@@ -248,16 +256,20 @@ class Run:
         simulated = time.perf_counter()
 
         ranked = rank_results(g, genomes, evaluation)
+        ranked_at = time.perf_counter()
+        score = self._score_benchmark(genomes, ranked) if benchmark_due(cfg.benchmark, g) else None
+        scored = time.perf_counter()
         chosen = pick_replays(ranked, cfg.frames, frame_policy_rng(self.seed, g))
-        self._update_records(ranked)
+        self._update_records(ranked, score)
         next_population = evolve_step(genomes, evaluation.fitness, cfg, self._rng, birth=g + 1)
         stats = generation_stats(
             g,
             genomes,
             ranked,
             sim_seed=sim_seed,
-            sim_seconds=simulated - start,
-            host_seconds=time.perf_counter() - simulated,
+            sim_seconds=(simulated - start) + (scored - ranked_at),
+            host_seconds=time.perf_counter() - simulated - (scored - ranked_at),
+            benchmark=score,
         )
         evolved = time.perf_counter()
         checkpoint = (g + 1) % cfg.checkpoint_every == 0
@@ -280,12 +292,14 @@ class Run:
         if checkpoint:
             self._checkpointed_generation = g + 1
         if on_generation is not None:
+            scored_creatures = min(cfg.benchmark.top, len(genomes)) * cfg.benchmark.layouts if score else 0
+            evaluated = len(genomes) * cfg.trials + scored_creatures
             on_generation(
                 GenerationReport(
                     stats=stats,
                     best=ranked[0],
                     best_ever=self._best,
-                    creature_steps=len(genomes) * cfg.sim.n_steps,
+                    creature_steps=evaluated * cfg.sim.n_steps,
                     wall_seconds=stored - start,
                     store_seconds=stored - evolved,
                 )
@@ -294,15 +308,28 @@ class Run:
 
     def _evaluate_generation(self, genomes: Sequence[Genome], seed: int, record: bool) -> Evaluation:
         cfg = self.config.sim
+        trials = self.config.trials
         if self._evaluate is not None:
-            return Evaluation.of_results(self._evaluate(genomes, cfg, seed, record=record, workers=self._workers))
+            extra = {"trials": trials} if trials > 1 else {}  # evaluators written for one trial keep working
+            results = self._evaluate(genomes, cfg, seed, record=record, workers=self._workers, **extra)
+            return Evaluation.of_results(results, trials)
         batch = pack_batch(genomes)
-        out = self._kernel(batch, cfg, seed, record=record, workers=self._workers)
-        return Evaluation.of_outputs(out, batch.n_nodes, record)
+        out = self._kernel(batch, cfg, seed, trials=trials, record=record, workers=self._workers)
+        return Evaluation.of_outputs(out, batch.n_nodes, record, trials)
 
-    def _update_records(self, ranked: RankedResults) -> None:
-        if self._best is None or ranked.fitness[0] > self._best[0]:
-            self._best = (ranked.fitness[0], ranked.creature_ids[0], ranked.generation)
+    def _score_benchmark(self, genomes: Sequence[Genome], ranked: RankedResults) -> BenchmarkScore:
+        by_id = {g.id: g for g in genomes}
+        top = [by_id[cid] for cid in ranked.creature_ids[: self.config.benchmark.top]]
+        return score_benchmark(
+            top, self.config.sim, self.seed, self.config.benchmark, kernel=self._kernel, workers=self._workers
+        )
+
+    def _update_records(self, ranked: RankedResults, score: BenchmarkScore | None) -> None:
+        if score is not None:  # the champion: judged on the held-out layouts, never on a lucky one
+            if self._best is None or self._best[3] is None or score.fitness > self._best[0]:
+                self._best = (score.fitness, score.creature_id, ranked.generation, score.pellets)
+        elif self._best is None or (self._best[3] is None and ranked.fitness[0] > self._best[0]):
+            self._best = (ranked.fitness[0], ranked.creature_ids[0], ranked.generation, None)
         streaks = ranked.survival_streaks
         i = max(range(len(streaks)), key=streaks.__getitem__)  # first of the best on ties
         if streaks[i] > 0 and (self._longest is None or streaks[i] > self._longest[0]):

@@ -21,3 +21,10 @@ def fresh_run_seed() -> int:
     53 bits: every JSON reader holds it exactly (JavaScript numbers are doubles), so the browser shows and
     sends back the real seed."""
     return int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> 11)
+
+
+def benchmark_seed(run_seed: int) -> int:
+    """The seed of a run's held-out benchmark layouts: a function of the run seed alone, from a stream
+    that no generation's selection seed (`generation_seed`) shares."""
+    # a spawn key no selection seed has: no generation number can make the two streams meet
+    return int(np.random.SeedSequence(run_seed, spawn_key=(0xBE4C,)).generate_state(1, np.uint64)[0] >> 1)

@@ -33,9 +33,18 @@ class RunSummary(BaseModel):
     created_at: float
     updated_at: float
     generation_count: int
-    best_fitness: float | None
+    best_fitness: float | None = Field(
+        description="the champion's mean fitness on the held-out benchmark when `best_by_benchmark`, "
+        "else the highest fitness of any creature"
+    )
     best_creature_id: str | None
     best_generation: int | None
+    best_pellets: float | None = Field(
+        description="the champion's mean pellets on the held-out benchmark; null when the run has no benchmark scores"
+    )
+    best_by_benchmark: bool = Field(
+        description="`best_*` is the run's champion judged on its held-out benchmark (else the highest fitness)"
+    )
     longest_survivor_id: str | None
     longest_streak: int
     longest_generation: int | None
@@ -46,11 +55,31 @@ class RunSummary(BaseModel):
     gravity: float
     mutation_rate: float
     neural_mode: str
+    trials: int = Field(description="pellet layouts each creature is evaluated on per generation (fitness is the mean)")
     turbo: bool = Field(description="no replays are stored; they are re-simulated on demand")
+
+
+class BenchmarkProgressDoc(BaseModel):
+    """How a run's held-out benchmark score changed (its first tenth against its last) and its champion."""
+
+    scored: int = Field(description="generations scored on the benchmark")
+    window: int = Field(description="scored generations in each of the first and the last tenth")
+    first_pellets: float = Field(description="mean benchmark pellets over the first tenth")
+    last_pellets: float = Field(description="mean benchmark pellets over the last tenth")
+    first_fitness: float
+    last_fitness: float
+    champion_id: str | None
+    champion_generation: int | None
+    champion_fitness: float | None = Field(description="the champion's mean fitness on the benchmark")
+    champion_pellets: float | None = Field(description="the champion's mean pellets on the benchmark")
+    pellets_ratio: float | None = Field(description="last / first tenth's pellets; null when the first collected none")
 
 
 class RunDetail(RunSummary):
     config: dict[str, Any]
+    benchmark_progress: BenchmarkProgressDoc | None = Field(
+        description="the benchmark's first and last tenth and the champion; null when no generation was scored"
+    )
 
 
 class GenerationStatsDoc(BaseModel):
@@ -71,6 +100,12 @@ class GenerationStatsDoc(BaseModel):
     sim_seed: int = Field(description="the seed its creatures were simulated with (replays re-use it)")
     sim_seconds: float
     host_seconds: float
+    benchmark_fitness: float | None = Field(
+        description="mean fitness on the held-out benchmark layouts of the best of the generation's top creatures; "
+        "null when the generation was not scored"
+    )
+    benchmark_pellets: float | None = Field(description="that creature's mean pellets on the benchmark layouts")
+    benchmark_creature: str | None = Field(description="the creature the benchmark score is of")
 
 
 class CreatureCard(BaseModel):
@@ -79,9 +114,11 @@ class CreatureCard(BaseModel):
     id: str
     name: str
     rank: int = Field(description="place in its generation, 1 = best")
-    fitness: float
-    pellets: int
-    pellets_spawned: int
+    fitness: float = Field(description="mean fitness over the generation's trials (pellet layouts)")
+    fitness_std: float | None = Field(description="the fitness's standard deviation over the trials; null for one")
+    pellets: int = Field(description="pellets collected, summed over the trials")
+    trial_pellets: list[int] | None = Field(description="pellets collected on each trial's layout; null for one trial")
+    pellets_spawned: int = Field(description="pellets that appeared on all trials (one per trial more than collected)")
     disqualified: str | None
     survival_streak: int
     distance: float
@@ -113,8 +150,10 @@ class GenerationDoc(BaseModel):
 class ResultDoc(BaseModel):
     generation: int
     rank: int = Field(description="place in its generation, 1 = best")
-    fitness: float
-    pellets: int
+    fitness: float = Field(description="mean fitness over the generation's trials (pellet layouts)")
+    fitness_std: float | None = Field(description="the fitness's standard deviation over the trials; null for one")
+    pellets: int = Field(description="pellets collected, summed over the trials")
+    trial_pellets: list[int] | None = Field(description="pellets collected on each trial's layout; null for one trial")
     disqualified: str | None
     survival_streak: int
 
@@ -170,8 +209,10 @@ class TopCreatureDoc(BaseModel):
     name: str
     generation: int
     rank: int = Field(description="place in its generation, 1 = best")
-    fitness: float
-    pellets: int
+    fitness: float = Field(description="mean fitness over the generation's trials (pellet layouts)")
+    fitness_std: float | None = Field(description="the fitness's standard deviation over the trials; null for one")
+    pellets: int = Field(description="pellets collected, summed over the trials")
+    trial_pellets: list[int] | None = Field(description="pellets collected on each trial's layout; null for one trial")
     n_nodes: int
     n_muscles: int
 
@@ -193,9 +234,10 @@ class PercentilesDoc(BaseModel):
 
 
 class AnalyticsDoc(BaseModel):
-    top: list[TopCreatureDoc]
-    best_lineage: list[LineageStepDoc]
+    top: list[TopCreatureDoc] = Field(description="the highest selection fitness, one result per creature")
+    best_lineage: list[LineageStepDoc] = Field(description="the run's best creature (its champion) and its ancestors")
     percentiles: list[PercentilesDoc]
+    benchmark_progress: BenchmarkProgressDoc | None
 
 
 class PresetDoc(BaseModel):

@@ -10,15 +10,18 @@ from pydantic import BaseModel
 
 from evolab.genome import creature_name, origin_label
 from evolab.genome.model import M_FREQUENCY, M_STIFFNESS, N_FRICTION, N_POS, N_SIZE, Genome
+from evolab.runner.progress import benchmark_progress
 from evolab.runner.replay import Replay
 from evolab.runner.run import process_alive
 from evolab.server.schemas import (
     AncestorDoc,
+    BenchmarkProgressDoc,
     Color,
     CreatureCard,
     GenerationStatsDoc,
     PelletDoc,
     ReplayDoc,
+    ResultDoc,
     RunDetail,
     RunSummary,
 )
@@ -52,6 +55,8 @@ def run_summary(info: RunInfo) -> RunSummary:
         best_fitness=info.best_fitness,
         best_creature_id=info.best_creature_id,
         best_generation=info.best_generation,
+        best_pellets=info.best_pellets,
+        best_by_benchmark=info.best_by_benchmark,
         longest_survivor_id=info.longest_survivor_id,
         longest_streak=info.longest_streak,
         longest_generation=info.longest_generation,
@@ -62,12 +67,24 @@ def run_summary(info: RunInfo) -> RunSummary:
         gravity=cfg.sim.gravity,
         mutation_rate=cfg.mutation_rate,
         neural_mode=cfg.sim.neural_mode,
+        trials=cfg.trials,
         turbo=not cfg.frames.enabled,
     )
 
 
-def run_detail(info: RunInfo) -> RunDetail:
-    return RunDetail(**run_summary(info).model_dump(), config=info.config.model_dump(mode="json"))
+def run_detail(info: RunInfo, history: Sequence[GenerationStats] = ()) -> RunDetail:
+    """The run's summary, configuration and benchmark progress (`history`: its generations' statistics)."""
+    return RunDetail(
+        **run_summary(info).model_dump(),
+        config=info.config.model_dump(mode="json"),
+        benchmark_progress=progress_doc(history, info),
+    )
+
+
+def progress_doc(history: Sequence[GenerationStats], info: RunInfo) -> BenchmarkProgressDoc | None:
+    """How the run's benchmark score changed and its champion; None when no generation was scored."""
+    progress = benchmark_progress(history, info)
+    return None if progress is None else BenchmarkProgressDoc(**progress.to_dict())
 
 
 def stats_doc(s: GenerationStats) -> GenerationStatsDoc:
@@ -96,8 +113,11 @@ def creature_card(
         name=creature_name(genome),
         rank=result.rank + 1,
         fitness=result.fitness,
+        fitness_std=result.fitness_std,
         pellets=result.pellets,
-        pellets_spawned=result.pellets + 1,  # a new pellet appears as soon as one is collected
+        trial_pellets=trial_pellets(result),
+        # a new pellet appears as soon as one is collected: one more than collected on each trial's layout
+        pellets_spawned=result.pellets + (len(result.trial_pellets) if result.trial_pellets else 1),
         disqualified=result.disqualified,
         survival_streak=result.survival_streak,
         distance=result.distance,
@@ -119,6 +139,24 @@ def creature_card(
         muscles=genome.muscle_nodes.tolist(),
         muscle_stiffness=_rounded(muscles[:, M_STIFFNESS], 1),
         muscle_frequency=_rounded(frequency),
+    )
+
+
+def trial_pellets(result: CreatureResult) -> list[int] | None:
+    """The pellets of each trial as JSON wants them (None for a one-trial result)."""
+    return None if result.trial_pellets is None else list(result.trial_pellets)
+
+
+def result_doc(result: CreatureResult) -> ResultDoc:
+    return ResultDoc(
+        generation=result.generation,
+        rank=result.rank + 1,
+        fitness=result.fitness,
+        fitness_std=result.fitness_std,
+        pellets=result.pellets,
+        trial_pellets=trial_pellets(result),
+        disqualified=result.disqualified,
+        survival_streak=result.survival_streak,
     )
 
 

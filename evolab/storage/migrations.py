@@ -203,6 +203,37 @@ def _v2_replay_blocks(cur: sqlite3.Cursor) -> None:
     cur.execute("DROP TABLE creature_frames")
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Cursor], None], ...] = (_v1_initial, _v2_replay_blocks)
+def _v3_trials_and_benchmark(cur: sqlite3.Cursor) -> None:
+    """Fitness over several trials and a held-out benchmark score per generation: results keep their
+    fitness spread and pellets per trial (NULL for one trial), generations the benchmark score of their
+    best scored creature, runs the benchmark pellets of their champion (NULL: the best is by fitness).
+    Stored configurations gain the settings their runs were made with (one trial, no benchmark), so
+    older runs resume exactly as they began; the config JSON is edited here, not by the live models."""
+    _execute_all(
+        cur,
+        """
+        ALTER TABLE results ADD COLUMN fitness_std REAL;
+        ALTER TABLE results ADD COLUMN trial_pellets BLOB;
+        ALTER TABLE generations ADD COLUMN benchmark_fitness REAL;
+        ALTER TABLE generations ADD COLUMN benchmark_pellets REAL;
+        ALTER TABLE generations ADD COLUMN benchmark_creature;
+        ALTER TABLE runs ADD COLUMN best_pellets REAL
+        """,
+    )
+    for pk, text in cur.execute("SELECT pk, config FROM runs").fetchall():
+        cur.execute(
+            "UPDATE runs SET config = ? WHERE pk = ?", (json.dumps(settings_before_trials(json.loads(text))), pk)
+        )
+
+
+def settings_before_trials(config: dict) -> dict:
+    """A configuration stored before evolab had trials and benchmarks, with the values its run used:
+    one trial per creature, no benchmark (a configuration that has them is returned unchanged)."""
+    if "trials" in config:
+        return config
+    return {**config, "trials": 1, "benchmark": {**config.get("benchmark", {}), "enabled": False}}
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Cursor], None], ...] = (_v1_initial, _v2_replay_blocks, _v3_trials_and_benchmark)
 """MIGRATIONS[k] takes a database from version k to k + 1."""
 LATEST_VERSION = len(MIGRATIONS)

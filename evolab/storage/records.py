@@ -43,6 +43,14 @@ class RunInfo:
     fork_generation: int | None
     evolab_version: str
     writer_pid: int | None = None
+    best_pellets: float | None = None
+    """The best creature's mean pellets on the held-out benchmark; None when the run has no benchmark
+    scores and its best creature is simply the fittest on its own generation's layouts."""
+
+    @property
+    def best_by_benchmark(self) -> bool:
+        """Whether `best_*` is the run's champion on its held-out benchmark (else the highest fitness)."""
+        return self.best_pellets is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +74,12 @@ class GenerationStats:
     sim_seed: int = 0
     sim_seconds: float = 0.0
     host_seconds: float = 0.0
+    benchmark_fitness: float | None = None
+    """Mean fitness, over the run's held-out benchmark layouts, of the best of the generation's top
+    creatures scored on them; None when the generation was not scored."""
+    benchmark_pellets: float | None = None
+    """That creature's mean pellets on the benchmark layouts."""
+    benchmark_creature: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Every field, JSON-safe (node counts keyed by strings), in field order: the one shape the export
@@ -88,6 +102,10 @@ class CreatureResult:
     survival_streak: int
     distance: float
     displacement: float
+    fitness_std: float | None = None
+    """Spread (standard deviation) of the fitness over the generation's trials; None for one trial."""
+    trial_pellets: tuple[int, ...] | None = None
+    """Pellets collected on each trial's layout (`pellets` is their sum); None for one trial."""
 
 
 make_creature_result = slot_constructor(CreatureResult)
@@ -107,6 +125,8 @@ class RankedResults(Sequence[CreatureResult]):
     survival_streaks: list[int]
     distance: list[float]
     displacement: list[float]
+    fitness_std: list[float] | None = None
+    trial_pellets: list[tuple[int, ...]] | None = None
 
     @classmethod
     def of(cls, results: Sequence[CreatureResult]) -> RankedResults:
@@ -122,6 +142,8 @@ class RankedResults(Sequence[CreatureResult]):
             [r.survival_streak for r in results],
             [r.distance for r in results],
             [r.displacement for r in results],
+            None if not results or results[0].fitness_std is None else [r.fitness_std for r in results],
+            None if not results or results[0].trial_pellets is None else [r.trial_pellets for r in results],
         )
 
     def __len__(self) -> int:
@@ -143,10 +165,13 @@ class RankedResults(Sequence[CreatureResult]):
         return make_creature_result(
             self.creature_ids[i], self.generation, i, self.fitness[i], self.pellets[i], self.disqualified[i],
             self.survival_streaks[i], self.distance[i], self.displacement[i],
+            None if self.fitness_std is None else self.fitness_std[i],
+            None if self.trial_pellets is None else self.trial_pellets[i],
         )  # fmt: skip
 
     def __iter__(self) -> Iterator[CreatureResult]:
-        columns = (self.pellets, self.disqualified, self.survival_streaks, self.distance, self.displacement)
+        columns = (self.pellets, self.disqualified, self.survival_streaks, self.distance, self.displacement,
+                   self.fitness_std or repeat(None), self.trial_pellets or repeat(None))  # fmt: skip
         return map(make_creature_result, self.creature_ids, repeat(self.generation), range(len(self)), self.fitness,
                    *columns)  # fmt: skip
 
@@ -205,7 +230,9 @@ class GenerationRecord:
         next_population: the genomes of the next generation (children not stored yet are added).
         rng_state: the GA generator state after making `next_population`.
         write_checkpoint: store a checkpoint for the next generation.
-        best: (fitness, creature id, generation) of the best creature ever, after this generation.
+        best: (fitness, creature id, generation, benchmark pellets) of the best creature ever, after this
+            generation: the champion on the held-out benchmark (its benchmark fitness and pellets), or,
+            in a run without benchmark scores, the fittest creature (pellets None).
         longest: (streak, creature id, generation) of the longest survivor, after this generation.
     """
 
@@ -215,5 +242,5 @@ class GenerationRecord:
     next_population: tuple[Genome, ...]
     rng_state: dict
     write_checkpoint: bool
-    best: tuple[float, str, int] | None
+    best: tuple[float, str, int, float | None] | None
     longest: tuple[int, str, int] | None

@@ -59,19 +59,21 @@ from evolab.storage.replay_block import BlockEntry, decode_block, encode_block
 _RUN_COLUMNS = (
     "pk, id, name, config, seed, status, created_at, updated_at, generation_count, best_fitness, best_creature, "
     "best_generation, longest_creature, longest_streak, longest_generation, parent_run_id, fork_generation, "
-    "evolab_version, writer_pid"
+    "evolab_version, writer_pid, best_pellets"
 )
 _STATS_COLUMNS = (
     "generation, best, average, worst, median, p10, p25, p75, p90, disqualified, pellets, node_counts, "
-    "avg_nodes, avg_muscles, sim_seed, sim_seconds, host_seconds"
+    "avg_nodes, avg_muscles, sim_seed, sim_seconds, host_seconds, benchmark_fitness, benchmark_pellets, "
+    "benchmark_creature"
 )
+_STATS_SELECT = _STATS_COLUMNS.replace("benchmark_creature", "creature_id(benchmark_creature)")
 _INFO_COLUMNS = (
     "creature_id(c.id), c.born, creature_id(c.parent1), creature_id(c.parent2), c.lineage, c.n_nodes, c.n_muscles"
 )
 _BATCH_CACHE_SIZE = 64  # decompressed genome batches kept (about 70 kB each at population 100)
 _RESULT_COLUMNS = (
     "creature_id(c.id), r.generation, r.rank, r.fitness, r.pellets, r.disqualified, r.survival_streak, "
-    "r.distance, r.displacement"
+    "r.distance, r.displacement, r.fitness_std, r.trial_pellets"
 )
 
 
@@ -264,6 +266,7 @@ class Store:
             fork_generation=row[16],
             evolab_version=row[17],
             writer_pid=row[18],
+            best_pellets=row[19],
         )
 
     def create_run(
@@ -591,20 +594,20 @@ class Store:
             self._add_creatures(cur, pk, g + 1, record.next_population)
             if record.write_checkpoint:
                 self._write_checkpoint(cur, pk, g + 1, record.next_population, record.rng_state)
-            best = record.best or (None, None, None)
+            best = record.best or (None, None, None, None)
             longest = record.longest or (0, None, None)
             cur.execute(
                 "UPDATE runs SET generation_count = max(generation_count, ?), best_fitness = ?, best_creature = ?, "
-                "best_generation = ?, longest_streak = ?, longest_creature = ?, longest_generation = ?, "
-                "updated_at = ? WHERE pk = ?",
-                (g + 1, best[0], best[1], best[2], longest[0], longest[1], longest[2], time.time(), pk),
+                "best_generation = ?, best_pellets = ?, longest_streak = ?, longest_creature = ?, "
+                "longest_generation = ?, updated_at = ? WHERE pk = ?",
+                (g + 1, *best, longest[0], longest[1], longest[2], time.time(), pk),
             )
 
     def generation_stats(self, run_id: str, start: int = 0, stop: int | None = None) -> list[GenerationStats]:
         """Statistics of the stored generations in [start, stop), in order."""
         pk = self._run_pk(run_id)
         rows = self._read(
-            f"SELECT {_STATS_COLUMNS} FROM generations WHERE run_pk = ? AND generation >= ? AND generation < ? "
+            f"SELECT {_STATS_SELECT} FROM generations WHERE run_pk = ? AND generation >= ? AND generation < ? "
             "ORDER BY generation",
             (pk, start, stop if stop is not None else 2**62),
         )
@@ -623,7 +626,7 @@ class Store:
             "WHERE r.run_pk = ? AND r.generation = ? ORDER BY r.rank",
             (pk, generation),
         )
-        return [CreatureResult(*r) for r in rows]
+        return [_result(r) for r in rows]
 
     def creature_results(self, run_id: str, creature_id: str) -> list[CreatureResult]:
         """Every result of one creature, by generation."""
@@ -633,7 +636,7 @@ class Store:
             "ON r.run_pk = c.run_pk AND r.creature_no = c.no WHERE c.run_pk = ? AND c.id = ? ORDER BY r.generation",
             (pk, creature_key(creature_id)),
         )
-        return [CreatureResult(*r) for r in rows]
+        return [_result(r) for r in rows]
 
     def top_results(self, run_id: str, limit: int = 10) -> list[CreatureResult]:
         """The best results of the run, one per creature (its best generation), best first."""
@@ -648,7 +651,7 @@ class Store:
             """,
             (pk, limit),
         )
-        return [CreatureResult(*r) for r in rows]
+        return [_result(r) for r in rows]
 
     # -- frames ---------------------------------------------------------------------------------------
 
@@ -687,7 +690,7 @@ class Store:
             self._run_pk(run_id),
             creature_ids,
         )
-        return {r[0]: CreatureResult(*r) for r in rows}
+        return {r[0]: _result(r) for r in rows}
 
     def creatures(self, run_id: str, creature_ids: Sequence[str]) -> dict[str, CreatureInfo]:
         """Where each of these creatures came from, by id (unknown ids are left out)."""
@@ -960,22 +963,32 @@ def _insert_generation(
 ) -> None:
     """One generation's statistics row and its results."""
     node_counts = json.dumps({str(k): v for k, v in sorted(stats.node_counts.items())})
+    benchmark_key = None if stats.benchmark_creature is None else creature_key(stats.benchmark_creature)
     cur.execute(
         f"INSERT INTO generations (run_pk, {_STATS_COLUMNS}, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             pk, stats.generation, stats.best, stats.average, stats.worst, stats.median, stats.p10, stats.p25,
             stats.p75, stats.p90, stats.disqualified, stats.pellets, node_counts, stats.avg_nodes,
-            stats.avg_muscles, stats.sim_seed, stats.sim_seconds, stats.host_seconds, created_at,
+            stats.avg_muscles, stats.sim_seed, stats.sim_seconds, stats.host_seconds, stats.benchmark_fitness,
+            stats.benchmark_pellets, benchmark_key, created_at,
         ),
     )  # fmt: skip
     r = results
+    trial_pellets = repeat(None) if r.trial_pellets is None else [bytes(p) for p in r.trial_pellets]
     cur.executemany(
         "INSERT INTO results (run_pk, generation, rank, creature_no, fitness, pellets, disqualified, "
-        "survival_streak, distance, displacement) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "survival_streak, distance, displacement, fitness_std, trial_pellets) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         zip(repeat(pk), repeat(stats.generation), range(len(r)), [numbers[c] for c in r.creature_ids], r.fitness,
-            r.pellets, r.disqualified, r.survival_streaks, r.distance, r.displacement),
+            r.pellets, r.disqualified, r.survival_streaks, r.distance, r.displacement, r.fitness_std or repeat(None),
+            trial_pellets),
     )  # fmt: skip
+
+
+def _result(row: tuple) -> CreatureResult:
+    """A result from its `_RESULT_COLUMNS` row (pellets per trial are stored as one byte each)."""
+    return CreatureResult(*row[:-1], None if row[-1] is None else tuple(row[-1]))
 
 
 def _stored_frames(entry: BlockEntry) -> StoredFrames:
@@ -1051,16 +1064,29 @@ def _stats_from_row(row: tuple) -> GenerationStats:
         sim_seed=row[14],
         sim_seconds=row[15],
         host_seconds=row[16],
+        benchmark_fitness=row[17],
+        benchmark_pellets=row[18],
+        benchmark_creature=row[19],
     )
 
 
 def _recompute_records(cur: sqlite3.Cursor, pk: int) -> None:
-    """Best creature ever and longest survivor from the stored results (after a truncate or a fork)."""
-    best = cur.execute(
-        "SELECT r.fitness, creature_id(c.id), r.generation FROM results r JOIN creatures c ON c.run_pk = r.run_pk "
-        "AND c.no = r.creature_no WHERE r.run_pk = ? ORDER BY r.fitness DESC, r.generation, r.rank LIMIT 1",
-        (pk,),
-    ).fetchone() or (None, None, None)
+    """Best creature ever and longest survivor from the stored results (after a truncate or a fork): the
+    champion on the benchmark where generations were scored on it, else the highest fitness."""
+    best = (
+        cur.execute(
+            "SELECT benchmark_fitness, creature_id(benchmark_creature), generation, benchmark_pellets FROM generations "
+            "WHERE run_pk = ? AND benchmark_fitness IS NOT NULL ORDER BY benchmark_fitness DESC, generation LIMIT 1",
+            (pk,),
+        ).fetchone()
+        or cur.execute(
+            "SELECT r.fitness, creature_id(c.id), r.generation, NULL FROM results r JOIN creatures c "
+            "ON c.run_pk = r.run_pk AND c.no = r.creature_no WHERE r.run_pk = ? ORDER BY r.fitness DESC, r.generation, "
+            "r.rank LIMIT 1",
+            (pk,),
+        ).fetchone()
+        or (None, None, None, None)
+    )
     longest = cur.execute(
         "SELECT r.survival_streak, creature_id(c.id), r.generation FROM results r JOIN creatures c "
         "ON c.run_pk = r.run_pk AND c.no = r.creature_no WHERE r.run_pk = ? AND r.survival_streak > 0 "
@@ -1068,8 +1094,8 @@ def _recompute_records(cur: sqlite3.Cursor, pk: int) -> None:
         (pk,),
     ).fetchone() or (0, None, None)
     cur.execute(
-        "UPDATE runs SET best_fitness = ?, best_creature = ?, best_generation = ?, longest_streak = ?, "
-        "longest_creature = ?, longest_generation = ? WHERE pk = ?",
+        "UPDATE runs SET best_fitness = ?, best_creature = ?, best_generation = ?, best_pellets = ?, "
+        "longest_streak = ?, longest_creature = ?, longest_generation = ? WHERE pk = ?",
         (*best, *longest, pk),
     )
 

@@ -1,20 +1,22 @@
 """Export and import of whole runs as one versioned JSON document (DESIGN §7, §9).
 
-The document (format "evolab-run", version 1):
+The document (format "evolab-run", version 2):
 
-    {"format": "evolab-run", "version": 1, "evolab_version": "0.1.0",
+    {"format": "evolab-run", "version": 2, "evolab_version": "0.1.0",
      "run": {id, name, seed, status, created_at, config, parent_run_id, fork_generation},
      "generations": [{generation, best, average, worst, median, p10, p25, p75, p90, disqualified, pellets,
                       node_counts, avg_nodes, avg_muscles, sim_seed, sim_seconds, host_seconds,
+                      benchmark_fitness, benchmark_pellets, benchmark_creature,
                       "results": [{creature_id, rank, fitness, pellets, disqualified, survival_streak,
-                                   distance, displacement}, ...]}, ...],
+                                   distance, displacement, fitness_std, trial_pellets}, ...]}, ...],
      "creatures": [{creature_id, born, genome: Genome.to_dict()}, ...],
      "frames": [{generation, creature_id, reason, frames, fitness, pellets}, ...],
      "checkpoints": [{generation, population: [{creature_id, survival_streak}], rng_state}, ...]}
 
 Replays travel as the stored blobs (base64), so nothing is re-quantised. Import checks everything before
 it writes anything, then writes the run in one transaction: a refused document leaves the database as
-it was. Export, import and export again give the same document, up to the run's id.
+it was. Export, import and export again give the same document, up to the run's id. Version 1 documents
+(before trials and the benchmark) are read too: their runs evaluated one trial and had no benchmark.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -31,11 +33,12 @@ from evolab.config import EvolutionConfig
 from evolab.errors import EvolabError, StorageError
 from evolab.genome import Genome, validate_genome
 from evolab.storage.frame_codec import decode_replay
+from evolab.storage.migrations import settings_before_trials
 from evolab.storage.records import CreatureResult, GenerationStats, RunInfo
 from evolab.storage.store import Store
 
 FORMAT = "evolab-run"
-VERSION = 1
+VERSION = 2
 
 
 class TransferError(EvolabError, ValueError):
@@ -69,6 +72,8 @@ class _ResultDoc(_Doc):
     survival_streak: int = Field(ge=0)
     distance: float
     displacement: float
+    fitness_std: float | None = Field(None, ge=0)
+    trial_pellets: list[Annotated[int, Field(ge=0, le=255)]] | None = None
 
 
 class _GenerationDoc(_Doc):
@@ -89,6 +94,9 @@ class _GenerationDoc(_Doc):
     sim_seed: int
     sim_seconds: float
     host_seconds: float
+    benchmark_fitness: float | None = None
+    benchmark_pellets: float | None = Field(None, ge=0)
+    benchmark_creature: str | None = None
     results: list[_ResultDoc]
 
 
@@ -120,7 +128,7 @@ class _CheckpointDoc(_Doc):
 
 class _Document(_Doc):
     format: Literal["evolab-run"]
-    version: Literal[1]
+    version: Literal[1, 2]
     evolab_version: str
     run: _RunDoc
     generations: list[_GenerationDoc]
@@ -169,6 +177,8 @@ def export_run(store: Store, run_id: str) -> dict[str, Any]:
                     "survival_streak": r.survival_streak,
                     "distance": r.distance,
                     "displacement": r.displacement,
+                    "fitness_std": r.fitness_std,
+                    "trial_pellets": None if r.trial_pellets is None else list(r.trial_pellets),
                 }
                 for r in store.results(run_id, stats.generation)
             ],
@@ -280,7 +290,8 @@ def parse_document(document: Any) -> RunDocument:
     except ValidationError as err:
         raise TransferError(_describe(err)) from None
     try:
-        config = EvolutionConfig.from_mapping(doc.run.config, source="run.config")
+        settings = doc.run.config if doc.version > 1 else settings_before_trials(doc.run.config)
+        config = EvolutionConfig.from_mapping(settings, source="run.config")
     except EvolabError as err:
         raise TransferError(str(err)) from None
 
@@ -334,7 +345,10 @@ def parse_document(document: Any) -> RunDocument:
             if r.creature_id in seen:
                 raise TransferError(f"{where}.results[{j}].creature_id: {r.creature_id!r} appears twice")
             seen.add(r.creature_id)
-            results.append(CreatureResult(**r.model_dump(), generation=i))
+            trial_pellets = None if r.trial_pellets is None else tuple(r.trial_pellets)
+            results.append(
+                CreatureResult(**r.model_dump(exclude={"trial_pellets"}), generation=i, trial_pellets=trial_pellets)
+            )
         try:
             node_counts = {int(k): v for k, v in g.node_counts.items()}
         except ValueError:

@@ -1,4 +1,5 @@
-"""A small database with two real runs, built once per test session and copied for each test.
+"""A small database with two real runs, built once per test session and copied for each test (and a
+second one whose run predates trials and the benchmark).
 
 Test modules take the fixtures by assignment (`run_db = rundb.run_db`): pytest finds them as module
 attributes, and the template is built only once however many modules use it.
@@ -18,12 +19,13 @@ from evolab.runner import Run
 from evolab.storage import Store
 
 _TEMPLATES: dict[str, tuple[Path, str, str]] = {}
+_SINGLE: dict[str, tuple[Path, str]] = {}
 
 
 @dataclass(frozen=True)
 class RunDb:
     """A copy of the template database: `oscillator` (5 generations) and `neural` (3 generations,
-    hybrid neural controllers)."""
+    hybrid neural controllers), both with the default 4 trials per creature and the held-out benchmark."""
 
     path: Path
     oscillator: str
@@ -67,6 +69,34 @@ def run_db(run_db_template, tmp_path) -> RunDb:
     path = tmp_path / "runs.db"
     shutil.copyfile(template, path)
     return RunDb(path, oscillator, neural)
+
+
+def _build_single_trial(path: Path) -> str:
+    """The run as evolab made it before trials and the benchmark: one layout per creature, no benchmark."""
+    with Store(path) as store:
+        cfg = EvolutionConfig.from_preset(
+            "quick", population_size=10, trials=1, benchmark={"enabled": False}, sim={"duration": 1.0}
+        )
+        with Run.create(cfg, store, seed=3, name="one trial") as run:
+            run.advance(4)
+            return run.id
+
+
+@pytest.fixture(scope="session")
+def single_trial_template(tmp_path_factory) -> tuple[Path, str]:
+    if "single" not in _SINGLE:
+        path = tmp_path_factory.mktemp("single") / "single.db"
+        _SINGLE["single"] = (path, _build_single_trial(path))
+    return _SINGLE["single"]
+
+
+@pytest.fixture
+def single_trial_db(single_trial_template, tmp_path) -> tuple[Path, str]:
+    """(a private copy of a database, its one run): 4 generations of one trial each and no benchmark."""
+    template, run_id = single_trial_template
+    path = tmp_path / "single.db"
+    shutil.copyfile(template, path)
+    return path, run_id
 
 
 def error_line(stderr: str) -> str:

@@ -65,6 +65,20 @@ def test_demo_evolves_and_reports_each_generation(cli):
         assert row["worst"] <= row["average"] <= row["best"]
 
 
+def test_demo_scores_the_top_creatures_on_the_benchmark_and_names_the_champion(cli):
+    document = json.loads(cli("demo", "--generations", "3", "--population", "6", "--json").stdout)
+    assert document["trials"] == 4
+    scores = [(row["benchmark_fitness"], row["benchmark_pellets"]) for row in document["generations"]]
+    assert all(fitness is not None and pellets >= 0 for fitness, pellets in scores)  # every generation is scored
+    champion = max(range(3), key=lambda g: scores[g][0])
+    text = cli("demo", "--generations", "3", "--population", "6")
+    assert text.exit_code == 0, text.stderr
+    assert "4 pellet layouts, benchmark on 16 held-out layouts" in text.stdout
+    summary = text.stdout.strip().splitlines()[-1]
+    fitness, pellets = scores[champion]
+    assert f"champion (benchmark) {pellets:.2f} pellets, fitness {fitness:.1f} in generation {champion}" in summary
+
+
 def test_demo_is_reproducible_and_refuses_bad_options(cli):
     first = cli("demo", "--generations", "2", "--population", "4", "--json", "--seed", "9")
     second = cli("demo", "--generations", "2", "--population", "4", "--json", "--seed", "9")

@@ -24,7 +24,7 @@ def snapshot(**changes) -> Snapshot:
         "median": 48.0,
         "creature_steps_per_s": 2_500_000.0,
         "best_history": (10.0, 50.0, 212.5),
-        "best_ever": (230.0, "cr_00000000000000ff", 27),
+        "best_ever": (230.0, "cr_00000000000000ff", 27, None),
         "best_ever_name": "RB255",
     }
     values.update(changes)
@@ -53,6 +53,24 @@ def test_dashboard_names_the_best_creature_ever():
     assert "best ever RB255 (cr_00000000000000ff) fitness 230.0 in generation 27" in text
 
 
+def test_dashboard_names_the_champion_by_its_benchmark_score():
+    text = render(snapshot(best_ever=(180.25, "cr_00000000000000ff", 27, 2.5)))
+    assert "champion  RB255 (cr_00000000000000ff) gen 27: 2.50 pellets, fitness 180.2" in text
+    assert "best ever" not in text
+
+
+def test_dashboard_shows_the_latest_benchmark_score():
+    text = render(snapshot(benchmark=(150.0, 1.75, 29), trials=4, benchmark_layouts=16))
+    assert "benchmark gen 29: 1.75 pellets, fitness 150.0" in text
+    assert "4 trials per creature, benchmark on 16 held-out layouts" in text
+
+
+def test_dashboard_of_a_run_without_a_benchmark_says_so():
+    text = render(snapshot())
+    assert "1 trial per creature, no benchmark" in text
+    assert "benchmark " not in text.replace("no benchmark", "")
+
+
 def test_dashboard_before_the_first_generation_has_no_rate_or_eta():
     text = render(snapshot(generation=10, best_history=(), best_ever=None))
     assert "-- gen/s" in text
@@ -78,6 +96,12 @@ def test_plain_line_reports_the_generation_just_stored():
     assert "(30/110)" in line
 
 
+def test_plain_line_has_the_benchmark_score_only_of_a_scored_generation():
+    assert "benchmark   150.00 (1.75 pellets)" in plain_line(snapshot(benchmark=(150.0, 1.75, 29)))
+    assert "benchmark" not in plain_line(snapshot(benchmark=(150.0, 1.75, 25)))  # an older generation's
+    assert "benchmark" not in plain_line(snapshot())
+
+
 def test_evolve_prints_one_plain_line_per_generation_when_not_on_a_terminal(cli, tmp_path):
     db = tmp_path / "plain.db"
     result = cli(
@@ -98,8 +122,22 @@ def test_evolve_prints_one_plain_line_per_generation_when_not_on_a_terminal(cli,
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.strip().splitlines()
     assert [line.split()[1] for line in lines] == ["0", "1", "2"]
+    assert all("benchmark" in line for line in lines)  # every generation is scored by default
+    assert "4 trials per creature, benchmark on 16 held-out layouts" in result.stderr
     assert "evolab show" in result.stderr
     assert f"evolab serve --db {db}" in result.stderr  # the browser view of the same file
     runs = json.loads(cli("runs", "--db", str(db), "--json").stdout)
     assert runs[0]["generation_count"] == 3
     assert runs[0]["status"] == "completed"
+
+
+def test_evolve_with_one_trial_and_no_benchmark_says_so(cli, tmp_path):
+    config = tmp_path / "one.toml"
+    config.write_text("trials = 1\n[benchmark]\nenabled = false\n")
+    result = cli(
+        "evolve", "--config", str(config), "--population", "4", "--elites", "1", "--duration", "0.5",
+        "-g", "2", "--seed", "2", "--db", str(tmp_path / "one.db"),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert "1 trial per creature, no benchmark" in result.stderr
+    assert "benchmark" not in result.stdout

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
 from evolab.cli._table import subsample
-from evolab.cli.stats import node_shares
+from evolab.cli.stats import format_trials, node_shares, write_plot
+from evolab.runner.progress import benchmark_progress
 from tests.cli import rundb
 from tests.cli.rundb import error_line
 
 run_db_template = rundb.run_db_template
 run_db = rundb.run_db
+single_trial_template = rundb.single_trial_template
+single_trial_db = rundb.single_trial_db
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -136,19 +140,196 @@ def test_stats_json_has_every_generation_top_and_lineage(cli, run_db):
         assert {int(k): v for k, v in entry["node_counts"].items()} == stats.node_counts
         assert sum(entry["node_counts"].values()) == 10
     assert [t["creature_id"] for t in document["top"]] == [r.creature_id for r in top]
-    assert document["top"][0]["fitness"] == run.best_fitness
-    lineage = document["lineage"]
+    assert document["top"][0]["fitness"] == max(s.best for s in history)  # the fittest on selection layouts
+    lineage = document["lineage"]  # of the champion, judged on the benchmark
     assert lineage[0]["creature_id"] == run.best_creature_id
     assert all({"creature_id", "name", "born", "origin", "parent_ids"} <= set(step) for step in lineage)
     assert lineage[-1]["born"] == 0
+
+
+def test_show_reports_trials_the_benchmark_and_the_champion(cli, run_db):
+    result = cli("show", run_db.oscillator, "--db", str(run_db.path))
+    assert result.exit_code == 0, result.stderr
+    with run_db.store() as store:
+        run = store.get_run(run_db.oscillator)
+        last = store.generation(run.id, 4)
+    assert run.best_by_benchmark
+    lines = result.stdout.splitlines()
+    assert "             4 trials per creature, benchmark: top 3 of each generation on 16 held-out layouts" in lines
+    best = next(line for line in lines if line.startswith("best ever"))
+    assert best.startswith(
+        f"best ever    champion (benchmark): {run.best_pellets:.2f} pellets, fitness {run.best_fitness:.2f}, "
+        f"gen {run.best_generation}  {run.best_creature_id} "
+    )
+    last_line = next(line for line in lines if line.startswith("last gen"))
+    assert last_line.endswith(f"  benchmark {last.benchmark_pellets:.2f} pellets, fitness {last.benchmark_fitness:.2f}")
+
+
+def test_show_json_has_trials_the_benchmark_and_the_champion(cli, run_db):
+    result = cli("show", run_db.oscillator, "--json", "--db", str(run_db.path))
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(result.stdout)
+    with run_db.store() as store:
+        run = store.get_run(run_db.oscillator)
+        last = store.generation(run.id, 4)
+    assert document["settings"]["trials"] == 4
+    assert document["settings"]["benchmark"] == {"layouts": 16, "top": 3, "every": 1, "enabled": True}
+    assert document["best_by_benchmark"] is True
+    assert document["best_pellets"] == run.best_pellets
+    assert document["best"] == {
+        "creature_id": run.best_creature_id,
+        "name": document["best"]["name"],
+        "fitness": run.best_fitness,
+        "pellets": run.best_pellets,
+        "generation": run.best_generation,
+        "by_benchmark": True,
+    }
+    assert document["last_generation"]["benchmark_fitness"] == last.benchmark_fitness
+    assert document["last_generation"]["benchmark_pellets"] == last.benchmark_pellets
+    assert document["last_generation"]["benchmark_creature"] == last.benchmark_creature
+
+
+def test_show_of_a_run_without_a_benchmark_reports_the_fittest_creature(cli, single_trial_db):
+    path, run_id = single_trial_db
+    result = cli("show", run_id, "--db", str(path))
+    assert result.exit_code == 0, result.stderr
+    from evolab.storage import Store
+
+    with Store(path) as store:
+        run = store.get_run(run_id)
+    assert not run.best_by_benchmark
+    out = result.stdout
+    assert "1 trial per creature, no benchmark" in out
+    assert f"best ever    {run.best_fitness:.2f}  {run.best_creature_id} " in out
+    assert "champion" not in out
+    assert "benchmark " not in next(line for line in out.splitlines() if line.startswith("last gen"))
+    document = json.loads(cli("show", run_id, "--json", "--db", str(path)).stdout)
+    assert document["best"]["by_benchmark"] is False
+    assert document["best"]["pellets"] is None
+    assert document["last_generation"]["benchmark_fitness"] is None
+
+
+def test_stats_json_has_the_benchmark_progress_and_the_trials(cli, run_db):
+    result = cli("stats", run_db.oscillator, "--json", "--top", "3", "--db", str(run_db.path))
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(result.stdout)
+    with run_db.store() as store:
+        history = store.generation_stats(run_db.oscillator)
+        run = store.get_run(run_db.oscillator)
+    progress = benchmark_progress(history, run)
+    assert document["benchmark"] == progress.to_dict()
+    assert document["benchmark"]["champion_id"] == run.best_creature_id
+    assert document["benchmark"]["champion_pellets"] == run.best_pellets
+    for entry, stats in zip(document["generations"], history, strict=True):
+        assert entry["benchmark_fitness"] == stats.benchmark_fitness is not None
+        assert entry["benchmark_pellets"] == stats.benchmark_pellets is not None
+    for creature in document["top"]:
+        assert len(creature["trial_pellets"]) == 4
+        assert sum(creature["trial_pellets"]) == creature["pellets"]
+        assert creature["fitness_std"] >= 0
+
+
+def test_stats_json_of_a_run_without_a_benchmark_has_none(cli, single_trial_db):
+    path, run_id = single_trial_db
+    result = cli("stats", run_id, "--json", "--top", "3", "--db", str(path))
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(result.stdout)
+    from evolab.storage import Store
+
+    with Store(path) as store:
+        run = store.get_run(run_id)
+    assert document["benchmark"] is None
+    assert all(g["benchmark_fitness"] is None for g in document["generations"])
+    assert document["top"][0]["fitness"] == run.best_fitness  # best ever is simply the fittest
+    assert document["top"][0]["fitness_std"] is None
+    assert document["top"][0]["trial_pellets"] is None
+    assert document["lineage"][0]["creature_id"] == run.best_creature_id
+
+
+def test_stats_text_shows_how_the_benchmark_score_changed_and_the_champion(cli, run_db):
+    result = cli("stats", run_db.oscillator, "--top", "3", "--db", str(run_db.path))
+    assert result.exit_code == 0, result.stderr
+    with run_db.store() as store:
+        history = store.generation_stats(run_db.oscillator)
+        run = store.get_run(run_db.oscillator)
+    progress = benchmark_progress(history, run)
+    sections = result.stdout.split("\n\n")
+    fitness = sections[0].splitlines()
+    assert fitness[1].split()[-3:] == ["benchmark", "bench", "pellets"]
+    assert fitness[2].split()[-2:] == [f"{history[0].benchmark_fitness:.2f}", f"{history[0].benchmark_pellets:.2f}"]
+    title, _, pellets, fitness_row, champion = sections[1].splitlines()
+    assert title == "Benchmark on held-out layouts (5 generations scored; first and last tenth: 1 generation each)"
+    assert pellets.split()[:3] == ["pellets", f"{progress.first_pellets:.2f}", f"{progress.last_pellets:.2f}"]
+    assert fitness_row.split() == [
+        "fitness",
+        f"{progress.first_fitness:.2f}",
+        f"{progress.last_fitness:.2f}",
+        f"{progress.last_fitness - progress.first_fitness:+.2f}",
+    ]
+    assert champion.startswith(f"champion {run.best_creature_id} ")
+    score = f"{run.best_pellets:.2f} pellets, fitness {run.best_fitness:.2f} on the benchmark"
+    assert champion.endswith(f"generation {run.best_generation}: {score}")
+    assert " ± " in sections[3]  # top creatures: fitness with its spread over the trials
+    assert "Lineage of the champion" in result.stdout
+
+
+def test_stats_text_of_a_run_without_a_benchmark_has_no_benchmark_section(cli, single_trial_db):
+    path, run_id = single_trial_db
+    result = cli("stats", run_id, "--db", str(path))
+    assert result.exit_code == 0, result.stderr
+    assert "benchmark" not in result.stdout.lower()
+    assert "±" not in result.stdout
+    assert "Lineage of the best creature" in result.stdout
+
+
+def test_format_trials_splits_pellets_over_a_few_trials():
+    assert format_trials((2, 0, 3, 0), 5) == "5 (2+0+3+0)"
+    assert format_trials(None, 5) == "5"
+    assert format_trials(tuple(range(9)), 36) == "36"  # too many to read
+
+
+def test_plot_draws_the_benchmark_skipping_unscored_generations(run_db, tmp_path, monkeypatch):
+    import matplotlib.figure
+
+    with run_db.store() as store:
+        history = store.generation_stats(run_db.oscillator)
+    history[1] = replace(history[1], benchmark_fitness=None, benchmark_pellets=None)  # as with `every` 2
+    drawn = []
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", lambda fig, *a, **k: drawn.append(fig))
+    write_plot(tmp_path / "curves.png", history, "title")
+    fitness_ax, pellets_ax = drawn[0].axes[0], drawn[0].axes[-1]
+    lines = {line.get_label(): line for ax in drawn[0].axes for line in ax.get_lines()}
+    scored = [s for s in history if s.benchmark_fitness is not None]
+    assert list(lines["benchmark"].get_xdata()) == [s.generation for s in scored] == [0, 2, 3, 4]
+    assert list(lines["benchmark"].get_ydata()) == [s.benchmark_fitness for s in scored]
+    assert lines["benchmark"] in fitness_ax.get_lines()
+    assert list(lines["benchmark pellets (right axis)"].get_ydata()) == [s.benchmark_pellets for s in scored]
+    assert lines["benchmark pellets (right axis)"] in pellets_ax.get_lines()
+    assert "benchmark" in [t.get_text() for t in fitness_ax.get_legend().get_texts()]
+
+
+def test_plot_of_a_run_without_a_benchmark_draws_no_benchmark(run_db, tmp_path, monkeypatch):
+    import matplotlib.figure
+
+    with run_db.store() as store:
+        history = [
+            replace(s, benchmark_fitness=None, benchmark_pellets=None)
+            for s in store.generation_stats(run_db.oscillator)
+        ]
+    drawn = []
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", lambda fig, *a, **k: drawn.append(fig))
+    write_plot(tmp_path / "curves.png", history, "title")
+    assert len(drawn[0].axes) == 2  # fitness and body sizes, no second axis
+    assert "benchmark" not in [line.get_label() for line in drawn[0].axes[0].get_lines()]
 
 
 def test_stats_text_prints_the_tables(cli, run_db):
     result = cli("stats", run_db.oscillator, "--db", str(run_db.path))
     assert result.exit_code == 0, result.stderr
     out = result.stdout
-    for title in ("Fitness per generation", "Body sizes", "Top creatures", "Lineage of the best creature"):
+    for title in ("Fitness per generation", "Benchmark on held-out layouts", "Body sizes", "Top creatures"):
         assert title in out
+    assert "Lineage of the champion" in out
     assert result.stderr == ""
 
 

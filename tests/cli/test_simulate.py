@@ -85,7 +85,7 @@ def test_random_genome_is_valid_and_reproducible(cli):
     assert first.exit_code == 0
     assert first.stdout == second.stdout
     genome = evolab.Genome.from_dict(json.loads(first.stdout))
-    evolab.validate_genome(genome, evolab.GenomeConstraints())
+    evolab.validate_genome(genome, evolab.EvolutionConfig.from_preset("default").constraints)
 
 
 def test_random_genome_for_a_neural_preset_has_a_network(cli):

@@ -12,7 +12,7 @@ import pytest
 
 from evolab.runner import Run
 from evolab.storage import Store
-from evolab.storage.transfer import TransferError, export_run, import_run, parse_document
+from evolab.storage.transfer import VERSION, TransferError, export_run, import_run, parse_document
 from tests.cli import rundb
 from tests.cli.rundb import error_line
 
@@ -39,7 +39,7 @@ def exported(cli, run_db, tmp_path) -> dict:
 
 def test_export_writes_a_versioned_document(exported, run_db):
     assert exported["format"] == "evolab-run"
-    assert exported["version"] == 1
+    assert exported["version"] == 2  # version 2 added trials and the held-out benchmark
     assert set(exported) == {
         "format",
         "version",
@@ -146,7 +146,7 @@ def _tight_constraints(d: dict) -> None:
 
 BAD_DOCUMENTS = {
     "wrong format": (_edit(lambda d: d.update(format="something-else")), "not an evolab run export"),
-    "newer version": (_edit(lambda d: d.update(version=2)), "newer than this evolab reads"),
+    "newer version": (_edit(lambda d: d.update(version=VERSION + 1)), "newer than this evolab reads"),
     "missing field": (_edit(lambda d: d["run"].pop("seed")), "run.seed: missing"),
     "wrong type": (_edit(lambda d: d["generations"][1].update(best="high")), "generations[1].best"),
     "invalid config": (
@@ -250,3 +250,21 @@ def test_export_refuses_unknown_runs_and_missing_folders(cli, run_db, tmp_path):
     assert folder.exit_code == 2
     assert "folder does not exist" in error_line(folder.stderr)
     assert not (tmp_path / "x.json").exists()
+
+
+def test_a_version_1_document_is_a_run_of_one_trial_without_a_benchmark(exported):
+    # version 1 came before trials and the benchmark: its configuration has neither, its results one trial
+    old = json.loads(json.dumps(exported))
+    old["version"] = 1
+    for key in ("trials", "benchmark"):
+        old["run"]["config"].pop(key)
+    for generation in old["generations"]:
+        for key in ("benchmark_fitness", "benchmark_pellets", "benchmark_creature"):
+            generation.pop(key)
+        for result in generation["results"]:
+            result.pop("fitness_std")
+            result.pop("trial_pellets")
+    parsed = parse_document(old)
+    assert parsed.config.trials == 1
+    assert not parsed.config.benchmark.enabled
+    assert all(r.trial_pellets is None for _, results in parsed.generations for r in results)

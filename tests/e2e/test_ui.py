@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 import time
+from decimal import ROUND_HALF_UP, Decimal
 
 import httpx
 from playwright.sync_api import Page, expect
@@ -34,6 +35,10 @@ def get_run(server: LiveServer, run_id: str) -> dict:
     return httpx.get(f"{server.url}/api/runs/{run_id}", timeout=30).json()
 
 
+def get_generations(server: LiveServer, run_id: str) -> list[dict]:
+    return httpx.get(f"{server.url}/api/runs/{run_id}/generations", timeout=30).json()
+
+
 def open_run(page: Page, server: LiveServer, run_id: str) -> None:
     page.goto(f"{server.url}/#/run/{run_id}")
     expect(page.get_by_test_id("creature-card").first).to_be_visible()
@@ -43,11 +48,18 @@ def shown_generation(page: Page) -> int:
     return int(re.search(r"\d+", page.get_by_test_id("gen-label").inner_text()).group())
 
 
+def to_fixed(x: float, digits: int) -> str:
+    """`x.toFixed(digits)` as the page writes it: halves round away from zero (Python's format rounds them
+    to even, and benchmark means over 16 layouts are often exact halves)."""
+    return str(Decimal(x).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP))
+
+
 def expect_every_card_has_a_fitness(page: Page, count: int) -> None:
     cards = page.get_by_test_id("creature-card")
     expect(cards).to_have_count(count)
     for text in page.get_by_test_id("card-fitness").all_inner_texts():
-        assert re.fullmatch(r"-?\d+", text.strip()), f"a card shows {text!r} instead of a fitness"
+        # the mean fitness, with its spread over the trials when there are several
+        assert re.fullmatch(r"-?\d+( ±\d+)?", text.strip()), f"a card shows {text!r} instead of a fitness"
 
 
 def test_the_menu_starts_a_run_that_advances_three_generations(server: LiveServer, page: Page) -> None:
@@ -237,3 +249,35 @@ def test_the_arrow_keys_browse_generations(server: LiveServer, page: Page) -> No
     expect(page.get_by_test_id("history-badge")).to_be_hidden()
     assert shown_generation(page) == 2
     screenshot(page, "keyboard_back_to_latest")
+
+
+def test_the_run_screen_shows_the_benchmark_curve_the_champion_and_the_trials(server: LiveServer, page: Page) -> None:
+    run_id = api_run(server, generations=3)  # the quick preset: 4 trials a generation, a held-out benchmark
+    run = get_run(server, run_id)
+    progress = run["benchmark_progress"]
+    open_run(page, server, run_id)
+
+    legend = page.get_by_test_id("fitness-chart").locator(".u-legend")
+    expect(legend).to_contain_text("Best")
+    expect(legend).to_contain_text("Benchmark")
+    champion = page.get_by_test_id("best-ever")
+    expect(champion).to_contain_text("Champion (benchmark)")
+    expect(champion).to_contain_text(f"Gen {run['best_generation']}")
+    expect(page.get_by_test_id("champion")).to_have_text(
+        f"{to_fixed(run['best_pellets'], 2)} pellets · fitness {to_fixed(run['best_fitness'], 1)}"
+    )
+    expect(page.get_by_test_id("benchmark-progress")).to_have_text(
+        f"first tenth {to_fixed(progress['first_pellets'], 2)} → last tenth {to_fixed(progress['last_pellets'], 2)}"
+    )
+    latest = get_generations(server, run_id)[-1]
+    expect(page.get_by_test_id("stat-benchmark")).to_have_text(to_fixed(latest["benchmark_fitness"], 1))
+    expect(page.get_by_test_id("stat-benchmark-pellets")).to_have_text(to_fixed(latest["benchmark_pellets"], 2))
+    screenshot(page, "benchmark_curve_and_champion")
+
+    best = page.locator('[data-testid="creature-card"][data-rank="1"]')
+    card = httpx.get(f"{server.url}/api/runs/{run_id}/generations/2", timeout=30).json()["creatures"][0]
+    best.click()
+    expect(page.get_by_test_id("replay-score")).to_contain_text(
+        f"fitness {to_fixed(card['fitness'], 1)} ± {to_fixed(card['fitness_std'], 1)}"
+        f" · pellets {'·'.join(map(str, card['trial_pellets']))}"
+    )

@@ -57,6 +57,13 @@ def test_kernel_matches_reference_on_random_genomes(rng, mode, self_collision):
     check_batch(genomes, SimConfig(duration=1.0, neural_mode=mode, self_collision=self_collision))
 
 
+@pytest.mark.parametrize("frame", ["body", "motion"])
+@pytest.mark.parametrize("mode", NEURAL_MODES)
+def test_kernel_matches_reference_when_creatures_sense_in_their_own_frame(rng, mode, frame):
+    genomes = random_genomes(rng, 6, mode)
+    check_batch(genomes, SimConfig(duration=1.0, neural_mode=mode, sensor_frame=frame))
+
+
 @pytest.mark.parametrize("mode", NEURAL_MODES)
 def test_kernel_matches_reference_with_explicit_pellets(rng, mode):
     genomes = random_genomes(rng, 20, mode)

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 import evolab
 from evolab.cli.app import app
 from evolab.runner import Run
-from evolab.storage import GenerationStats
+from evolab.storage import GenerationStats, Store
 
 POPULATION = 12
 DURATION = 1.0
@@ -129,3 +129,10 @@ class ReferenceRun:
 
     def close(self) -> None:
         self._run.close()
+
+
+def trial_results(store: Store, run_id: str, generation: int, creature_id: str) -> list[evolab.SimResult]:
+    """A creature's evaluation in one generation, simulated afresh: one result per trial (layout), in order."""
+    cfg = store.get_run(run_id).config
+    seed = store.generation(run_id, generation).sim_seed
+    return evolab.simulate(store.genomes(run_id, [creature_id]), cfg.sim, seed, trials=cfg.trials)

@@ -49,13 +49,15 @@ def test_a_run_calls_the_kernel_it_is_given_once_per_generation(tmp_path: Path) 
     calls: list[int] = []
 
     def counting_kernel(batch, cfg, seed, **kwargs):
-        calls.append(batch.size)
+        calls.append((batch.size, kwargs["trials"]))
         return run_batch(batch, cfg, seed, **kwargs)
 
     cfg = small_config()
     with Run.create(cfg, tmp_path / "run.db", seed=SEED, kernel=counting_kernel) as run:
         run.advance(3)
-    assert calls == [cfg.population_size] * 3
+    # each generation: the whole population on every trial in one call, then its top on the benchmark
+    generation = [(cfg.population_size, cfg.trials), (cfg.benchmark.top, cfg.benchmark.layouts)]
+    assert calls == generation * 3
 
 
 def test_columns_from_kernel_outputs_match_the_simulate_results() -> None:

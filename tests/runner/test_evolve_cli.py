@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from evolab.runner import Run
+from evolab.storage import Store
 from tests.runner.shared import Cli, small_config
 
 
@@ -118,6 +119,11 @@ def test_a_bad_config_file_is_refused_naming_the_file(
         (["--elites", "50", "--population", "12"], "elite_count"),
         (["--max-frequency", "-3"], "frequency"),
         (["--seed", "-1"], "seed"),
+        (["--trials", "0"], "trials"),
+        (["--trials", "65"], "trials"),
+        (["--benchmark-every", "0"], "benchmark-every"),
+        (["--senses", "sideways"], "sensor_frame"),
+        (["--max-size", "3"], "max_size"),
     ],
 )
 def test_invalid_values_are_refused_before_any_database_exists(
@@ -178,3 +184,25 @@ def test_resume_through_the_cli_continues_the_run(cli: Cli, existing_db: Path) -
     with Run.resume(run_id, existing_db) as resumed:
         assert resumed.generation == 5
         assert resumed.info().status == "completed"
+
+
+def test_trials_benchmark_and_senses_are_settings_of_the_new_run(cli: Cli, db_path: Path) -> None:
+    flags = ["--trials", "3", "--benchmark-every", "2", "--benchmark-layouts", "5", "--senses", "body"]
+    result = cli("evolve", "--preset", "quick", "--population", "8", "--duration", "1", "--generations", "3",
+                 "--max-size", "1.2", *flags, "--db", str(db_path))  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    [info] = Store(db_path).list_runs()
+    cfg = info.config
+    assert (cfg.trials, cfg.benchmark.every, cfg.benchmark.layouts) == (3, 2, 5)
+    assert (cfg.sim.sensor_frame, cfg.constraints.max_size) == ("body", 1.2)
+    with Run.resume(info.id, db_path) as run:
+        assert [s.benchmark_fitness is not None for s in run.history()] == [True, False, True]
+
+
+def test_no_benchmark_stores_no_benchmark_scores(cli: Cli, db_path: Path) -> None:
+    result = cli("evolve", "--preset", "quick", "--population", "8", "--duration", "1", "--generations", "2",
+                 "--no-benchmark", "--db", str(db_path))  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    [info] = Store(db_path).list_runs()
+    assert not info.config.benchmark.enabled
+    assert not info.best_by_benchmark

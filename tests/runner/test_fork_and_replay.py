@@ -15,7 +15,7 @@ from evolab.runner import Run, fork_run, replay_creature
 from evolab.runner.analysis import pellet_events
 from evolab.storage import Store
 from evolab.storage.frame_codec import FITNESS_QUANTUM, POSITION_QUANTA
-from tests.runner.shared import small_config
+from tests.runner.shared import small_config, trial_results
 
 SEED = 31
 GENERATIONS = 6
@@ -63,8 +63,8 @@ def test_fork_copies_the_history_up_to_the_fork_generation(stored_run: StoredRun
     for g in range(FORK_AT + 1):
         assert store.results(fork.id, g) == store.results(source_id, g)
         assert store.framed_creatures(fork.id, g) == store.framed_creatures(source_id, g)
-    best = max(store.results(source_id, g)[0].fitness for g in range(FORK_AT + 1))
-    assert fork.best_fitness == best
+    champion = max(store.generation_stats(source_id)[: FORK_AT + 1], key=lambda s: s.benchmark_fitness)
+    assert (fork.best_fitness, fork.best_creature_id) == (champion.benchmark_fitness, champion.benchmark_creature)
     assert store.get_run(source_id).generation_count == GENERATIONS
 
 
@@ -138,8 +138,18 @@ def test_replays_not_kept_are_resimulated_exactly(stored_run: StoredRun) -> None
         assert replay.source == "simulated"
         assert replay.frames.shape[0] == stored_run.config.sim.n_frames
         assert replay.fitness_over_time.shape == (stored_run.config.sim.n_frames,)
-        assert replay.fitness_over_time[-1] == result.fitness
-        assert sum(p["collected_frame"] is not None for p in replay.pellets) == result.pellets
+        assert_replays_the_first_trial(stored_run.store, stored_run.run_id, result, replay)
+
+
+def assert_replays_the_first_trial(store: Store, run_id: str, result: evolab.CreatureResult, replay) -> None:
+    """The replay is the creature's first trial of that generation, and re-simulating every trial gives
+    back the stored result: the mean fitness, the pellets of each trial and their sum."""
+    trials = trial_results(store, run_id, result.generation, result.creature_id)
+    assert replay.fitness_over_time[-1] == trials[0].fitness
+    assert sum(p["collected_frame"] is not None for p in replay.pellets) == trials[0].pellets_collected
+    assert np.mean([t.fitness for t in trials]) == pytest.approx(result.fitness, rel=1e-12, abs=1e-12)
+    assert tuple(t.pellets_collected for t in trials) == result.trial_pellets
+    assert sum(result.trial_pellets) == result.pellets
 
 
 def test_turbo_runs_replay_every_creature_by_resimulation(db_path: Path) -> None:
@@ -151,7 +161,7 @@ def test_turbo_runs_replay_every_creature_by_resimulation(db_path: Path) -> None
             best = run.results(generation)[0]
             replay = replay_creature(run.store, run.id, generation, best.creature_id)
             assert replay.source == "simulated"
-            assert replay.fitness_over_time[-1] == best.fitness
+            assert_replays_the_first_trial(run.store, run.id, best, replay)
 
 
 def test_an_elite_replays_each_generation_with_that_generations_seed(stored_run: StoredRun) -> None:
@@ -162,7 +172,8 @@ def test_an_elite_replays_each_generation_with_that_generations_seed(stored_run:
     assert len(history) == elite.survival_streak + 1 >= 2
     for result in history:
         replay = replay_creature(store, run_id, result.generation, result.creature_id)
-        assert replay.fitness_over_time[-1] == pytest.approx(result.fitness, abs=FITNESS_QUANTUM)
+        first_trial = trial_results(store, run_id, result.generation, result.creature_id)[0]
+        assert replay.fitness_over_time[-1] == pytest.approx(first_trial.fitness, abs=FITNESS_QUANTUM)
 
 
 def _a_creature_born_later(store: Store, run_id: str) -> str:

@@ -550,7 +550,8 @@ def test_a_creatures_results_list_each_generation_it_ran_in_with_its_rank_from_1
     results = stored.get(f"/api/runs/{stored.run_id}/creatures/{best}")["results"]
 
     expected = [
-        {key: cards[best][key] for key in ("rank", "fitness", "pellets", "disqualified", "survival_streak")}
+        {key: cards[best][key] for key in ("rank", "fitness", "fitness_std", "pellets", "trial_pellets")}
+        | {key: cards[best][key] for key in ("disqualified", "survival_streak")}
         | {"generation": g}
         for g, cards in enumerate(cards_by_generation)
         if best in cards
@@ -670,19 +671,20 @@ def test_an_original_creature_has_no_ancestors(stored: Stored) -> None:
 
 def test_analytics_lists_the_top_creatures_by_fitness(stored: Stored) -> None:
     cards = {(g, c["id"]): c for g in range(GENERATIONS) for c in stored.cards(g)}
-    run = stored.get(f"/api/runs/{stored.run_id}")
 
     top = stored.get(f"/api/runs/{stored.run_id}/analytics")["top"]
 
     assert len(top) == 10
     assert len({t["id"] for t in top}) == len(top)
     assert [t["fitness"] for t in top] == sorted((t["fitness"] for t in top), reverse=True)
-    assert (top[0]["id"], top[0]["fitness"]) == (run["best_creature_id"], run["best_fitness"])
+    assert top[0]["fitness"] == max(c["fitness"] for c in cards.values())  # selection fitness, not the benchmark
     for t in top:
         card = cards[(t["generation"], t["id"])]
-        assert (t["rank"], t["fitness"], t["name"], t["n_nodes"]) == (
+        assert (t["rank"], t["fitness"], t["fitness_std"], t["trial_pellets"], t["name"], t["n_nodes"]) == (
             card["rank"],
             card["fitness"],
+            card["fitness_std"],
+            card["trial_pellets"],
             card["name"],
             card["n_nodes"],
         )
@@ -718,7 +720,12 @@ def test_analytics_traces_the_best_creatures_lineage_from_itself(stored: Stored)
 def test_analytics_of_a_run_not_yet_evaluated_is_empty(client: TestClient) -> None:
     run_id = create_run(client)["id"]
 
-    assert client.get(f"/api/runs/{run_id}/analytics").json() == {"top": [], "best_lineage": [], "percentiles": []}
+    assert client.get(f"/api/runs/{run_id}/analytics").json() == {
+        "top": [],
+        "best_lineage": [],
+        "percentiles": [],
+        "benchmark_progress": None,
+    }
 
 
 # -- presets -----------------------------------------------------------------------------------------------

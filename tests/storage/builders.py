@@ -55,7 +55,7 @@ class HandRun:
         disqualified: Sequence[str | None] | None = None,
         streaks: Sequence[int] | None = None,
         frames: Sequence[FramesToStore] = (),
-        best: tuple[float, str, int] | None = None,
+        best: tuple[float, str, int, float | None] | None = None,
         longest: tuple[int, str, int] | None = None,
         next_population: Sequence[Genome] | None = None,
         write_checkpoint: bool = True,

@@ -63,9 +63,9 @@ def test_a_fork_keeps_a_best_found_before_the_fork(store: Store, rng: np.random.
     # original: "best kept when gen 0 ≤ 1"
     run = HandRun(store, rng, size=3)
     champion = run.population[0].id
-    run.save([90.0, 2.0, 1.0], best=(90.0, champion, 0))
-    run.save([50.0, 2.0, 1.0], best=(90.0, champion, 0))
-    run.save([10.0, 2.0, 1.0], best=(90.0, champion, 0))
+    run.save([90.0, 2.0, 1.0], best=(90.0, champion, 0, None))
+    run.save([50.0, 2.0, 1.0], best=(90.0, champion, 0, None))
+    run.save([10.0, 2.0, 1.0], best=(90.0, champion, 0, None))
     fork = fork_by_hand(store, run, 1)
     assert (fork.best_fitness, fork.best_creature_id, fork.best_generation) == (90.0, champion, 0)
 
@@ -73,11 +73,11 @@ def test_a_fork_keeps_a_best_found_before_the_fork(store: Store, rng: np.random.
 def test_a_fork_recomputes_a_best_found_after_the_fork(store: Store, rng: np.random.Generator) -> None:
     # original: "best dropped when gen 2 > 1"; here the best of the copied generations takes its place
     run = HandRun(store, rng, size=3)
-    run.save([10.0, 2.0, 1.0], best=(10.0, run.population[0].id, 0))
+    run.save([10.0, 2.0, 1.0], best=(10.0, run.population[0].id, 0, None))
     runner_up = run.population[2].id
-    run.save([3.0, 2.0, 30.0], best=(30.0, runner_up, 1))
+    run.save([3.0, 2.0, 30.0], best=(30.0, runner_up, 1, None))
     late = run.population[1].id
-    run.save([1.0, 90.0, 2.0], best=(90.0, late, 2))
+    run.save([1.0, 90.0, 2.0], best=(90.0, late, 2, None))
     fork = fork_by_hand(store, run, 1)
     assert (fork.best_fitness, fork.best_creature_id, fork.best_generation) == (30.0, runner_up, 1)
     assert store.get_run(run.id).best_creature_id == late

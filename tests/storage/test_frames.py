@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from evolab import EvolutionConfig, FramePolicy
+from evolab import EvolutionConfig, FramePolicy, simulate
 from evolab.runner import Run, replay_creature
 from evolab.runner.analysis import pellet_events
 from evolab.storage import FramesToStore, Store
@@ -97,7 +97,7 @@ def test_no_replays_are_kept_when_the_policy_is_off(store: Store, quick_config: 
         assert kept.fetchone()[0] == 0
 
 
-def test_a_creature_without_stored_frames_is_replayed_by_simulation_with_its_stored_fitness(
+def test_a_creature_without_stored_frames_is_replayed_by_simulation_of_its_first_trial(
     store: Store, quick_config: EvolutionConfig
 ) -> None:
     config = quick_config.model_copy(update={"frames": FramePolicy(enabled=False)})
@@ -107,7 +107,14 @@ def test_a_creature_without_stored_frames_is_replayed_by_simulation_with_its_sto
     replay = replay_creature(store, run.id, 0, result.creature_id)
     assert replay.source == "simulated"
     assert replay.frames.shape[0] == config.sim.n_frames
-    assert replay.fitness_over_time[-1] == result.fitness
+    # the replay is the first of the generation's trials; the stored fitness is the mean over all of them
+    trials = simulate(store.genomes(run.id, [result.creature_id]), config.sim, store.generation(run.id, 0).sim_seed,
+                      trials=config.trials)  # fmt: skip
+    assert replay.fitness_over_time[-1] == trials[0].fitness
+    assert sum(r.pellets_collected for r in trials) == result.pellets
+    assert tuple(r.pellets_collected for r in trials) == result.trial_pellets
+    assert np.mean([r.fitness for r in trials]) == pytest.approx(result.fitness, rel=1e-12)
+    assert sum(p["collected_frame"] is not None for p in replay.pellets) == result.trial_pellets[0]
 
 
 @pytest.mark.parametrize("reason", ["top", "random", "bottom"])

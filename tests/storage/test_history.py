@@ -114,9 +114,32 @@ def test_node_counts_describe_the_evaluated_population(store: Store, evolved: Ru
 # -- best creature ---------------------------------------------------------------------------------------
 
 
-def test_best_creature_is_the_best_result_ever(store: Store, evolved: Run) -> None:
-    # original: "best stored with generation and fitness" and "genome id"
+def test_best_creature_is_the_champion_on_the_benchmark(store: Store, evolved: Run) -> None:
+    # judged on the held-out layouts, not on the generation's own: the first best benchmark score wins
     info = store.get_run(evolved.id)
+    history = store.generation_stats(evolved.id)
+    top = max(s.benchmark_fitness for s in history)
+    first = next(s for s in history if s.benchmark_fitness == top)
+    assert info.best_by_benchmark
+    assert (info.best_fitness, info.best_creature_id, info.best_generation, info.best_pellets) == (
+        top,
+        first.benchmark_creature,
+        first.generation,
+        first.benchmark_pellets,
+    )
+    ranked = [r.creature_id for r in store.results(evolved.id, first.generation)]
+    assert info.best_creature_id in ranked[: evolved.config.benchmark.top]
+    assert store.genome(evolved.id, info.best_creature_id).id == info.best_creature_id
+
+
+def test_without_a_benchmark_the_best_creature_is_the_best_result_ever(
+    store: Store, quick_config: EvolutionConfig
+) -> None:
+    # original: "best stored with generation and fitness" and "genome id"
+    evolved = Run.create(quick_config.replace(benchmark={"enabled": False}), store, seed=1)
+    evolved.advance(4)
+    info = store.get_run(evolved.id)
+    assert not info.best_by_benchmark
     everything = [r for g in range(info.generation_count) for r in store.results(evolved.id, g)]
     top = max(r.fitness for r in everything)
     first = min((r for r in everything if r.fitness == top), key=lambda r: (r.generation, r.rank))
@@ -148,7 +171,8 @@ def test_only_a_strictly_better_result_replaces_the_best(store: Store, quick_con
             one_creature_scores(60.0, lambda genomes: len(genomes) - 1),
         ]
     )
-    run = Run.create(quick_config, store, seed=3, evaluator=evaluator)
+    one_trial = quick_config.replace(trials=1, benchmark={"enabled": False})
+    run = Run.create(one_trial, store, seed=3, evaluator=evaluator)
     seen = []
     for _ in range(4):
         run.advance(1)
@@ -164,9 +188,9 @@ def test_the_store_keeps_the_records_a_generation_names(store: Store, rng: np.ra
     run.save([3.0, 2.0, 1.0])
     info = store.get_run(run.id)
     assert (info.best_fitness, info.best_creature_id, info.best_generation) == (None, None, None)
-    run.save([3.0, 2.0, 1.0], best=(250.0, a, 0), longest=(12, b, 1))
+    run.save([3.0, 2.0, 1.0], best=(250.0, a, 0, 2.5), longest=(12, b, 1))
     info = store.get_run(run.id)
-    assert (info.best_fitness, info.best_creature_id, info.best_generation) == (250.0, a, 0)
+    assert (info.best_fitness, info.best_creature_id, info.best_generation, info.best_pellets) == (250.0, a, 0, 2.5)
     assert (info.longest_streak, info.longest_survivor_id, info.longest_generation) == (12, b, 1)
 
 

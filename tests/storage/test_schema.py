@@ -33,9 +33,9 @@ def files_in(folder: Path) -> dict[str, bytes]:
 
 
 def test_a_new_file_gets_the_latest_schema_and_evolabs_application_id(store: Store) -> None:
-    assert LATEST_VERSION == 2
-    assert store.schema_version == 2
-    assert pragma(store.path, "user_version") == 2
+    assert LATEST_VERSION == 3
+    assert store.schema_version == 3
+    assert pragma(store.path, "user_version") == 3
     assert pragma(store.path, "application_id") == APPLICATION_ID == 0x45564F4C
     with closing(sqlite3.connect(store.path)) as conn:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -132,6 +132,9 @@ def test_a_kept_database_opens_at_the_latest_version_and_its_runs_continue(kept:
         assert {r.name for r in runs} == {f"{kept.stem} oscillators", f"{kept.stem} neural"}
         assert set(store.presets()) == {f"{kept.stem} preset"}
         for run in runs:
+            if kept.stem in ("v1", "v2"):  # made before trials and the benchmark: they keep what they ran with
+                assert run.config.trials == 1
+                assert not run.config.benchmark.enabled
             assert run.generation_count == 2
             assert [s.generation for s in store.generation_stats(run.id)] == [0, 1]
             for generation in range(run.generation_count):
@@ -151,3 +154,18 @@ def test_a_kept_database_opens_at_the_latest_version_and_its_runs_continue(kept:
         assert after.generation_count == 3
         assert len(store.results(continued.id, 2)) == continued.config.population_size
         assert store.generation_stats(continued.id)[:2] == history
+
+
+def test_a_run_made_before_trials_recomputes_its_generations_exactly(tmp_path: Path) -> None:
+    # the migration gives its stored configuration the one trial and no benchmark it was evaluated with
+    # (v2 files keep every generation's checkpoint; v1 files had only the latest)
+    kept = DATA / "v2.db"
+    path = tmp_path / kept.name
+    shutil.copyfile(kept, path)
+    with Store(path) as store:
+        run = next(r for r in store.list_runs() if r.name == f"{kept.stem} oscillators")
+        stored = [store.results(run.id, g) for g in (0, 1)]
+        store.truncate(run.id, 0)
+        Run.resume(run.id, store).advance(2)
+        assert [store.results(run.id, g) for g in (0, 1)] == stored
+        assert all(r.trial_pellets is None and r.fitness_std is None for results in stored for r in results)

@@ -21,9 +21,13 @@ export interface RunSummary {
   created_at: number;
   updated_at: number;
   generation_count: number;
+  /** The champion's mean fitness on the held-out benchmark when `best_by_benchmark`, else the highest fitness. */
   best_fitness: number | null;
   best_creature_id: string | null;
   best_generation: number | null;
+  /** The champion's mean pellets on the held-out benchmark; null when the run has no benchmark scores. */
+  best_pellets: number | null;
+  best_by_benchmark: boolean;
   longest_survivor_id: string | null;
   longest_streak: number;
   longest_generation: number | null;
@@ -34,6 +38,8 @@ export interface RunSummary {
   gravity: number;
   mutation_rate: number;
   neural_mode: NeuralMode;
+  /** Pellet layouts each creature is evaluated on per generation (its fitness is the mean). */
+  trials: number;
   turbo: boolean;
 }
 
@@ -63,6 +69,7 @@ export interface EvolutionConfig {
     max_frequency: number;
     min_stiffness?: number;
     max_stiffness?: number;
+    max_size?: number;
     [key: string]: unknown;
   };
   sim: {
@@ -70,10 +77,37 @@ export interface EvolutionConfig {
     gravity: number;
     max_allowed_frequency: number;
     neural_mode: NeuralMode;
+    /** Frame of the pellet and motion senses; absent in configurations stored before it existed. */
+    sensor_frame?: 'world' | 'body' | 'motion';
     fitness: FitnessWeights;
     [key: string]: unknown;
   };
+  trials?: number;
+  benchmark?: BenchmarkPolicy;
   [key: string]: unknown;
+}
+
+/** The held-out benchmark: fixed layouts, never used for selection, that a generation's top creatures are scored on. */
+export interface BenchmarkPolicy {
+  layouts: number;
+  top: number;
+  every: number;
+  enabled: boolean;
+}
+
+/** How a run's benchmark score changed (first tenth of the scored generations against the last) and its champion. */
+export interface BenchmarkProgress {
+  scored: number;
+  window: number;
+  first_pellets: number;
+  last_pellets: number;
+  first_fitness: number;
+  last_fitness: number;
+  champion_id: string | null;
+  champion_generation: number | null;
+  champion_fitness: number | null;
+  champion_pellets: number | null;
+  pellets_ratio: number | null;
 }
 
 /** Nested partial of a config, as sent in `config` overrides. */
@@ -81,6 +115,7 @@ export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartia
 
 export interface RunDetail extends RunSummary {
   config: EvolutionConfig;
+  benchmark_progress: BenchmarkProgress | null;
 }
 
 export interface GenerationStats {
@@ -96,14 +131,24 @@ export interface GenerationStats {
   avg_muscles: number;
   sim_seconds: number;
   host_seconds: number;
+  /** Benchmark mean fitness of the best of the generation's top creatures; null when not scored. */
+  benchmark_fitness: number | null;
+  benchmark_pellets: number | null;
+  benchmark_creature: string | null;
 }
 
-export interface CreatureCard {
+/** A result's spread over its trials: null for a one-trial run. */
+export interface TrialScores {
+  fitness: number;
+  fitness_std: number | null;
+  pellets: number;
+  trial_pellets: number[] | null;
+}
+
+export interface CreatureCard extends TrialScores {
   id: string;
   name: string;
   rank: number;
-  fitness: number;
-  pellets: number;
   pellets_spawned: number;
   disqualified: DisqualifiedReason | null;
   survival_streak: number;
@@ -184,11 +229,9 @@ export function neuralOf(genome: Genome): NeuralGenomeJson | null {
   return genome.neuralGenome ?? genome.neural ?? null;
 }
 
-export interface CreatureResult {
+export interface CreatureResult extends TrialScores {
   generation: number;
   rank: number;
-  fitness: number;
-  pellets: number;
   disqualified: DisqualifiedReason | null;
   survival_streak: number;
 }

@@ -9,9 +9,9 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
 from evolab.genome import creature_name, origin_label
 from evolab.runner import replay_creature
 from evolab.server.routes.runs import GenerationNo, RunId
-from evolab.server.schemas import CreatureDoc, LineageDoc, ReplayDoc, ResultDoc
+from evolab.server.schemas import CreatureDoc, LineageDoc, ReplayDoc
 from evolab.server.state import ServerState, read_store, require_run, server_state
-from evolab.server.views import ancestor_doc, color, json_response, lineage_subset, replay_doc
+from evolab.server.views import ancestor_doc, color, json_response, lineage_subset, replay_doc, result_doc
 from evolab.storage import CreatureInfo, Store
 
 router = APIRouter(prefix="/api/runs/{run_id}", tags=["creatures"])
@@ -42,17 +42,7 @@ def creature(run_id: RunId, creature_id: CreatureId, store: StoreDep) -> Creatur
         origin=origin_label(genome),
         color=color(genome),
         genome=genome.to_dict(),
-        results=[
-            ResultDoc(
-                generation=r.generation,
-                rank=r.rank + 1,
-                fitness=r.fitness,
-                pellets=r.pellets,
-                disqualified=r.disqualified,
-                survival_streak=r.survival_streak,
-            )
-            for r in store.creature_results(run_id, creature_id)
-        ],
+        results=[result_doc(r) for r in store.creature_results(run_id, creature_id)],
     )
 
 

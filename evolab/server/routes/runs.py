@@ -28,7 +28,16 @@ from evolab.server.schemas import (
     TopCreatureDoc,
 )
 from evolab.server.state import ServerState, read_store, require_run, server_state
-from evolab.server.views import creature_card, is_live, json_response, run_detail, run_summary, stats_doc
+from evolab.server.views import (
+    creature_card,
+    is_live,
+    json_response,
+    progress_doc,
+    run_detail,
+    run_summary,
+    stats_doc,
+    trial_pellets,
+)
 from evolab.storage import RunInfo, Store
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
@@ -66,9 +75,14 @@ def create_run(body: CreateRunRequest, store: StoreDep, state: StateDep) -> RunD
     return run_detail(info)
 
 
-@router.get("/{run_id}", response_model=RunDetail, summary="One run with its configuration")
+def _detail(store: Store, info: RunInfo) -> RunDetail:
+    """The run's detail with its benchmark progress, read from its stored generations."""
+    return run_detail(info, store.generation_stats(info.id) if info.generation_count else ())
+
+
+@router.get("/{run_id}", response_model=RunDetail, summary="One run with its configuration and benchmark progress")
 def get_run(run_id: RunId, store: StoreDep) -> RunDetail:
-    return run_detail(require_run(store, run_id))
+    return _detail(store, require_run(store, run_id))
 
 
 @router.patch("/{run_id}", response_model=RunDetail, summary="Rename a run")
@@ -77,7 +91,7 @@ def rename_run(run_id: RunId, body: RenameRequest, store: StoreDep, state: State
     name = body.name.strip()
     if not name:
         raise HTTPException(422, "a run name cannot be empty")
-    return run_detail(state.worker.call("rename", run_id, lambda s: s.rename_run(run_id, name)))
+    return _detail(store, state.worker.call("rename", run_id, lambda s: s.rename_run(run_id, name)))
 
 
 @router.delete("/{run_id}", status_code=204, response_class=Response, summary="Delete a run and everything it stored")
@@ -114,7 +128,7 @@ def fork(run_id: RunId, body: ForkRequest, store: StoreDep, state: StateDep) -> 
         raise HTTPException(404, f"generation {body.generation} of run {run_id!r} is not stored")
     name = body.name.strip() if body.name and body.name.strip() else None
     forked = state.worker.call("fork", run_id, lambda s: fork_run(s, run_id, body.generation, name=name))
-    return run_detail(forked)
+    return _detail(store, forked)
 
 
 @router.get("/{run_id}/generations", response_model=list[GenerationStatsDoc], summary="Statistics per generation")
@@ -146,7 +160,9 @@ def generation(run_id: RunId, generation: GenerationNo, store: StoreDep) -> Resp
     return json_response(GenerationDoc.model_construct(stats=stats_doc(stats), creatures=cards))
 
 
-@router.get("/{run_id}/analytics", response_model=AnalyticsDoc, summary="Top creatures, lineage, percentiles")
+@router.get(
+    "/{run_id}/analytics", response_model=AnalyticsDoc, summary="Top creatures, lineage, percentiles, benchmark"
+)
 def analytics(run_id: RunId, store: StoreDep, top: Annotated[int, Query(ge=0, le=1000)] = 10) -> AnalyticsDoc:
     info = require_run(store, run_id)
     top_results = store.top_results(run_id, top) if top else []
@@ -156,6 +172,7 @@ def analytics(run_id: RunId, store: StoreDep, top: Annotated[int, Query(ge=0, le
     ids = [r.creature_id for r in top_results] + [c.creature_id for c in lineage]
     genomes = {g.id: g for g in store.genomes(run_id, list(dict.fromkeys(ids)))}
     born = store.birth_results(run_id, [c.creature_id for c in lineage])
+    history = store.generation_stats(run_id)
     return AnalyticsDoc(
         top=[
             TopCreatureDoc(
@@ -164,7 +181,9 @@ def analytics(run_id: RunId, store: StoreDep, top: Annotated[int, Query(ge=0, le
                 generation=r.generation,
                 rank=r.rank + 1,
                 fitness=r.fitness,
+                fitness_std=r.fitness_std,
                 pellets=r.pellets,
+                trial_pellets=trial_pellets(r),
                 n_nodes=genomes[r.creature_id].n_nodes,
                 n_muscles=genomes[r.creature_id].n_muscles,
             )
@@ -181,6 +200,7 @@ def analytics(run_id: RunId, store: StoreDep, top: Annotated[int, Query(ge=0, le
         ],
         percentiles=[
             PercentilesDoc(generation=s.generation, p10=s.p10, p25=s.p25, p50=s.median, p75=s.p75, p90=s.p90)
-            for s in store.generation_stats(run_id)
+            for s in history
         ],
+        benchmark_progress=progress_doc(history, info),
     )

@@ -10,6 +10,7 @@ import { bodyFromCard, DEFAULT_STIFFNESS_RANGE } from '../render/body';
 import { drawThumbnail, requestThumbnail, THUMB_SIZE } from '../render/thumbnails';
 import { store } from '../store';
 import { toast } from '../toast';
+import { benchmarkTrend, championText, fitnessText, trendText } from '../scores';
 import type { CreatureCard, GenerationDetail, Job, RunDetail, RunSummary } from '../types';
 import { Charts } from '../widgets/charts';
 import { anyModalOpen } from '../widgets/modal';
@@ -129,6 +130,13 @@ export function createGrid(navigate: (hash: string) => void): GridScreen {
   const statBest = h('span', { class: 'mono success', testid: 'stat-best' }, '-');
   const statAvg = h('span', { class: 'mono accent', testid: 'stat-avg' }, '-');
   const statWorst = h('span', { class: 'mono danger', testid: 'stat-worst' }, '-');
+  const statBenchmark = h('span', { class: 'mono benchmark', testid: 'stat-benchmark' }, '-');
+  const statBenchmarkPellets = h('span', { class: 'mono benchmark', testid: 'stat-benchmark-pellets' }, '-');
+  const benchmarkTip = 'This generation’s best on the held-out benchmark layouts (never used for selection)';
+  const benchmarkRows = [
+    h('div', { class: 'kv hidden', title: benchmarkTip }, h('span', null, 'Benchmark'), statBenchmark),
+    h('div', { class: 'kv hidden', title: `${benchmarkTip}: mean pellets per layout` }, h('span', null, 'Benchmark pellets'), statBenchmarkPellets),
+  ];
   const statExtra = h('div', { class: 'muted small', testid: 'stat-extra' });
 
   const mini = (testid: string, cls: string) => {
@@ -140,6 +148,17 @@ export function createGrid(navigate: (hash: string) => void): GridScreen {
   };
   const longest = mini('longest-survivor', 'purple');
   const bestEver = mini('best-ever', 'gold');
+  const championEl = h('div', { class: 'mini-sub champion-line hidden', testid: 'champion' });
+  bestEver.title.parentElement?.append(championEl);
+  const trendValue = h('span', { class: 'trend-value', testid: 'benchmark-progress' });
+  const trendFitness = h('span', { class: 'muted', testid: 'benchmark-progress-fitness' });
+  const trendEl = h(
+    'div',
+    { class: 'benchmark-trend hidden' },
+    h('div', { class: 'trend-label' }, 'Benchmark pellets'),
+    trendValue,
+    trendFitness,
+  );
 
   const statsPanel = h(
     'section',
@@ -155,10 +174,12 @@ export function createGrid(navigate: (hash: string) => void): GridScreen {
       h('div', { class: 'kv' }, h('span', null, 'Best'), statBest),
       h('div', { class: 'kv' }, h('span', null, 'Average'), statAvg),
       h('div', { class: 'kv' }, h('span', null, 'Worst'), statWorst),
+      ...benchmarkRows,
       statExtra,
     ),
     longest.el,
     bestEver.el,
+    trendEl,
   );
 
   // ---------- settings ----------
@@ -304,6 +325,9 @@ export function createGrid(navigate: (hash: string) => void): GridScreen {
       slot.el.classList.toggle('newborn', card.born === detail.stats.generation && card.born > 0);
       slot.name.textContent = card.name;
       slot.fitness.textContent = Number.isFinite(card.fitness) ? String(Math.round(card.fitness)) : '—';
+      if (card.fitness_std !== null && Number.isFinite(card.fitness) && Number.isFinite(card.fitness_std)) {
+        slot.fitness.append(h('span', { class: 'card-spread' }, ` ±${Math.round(card.fitness_std)}`));
+      }
       if (changed) {
         slot.dirty = true;
         if (slot.onScreen) drawSlot(slot);
@@ -324,6 +348,10 @@ export function createGrid(navigate: (hash: string) => void): GridScreen {
     statBest.textContent = fmt(st?.best);
     statAvg.textContent = fmt(st?.average);
     statWorst.textContent = fmt(st?.worst);
+    const scored = st?.benchmark_fitness != null && st.benchmark_pellets != null;
+    for (const row of benchmarkRows) row.classList.toggle('hidden', !scored);
+    statBenchmark.textContent = scored ? fmt(st.benchmark_fitness) : '-';
+    statBenchmarkPellets.textContent = scored ? fmt(st.benchmark_pellets, 2) : '-';
     statExtra.textContent = st
       ? `${st.disqualified} disqualified · ${st.pellets} pellets · ${fmt(st.avg_nodes)} nodes avg · ${seconds(st.sim_seconds)} sim`
       : '';
@@ -390,6 +418,21 @@ export function createGrid(navigate: (hash: string) => void): GridScreen {
     runIdEl.title = run.id;
     renderSettings();
     renderMinis();
+    renderBenchmark();
+  }
+
+  /** The champion (judged on the benchmark) and how the benchmark score changed over the run. */
+  function renderBenchmark(): void {
+    const champion = run ? championText(run) : null;
+    championEl.textContent = champion ?? '';
+    championEl.classList.toggle('hidden', !champion);
+    const trend = benchmarkTrend(charts.history);
+    trendValue.textContent = trend ? trendText(trend) : '';
+    trendFitness.textContent = trend ? `fitness ${fmt(trend.firstFitness)} → ${fmt(trend.lastFitness)}` : '';
+    trendEl.title = trend
+      ? `Mean over the first and the last ${trend.window} of the ${trend.scored} generations scored on the benchmark`
+      : '';
+    trendEl.classList.toggle('hidden', !trend);
   }
 
   function renderSettings(): void {
@@ -407,7 +450,17 @@ export function createGrid(navigate: (hash: string) => void): GridScreen {
       kv('Duration', `${c.sim.duration} s`),
       kv('Max nodes', `${c.constraints.max_nodes}`),
       kv('Max muscles', `${c.constraints.max_muscles}`),
+      kv('Max size', `${c.constraints.max_size ?? 0.8}`),
+      kv('Senses', c.sim.sensor_frame ?? 'world', 'setting-senses'),
       kv('Population', `${c.population_size}`),
+      kv('Trials', `${c.trials ?? 1} layout${(c.trials ?? 1) === 1 ? '' : 's'}`, 'setting-trials'),
+      kv(
+        'Benchmark',
+        c.benchmark?.enabled
+          ? `${c.benchmark.layouts} layouts · top ${c.benchmark.top}${c.benchmark.every > 1 ? ` · every ${c.benchmark.every}` : ''}`
+          : 'off',
+        'setting-benchmark',
+      ),
       kv('Neural', c.sim.neural_mode === 'off' ? 'off' : `${c.sim.neural_mode} · ${c.neural_hidden_size} ${c.neural_activation}`),
       kv('Frames', run.turbo ? 'turbo (re-simulated)' : 'stored'),
       run.seed !== null
@@ -468,14 +521,14 @@ export function createGrid(navigate: (hash: string) => void): GridScreen {
       r.longest_survivor_id,
       r.longest_generation,
       (c) => `Longest Survivor: ${c.name}`,
-      (c) => `${r.longest_streak} gens · ${fmt(c.fitness)}`,
+      (c) => `${r.longest_streak} gens · ${fitnessText(c)}`,
     );
     void update(
       bestEver,
       r.best_creature_id,
       r.best_generation,
-      () => `Best Ever (Gen ${r.best_generation})`,
-      (c) => `${c.name} · ${fmt(c.fitness)}`,
+      () => (r.best_by_benchmark ? 'Champion (benchmark)' : `Best Ever (Gen ${r.best_generation})`),
+      (c) => (r.best_by_benchmark ? `${c.name} · Gen ${r.best_generation}` : `${c.name} · ${fmt(c.fitness)}`),
     );
   }
 
@@ -493,7 +546,12 @@ export function createGrid(navigate: (hash: string) => void): GridScreen {
       if (!m.card || !run) return;
       const extra = isLongest
         ? [h('div', { class: 'tt-note purple' }, `Survived ${run.longest_streak} consecutive gens`)]
-        : [h('div', { class: 'tt-note gold' }, `Best ever, generation ${run.best_generation} · ${m.card.parent_ids.length} parent(s)`)];
+        : run.best_by_benchmark
+          ? [
+              h('div', { class: 'tt-note gold' }, `Champion on the held-out benchmark, generation ${run.best_generation}`),
+              h('div', { class: 'tt-note gold' }, `Benchmark: fitness ${fmt(run.best_fitness)} · ${fmt(run.best_pellets, 2)} pellets per layout`),
+            ]
+          : [h('div', { class: 'tt-note gold' }, `Best ever, generation ${run.best_generation} · ${m.card.parent_ids.length} parent(s)`)];
       showTooltip(cardTooltip(m.card, extra), ev);
     });
     m.el.addEventListener('mousemove', moveTooltip);
@@ -653,6 +711,7 @@ export function createGrid(navigate: (hash: string) => void): GridScreen {
     bestEver.el.classList.add('hidden');
     renderStats(null);
     charts.setData([]);
+    renderBenchmark();
     job = store.jobFor(id);
     nameInput.value = '';
     emptyEl.textContent = 'Loading…';
@@ -671,6 +730,7 @@ export function createGrid(navigate: (hash: string) => void): GridScreen {
       const stats = await api.generations(id);
       if (runId !== id) return;
       charts.setData(stats);
+      renderBenchmark();
     } catch {
       if (runId !== id) return;
       emptyEl.textContent = 'This run could not be loaded.';
@@ -692,6 +752,7 @@ export function createGrid(navigate: (hash: string) => void): GridScreen {
       renderNav();
       if (grew) {
         charts.setData(await api.generations(id));
+        renderBenchmark();
         if (viewed === null) void refreshLatest();
       }
     } catch {
@@ -713,7 +774,7 @@ export function createGrid(navigate: (hash: string) => void): GridScreen {
       latest = Math.max(latest, msg.stats.generation);
       charts.put(msg.stats);
       genCache.delete(`${runId}/${msg.stats.generation}`);
-      renderRun();
+      renderRun(); // the champion and the benchmark trend too
       renderNav();
       if (viewed === null && latest !== before) void refreshLatest();
       else if (viewed === null && msg.stats.generation === latest) void refreshLatest();

@@ -1,4 +1,7 @@
-/** The two uPlot panels of the grid screen: fitness over generations and creature types by node count. */
+/**
+ * The two uPlot panels of the grid screen: fitness over generations (best, average, the held-out benchmark
+ * score when the run has one, worst) and creature types by node count.
+ */
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { h } from '../dom';
@@ -38,7 +41,17 @@ export function typeShares(stats: GenerationStats): number[] {
   return counts.map((c) => (total > 0 ? (c / total) * 100 : 0));
 }
 
-const fin = (v: number): number | null => (Number.isFinite(v) ? v : null);
+const fin = (v: number | null | undefined): number | null => (v !== null && v !== undefined && Number.isFinite(v) ? v : null);
+
+const BENCHMARK_COLOR = '#22d3ee';
+/** The benchmark curve's dots: always where it has gaps (a generation scored now and then would otherwise
+ * be invisible), else only while there is room for them. */
+const benchmarkPoints: uPlot.Series.Points.Show = (u, si, idx0, idx1) => {
+  const ys = u.data[si];
+  let gaps = false;
+  for (let i = idx0; i <= idx1 && !gaps; i++) gaps = ys[i] === null;
+  return gaps || (idx1 - idx0) * 8 < u.bbox.width / devicePixelRatio;
+};
 
 export class Charts {
   readonly fitnessPanel: HTMLElement;
@@ -48,6 +61,8 @@ export class Charts {
   private fitness: uPlot | null = null;
   private types: uPlot | null = null;
   private stats: GenerationStats[] = [];
+  /** Whether the fitness chart was built with the benchmark series (a run without scores has none). */
+  private fitnessHasBenchmark = false;
   private redrawTimer: number | null = null;
   private lastRedraw = 0;
   private readonly observer: ResizeObserver;
@@ -62,7 +77,11 @@ export class Charts {
       h(
         'div',
         { class: 'panel-head' },
-        h('span', null, 'Fitness over generations'),
+        h(
+          'span',
+          { title: 'Benchmark: the best of each generation’s top creatures, scored on held-out pellet layouts never used for selection' },
+          'Fitness over generations',
+        ),
         h('button', { class: 'icon-btn', title: 'Hide', testid: 'fitness-chart-close', onclick: () => this.fitnessPanel.classList.add('hidden') }, '×'),
       ),
       this.fitnessHost,
@@ -94,6 +113,11 @@ export class Charts {
     this.fitnessPanel.classList.toggle('hidden', !show);
     this.typesPanel.classList.toggle('hidden', !show);
     if (show) requestAnimationFrame(() => this.resize());
+  }
+
+  /** The statistics shown, in generation order. */
+  get history(): readonly GenerationStats[] {
+    return this.stats;
   }
 
   setData(stats: GenerationStats[]): void {
@@ -141,13 +165,20 @@ export class Charts {
   private redraw(): void {
     const xs = this.stats.map((s) => s.generation);
     const avg = this.stats.map((s) => s.average);
+    const benchmark = this.stats.map((s) => fin(s.benchmark_fitness));
+    const hasBenchmark = benchmark.some((v) => v !== null);
     const fitnessData: uPlot.AlignedData = [
       xs,
       this.stats.map((s) => fin(s.best)),
+      ...(hasBenchmark ? [benchmark] : []),
       this.stats.map((s) => fin(s.average)),
       rollingMean(avg.map((v) => (Number.isFinite(v) ? v : 0))),
       this.stats.map((s) => fin(s.worst)),
     ];
+    if (this.fitness && hasBenchmark !== this.fitnessHasBenchmark) {
+      this.fitness.destroy(); // another run: the series differ
+      this.fitness = null;
+    }
     const shares = this.stats.map(typeShares);
     const raw = TYPE_KEYS.map((_, k) => shares.map((row) => row[k]));
     const stacked = raw.map((_, k) => shares.map((row) => row.slice(0, k + 1).reduce((a, b) => a + b, 0)));
@@ -155,6 +186,16 @@ export class Charts {
     this.typesRaw = raw;
 
     if (!this.fitness) {
+      this.fitnessHasBenchmark = hasBenchmark;
+      const benchmarkSeries: uPlot.Series = {
+        label: 'Benchmark',
+        stroke: BENCHMARK_COLOR,
+        width: 2,
+        dash: [6, 3],
+        spanGaps: false,
+        points: { show: benchmarkPoints, size: 5, fill: BENCHMARK_COLOR },
+        value: (_u, v) => (v === null || v === undefined ? 'not scored' : String(+v.toFixed(3))),
+      };
       this.fitness = new uPlot(
         {
           width: this.width(this.fitnessHost),
@@ -169,6 +210,7 @@ export class Charts {
           series: [
             { label: 'Gen' },
             { label: 'Best', stroke: '#10b981', width: 2, points: { size: 4 } },
+            ...(hasBenchmark ? [benchmarkSeries] : []),
             { label: 'Average', stroke: '#6366f1', width: 1, points: { size: 3 } },
             { label: 'Avg (10-gen)', stroke: '#f59e0b', width: 3, points: { show: false } },
             { label: 'Worst', stroke: '#ef4444', width: 1, points: { size: 3 } },

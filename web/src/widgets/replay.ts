@@ -24,12 +24,13 @@ import {
 import { OrbitControls } from 'three/addons/controls/OrbitControls.js';
 import { api } from '../api';
 import { h } from '../dom';
+import { fitnessText, trialPelletsText } from '../scores';
 import { forward, INPUT_NAMES, sensorsAt } from '../neural';
 import { type Body, bodyFromCard, bodyFromGenome, centerOfMass, heatColor, hslToCss } from '../render/body';
 import { CreatureMesh } from '../render/creatureMesh';
 import { type Camera2D, drawBody2D, drawGround, projector } from '../render/fallback2d';
 import { markWebglBroken, webglAvailable } from '../render/webgl';
-import { type CreatureCard, type CreatureDetail, neuralOf, type Replay, type Vec3 } from '../types';
+import { type CreatureCard, type CreatureDetail, neuralOf, type Replay, type TrialScores, type Vec3 } from '../types';
 import { renderFamilyTree } from './familyTree';
 import { renderGenome } from './genomeViewer';
 import { openModal } from './modal';
@@ -53,6 +54,15 @@ export function replayFrame(): number {
 const VIEW_W = 640;
 const VIEW_H = 420;
 const CAM_OFFSET: Vec3 = [8, 5, 12]; // (8,6,12) looking at (0,1,0)
+
+/** The creature's score in the generation: its mean fitness ± spread and pellets over the trials (the replay
+ * shows the first trial's layout, so its own fitness and pellets are that trial's). */
+function scoreText(r: TrialScores): string {
+  const perTrial = trialPelletsText(r);
+  if (!perTrial || !r.trial_pellets) return `Generation score: fitness ${fitnessText(r)} · ${r.pellets} pellets`;
+  const n = r.trial_pellets.length;
+  return `Generation score over ${n} trials: fitness ${fitnessText(r)} · pellets ${perTrial} · replay shows trial 1`;
+}
 
 function mmss(seconds: number): string {
   const s = Math.max(0, Math.floor(seconds));
@@ -277,6 +287,7 @@ export function openReplay(req: ReplayRequest): void {
   const fitnessBar = h('div', { class: 'bar-fill success' });
   const progressBar = h('div', { class: 'bar-fill' });
   const statsEl = h('span', { class: 'mono', testid: 'replay-stats' }, '');
+  const scoreEl = h('div', { class: 'replay-score mono', testid: 'replay-score' }, req.card ? scoreText(req.card) : '');
   const speedBtns = [1, 2, 4].map((s) =>
     h('button', { class: 'btn small', testid: `replay-speed-${s}`, onclick: () => setSpeed(s) }, `${s}x`),
   );
@@ -305,6 +316,7 @@ export function openReplay(req: ReplayRequest): void {
           h('div', { class: 'readout' }, h('label', null, 'Fitness'), fitnessEl, h('div', { class: 'bar thin' }, fitnessBar)),
           h('div', { class: 'readout' }, h('label', null, 'Nodes | Muscles | Pellets'), statsEl),
         ),
+        scoreEl,
         neuralSlot,
       ),
       side,
@@ -383,6 +395,7 @@ export function openReplay(req: ReplayRequest): void {
     if (detail) {
       body = bodyFromGenome(detail.genome, req.stiffnessRange);
       const result = detail.results.find((r) => r.generation === req.generation);
+      if (result) scoreEl.textContent = scoreText(result);
       side.append(
         renderFamilyTree(req.runId, detail, result?.fitness ?? req.card?.fitness ?? null),
         h('div', { class: 'panel-head' }, h('span', null, 'Genome')),

@@ -1,5 +1,6 @@
 /** The single floating tooltip of the grid screen; flips left/up near the window edges. */
 import { clear, fmt, h } from '../dom';
+import { fitnessText, trialPelletsText } from '../scores';
 import type { CreatureCard } from '../types';
 
 export const DQ_TEXT: Record<string, string> = {
@@ -30,8 +31,9 @@ export function cardTooltip(c: CreatureCard, extra: HTMLElement[] = []): HTMLEle
       ? h('div', { class: 'tt-dq' }, 'DISQUALIFIED', h('div', null, DQ_TEXT[c.disqualified] ?? c.disqualified))
       : null,
     h('div', { class: 'tt-section' }, 'Performance'),
-    row('Fitness', fmt(c.fitness)),
+    row('Fitness', fitnessText(c)),
     row('Pellets', `${c.pellets}/${c.pellets_spawned}`),
+    c.trial_pellets ? row(`Per trial (${c.trial_pellets.length})`, trialPelletsText(c) ?? '-') : null,
     row('Distance', fmt(c.distance)),
     h('div', { class: 'tt-section' }, 'Genetics'),
     row('Generation', `${c.born}`),
