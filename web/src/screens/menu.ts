@@ -13,7 +13,9 @@ export interface MenuValues {
   duration: number;
   maxNodes: number;
   maxMuscles: number;
+  maxSize: number;
   population: number;
+  trials: number;
   useMutation: boolean;
   useCrossover: boolean;
   neuralEnabled: boolean;
@@ -28,7 +30,7 @@ export interface MenuValues {
   seed: string;
 }
 
-/** EvolutionConfig's own defaults (evolab/config.py). */
+/** The default preset's values (evolab/presets/default.toml over evolab/config.py's defaults). */
 export const DEFAULT_FITNESS = { pellet: 100, progress: 80, regression: 20, movement: 25 };
 export const DEFAULTS: MenuValues = {
   preset: 'default',
@@ -38,7 +40,9 @@ export const DEFAULTS: MenuValues = {
   duration: 10,
   maxNodes: 8,
   maxMuscles: 15,
+  maxSize: 1.5,
   population: 100,
+  trials: 4,
   useMutation: true,
   useCrossover: true,
   neuralEnabled: false,
@@ -53,7 +57,7 @@ export const DEFAULTS: MenuValues = {
   seed: '',
 };
 
-const STORAGE_KEY = 'evolab.menu.v1';
+const STORAGE_KEY = 'evolab.menu.v2'; // v2: trials and node size (v1 values would pin the old ones)
 const clampTo = (v: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, v));
 
 /** Menu values described by a (partial) config, starting from `base`. */
@@ -68,7 +72,9 @@ export function valuesFromConfig(cfg: DeepPartial<EvolutionConfig>, base: MenuVa
   if (sim.duration !== undefined) v.duration = sim.duration;
   if (con.max_nodes !== undefined) v.maxNodes = con.max_nodes;
   if (con.max_muscles !== undefined) v.maxMuscles = con.max_muscles;
+  if (con.max_size !== undefined) v.maxSize = con.max_size;
   if (cfg.population_size !== undefined) v.population = cfg.population_size;
+  if (cfg.trials !== undefined) v.trials = cfg.trials;
   if (cfg.use_mutation !== undefined) v.useMutation = cfg.use_mutation;
   if (cfg.use_crossover !== undefined) v.useCrossover = cfg.use_crossover;
   if (sim.neural_mode !== undefined) {
@@ -91,6 +97,7 @@ export function valuesFromConfig(cfg: DeepPartial<EvolutionConfig>, base: MenuVa
 export function configFromValues(v: MenuValues): DeepPartial<EvolutionConfig> {
   return {
     population_size: v.population,
+    trials: v.trials,
     mutation_rate: v.mutationPct / 100,
     use_mutation: v.useMutation,
     use_crossover: v.useCrossover,
@@ -98,7 +105,7 @@ export function configFromValues(v: MenuValues): DeepPartial<EvolutionConfig> {
     neural_activation: v.activation,
     weight_mutation_rate: v.weightMutPct / 100,
     weight_mutation_magnitude: v.weightMutMag,
-    constraints: { max_nodes: v.maxNodes, max_muscles: v.maxMuscles, max_frequency: v.maxFrequency },
+    constraints: { max_nodes: v.maxNodes, max_muscles: v.maxMuscles, max_size: v.maxSize, max_frequency: v.maxFrequency },
     sim: {
       gravity: v.gravity,
       duration: v.duration,
@@ -224,7 +231,9 @@ export function createMenu(navigate: (hash: string) => void, openLoad: () => voi
       duration: s.duration.get(),
       maxNodes: s.maxNodes.get(),
       maxMuscles: s.maxMuscles.get(),
+      maxSize: s.maxSize.get(),
       population: s.population.get(),
+      trials: s.trials.get(),
       useMutation: mutationBox.input.checked,
       useCrossover: crossoverBox.input.checked,
       neuralEnabled: neuralBox.input.checked,
@@ -275,7 +284,27 @@ export function createMenu(navigate: (hash: string) => void, openLoad: () => voi
     duration: slider({ label: 'Sim Duration', testid: 'menu-duration', min: 3, max: 20, step: 1, format: (v) => `${v} s`, onInput: changed }),
     maxNodes: slider({ label: 'Max Nodes', testid: 'menu-max-nodes', min: 2, max: 15, step: 1, format: (v) => `${v}`, onInput: changed }),
     maxMuscles: slider({ label: 'Max Muscles', testid: 'menu-max-muscles', min: 1, max: 30, step: 1, format: (v) => `${v}`, onInput: changed }),
+    maxSize: slider({
+      label: 'Max Node Size',
+      testid: 'menu-max-size',
+      min: 0.4,
+      max: 2,
+      step: 0.1,
+      format: (v) => v.toFixed(1),
+      onInput: changed,
+      hint: 'Largest node diameter: bigger nodes reach the pellets, which hang 0.4 higher each time',
+    }),
     population: slider({ label: 'Population', testid: 'menu-population', min: 10, max: 1000, step: 10, format: (v) => `${v}`, onInput: changed }),
+    trials: slider({
+      label: 'Trials',
+      testid: 'menu-trials',
+      min: 1,
+      max: 16,
+      step: 1,
+      format: (v) => `${v} layout${v === 1 ? '' : 's'}`,
+      onInput: changed,
+      hint: 'Pellet layouts each creature is judged on per generation; its fitness is the mean',
+    }),
     hidden: slider({ label: 'Hidden Size', testid: 'menu-hidden-size', min: 4, max: 32, step: 4, format: (v) => `${v}`, onInput: changed }),
     weightRate: slider({ label: 'Weight Mut. Rate', testid: 'menu-weight-rate', min: 1, max: 50, step: 1, format: (v) => `${v}%`, onInput: changed }),
     weightMag: slider({ label: 'Weight Mut. Mag', testid: 'menu-weight-magnitude', min: 0.1, max: 1, step: 0.1, format: (v) => v.toFixed(1), onInput: changed }),
@@ -357,7 +386,9 @@ export function createMenu(navigate: (hash: string) => void, openLoad: () => voi
     s.duration.set(v.duration);
     s.maxNodes.set(v.maxNodes);
     s.maxMuscles.set(v.maxMuscles);
+    s.maxSize.set(v.maxSize);
     s.population.set(v.population);
+    s.trials.set(v.trials);
     s.hidden.set(v.hiddenSize);
     s.weightRate.set(v.weightMutPct);
     s.weightMag.set(v.weightMutMag);
@@ -563,7 +594,9 @@ export function createMenu(navigate: (hash: string) => void, openLoad: () => voi
           s.duration.row,
           s.maxNodes.row,
           s.maxMuscles.row,
+          s.maxSize.row,
           s.population.row,
+          s.trials.row,
         ),
         h('div', { class: 'check-row' }, h('span', { class: 'muted' }, 'Evolution mode'), mutationBox.row, crossoverBox.row),
         h('div', { class: 'check-row' }, turboBox.row),
