@@ -39,7 +39,8 @@ def demo_command(
     from evolab.genetics import evolve_step
     from evolab.genome import initial_population
     from evolab.physics import simulate
-    from evolab.runner.benchmark import benchmark_due, score_benchmark
+    from evolab.physics.simulate import trial_mean
+    from evolab.runner.benchmark import Benchmark, benchmark_due
     from evolab.runner.seeds import generation_seed
 
     try:
@@ -48,6 +49,7 @@ def demo_command(
     except EvolabError as err:
         fail(str(err))
     rng = np.random.default_rng(seed)
+    held_out = Benchmark(cfg.sim, seed, cfg.benchmark, workers=workers)
     genomes = initial_population(cfg, rng)
     history = []
     champion: tuple[float, float, int] | None = None  # (benchmark fitness, pellets, generation)
@@ -70,7 +72,7 @@ def demo_command(
         # creature's fitness is its mean over them.
         results = simulate(genomes, cfg.sim, seed=generation_seed(seed, generation), workers=workers, trials=cfg.trials)
         elapsed = time.perf_counter() - start
-        fitness = np.array([r.fitness for r in results]).reshape(cfg.trials, len(genomes)).mean(axis=0)
+        fitness = trial_mean(np.array([r.fitness for r in results]), cfg.trials)
         row = {
             "generation": generation,
             "best": float(fitness.max()),
@@ -84,7 +86,7 @@ def demo_command(
         }
         if benchmark_due(cfg.benchmark, generation):  # the top creatures on the held-out layouts
             order = np.argsort(-fitness, kind="stable")[: cfg.benchmark.top]
-            score = score_benchmark([genomes[i] for i in order], cfg.sim, seed, cfg.benchmark, workers=workers)
+            score = held_out.score([genomes[i] for i in order])
             row["benchmark_fitness"], row["benchmark_pellets"] = score.fitness, score.pellets
             if champion is None or score.fitness > champion[0]:
                 champion = (score.fitness, score.pellets, generation)

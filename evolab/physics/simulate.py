@@ -231,6 +231,23 @@ def run_batch(
     return out
 
 
+def trial_mean(rows: np.ndarray, trials: int) -> np.ndarray:
+    """(B,) each creature's mean over its trial-major rows (as `run_batch` returns them), added trial by
+    trial: a creature's mean never depends on its batch-mates, as its rows do not (DESIGN §4 (a));
+    numpy's reductions along an axis may add in an order that depends on the array's width."""
+    by_trial = np.asarray(rows, dtype=np.float64).reshape(trials, -1)
+    total = by_trial[0].copy()
+    for row in by_trial[1:]:
+        total += row
+    return total / trials
+
+
+def trial_std(rows: np.ndarray, trials: int) -> np.ndarray:
+    """(B,) each creature's standard deviation over its trial-major rows, computed as `trial_mean` is."""
+    deviations = np.asarray(rows, dtype=np.float64).reshape(trials, -1) - trial_mean(rows, trials)
+    return np.sqrt(trial_mean(deviations * deviations, trials))
+
+
 def _check_pellets(pellets: Sequence[Sequence[float]] | np.ndarray | None) -> np.ndarray | None:
     if pellets is None:
         return None

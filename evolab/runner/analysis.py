@@ -11,7 +11,15 @@ import numpy as np
 
 from evolab.config import FramePolicy
 from evolab.genome.model import Genome
-from evolab.physics.simulate import DISQUALIFICATION_REASONS, BatchOutputs, SimResult, frame_of_step, pellet_tables
+from evolab.physics.simulate import (
+    DISQUALIFICATION_REASONS,
+    BatchOutputs,
+    SimResult,
+    frame_of_step,
+    pellet_tables,
+    trial_mean,
+    trial_std,
+)
 from evolab.runner.benchmark import BenchmarkScore
 from evolab.storage.records import FramesToStore, GenerationStats, RankedResults
 from evolab.storage.replay_block import pellet_dicts
@@ -103,16 +111,15 @@ def _trial_columns(
     if trials == 1:
         return fitness, pellets.tolist(), disqualified, None, None
     b = len(fitness) // trials
-    by_trial = fitness.reshape(trials, b)
     per_trial = pellets.reshape(trials, b)
     reasons = [
         next((disqualified[t * b + c] for t in range(trials) if disqualified[t * b + c]), None) for c in range(b)
     ]
     return (
-        by_trial.mean(axis=0),
+        trial_mean(fitness, trials),
         per_trial.sum(axis=0).tolist(),
         reasons,
-        by_trial.std(axis=0).tolist(),
+        trial_std(fitness, trials).tolist(),
         [tuple(row) for row in per_trial.T.tolist()],
     )
 

@@ -15,7 +15,7 @@ import numpy as np
 from evolab.config import BenchmarkPolicy, SimConfig
 from evolab.genome.model import Genome
 from evolab.physics.pack import pack_batch
-from evolab.physics.simulate import BatchOutputs, run_batch
+from evolab.physics.simulate import BatchOutputs, run_batch, trial_mean
 from evolab.runner.seeds import benchmark_seed
 
 
@@ -50,23 +50,46 @@ def score_on_layouts(
     """Each genome's mean fitness and mean pellets over `layouts` shared pellet layouts drawn from `seed`,
     all in one kernel call."""
     out = kernel(pack_batch(genomes), benchmark_sim(sim), seed, trials=layouts, workers=workers)
-    shape = (layouts, len(genomes))
-    return out.fitness.reshape(shape).mean(axis=0), out.pellets.reshape(shape).mean(axis=0)
+    return trial_mean(out.fitness, layouts), trial_mean(out.pellets, layouts)
 
 
-def score_benchmark(
-    candidates: Sequence[Genome],
-    sim: SimConfig,
-    run_seed: int,
-    policy: BenchmarkPolicy,
-    *,
-    kernel: Callable[..., BatchOutputs] = run_batch,
-    workers: int | None = None,
-) -> BenchmarkScore:
-    """Score `candidates` (a generation's best, best first) on the run's benchmark; the best of them wins
-    (the first on ties)."""
-    fitness, pellets = score_on_layouts(
-        candidates, sim, benchmark_seed(run_seed), policy.layouts, kernel=kernel, workers=workers
-    )
-    i = int(np.argmax(fitness))
-    return BenchmarkScore(candidates[i].id, float(fitness[i]), float(pellets[i]))
+class Benchmark:
+    """A run's held-out benchmark: scores a generation's best on the run's fixed layouts.
+
+    It remembers the scores of the creatures it scored last: elites are among the next generation's best
+    too, and a creature's score depends on its genome alone (DESIGN §4 (a)), so they are not simulated
+    again (at population 100, scoring every generation's top 3 costs about a third as much again as
+    evaluating the generation on one layout).
+    """
+
+    def __init__(
+        self,
+        sim: SimConfig,
+        run_seed: int,
+        policy: BenchmarkPolicy,
+        *,
+        kernel: Callable[..., BatchOutputs] = run_batch,
+        workers: int | None = None,
+    ) -> None:
+        self._sim = benchmark_sim(sim)
+        self._seed = benchmark_seed(run_seed)
+        self._layouts = policy.layouts
+        self._kernel = kernel
+        self._workers = workers
+        self._known: dict[str, tuple[float, float]] = {}
+
+    def score(self, candidates: Sequence[Genome]) -> BenchmarkScore:
+        """Score `candidates` (a generation's best, best first); the best of them on the benchmark wins
+        (the first on ties)."""
+        new = [g for g in candidates if g.id not in self._known]
+        if new:
+            fitness, pellets = score_on_layouts(
+                new, self._sim, self._seed, self._layouts, kernel=self._kernel, workers=self._workers
+            )
+            self._known.update(
+                zip([g.id for g in new], zip(fitness.tolist(), pellets.tolist(), strict=True), strict=True)
+            )
+        scores = [self._known[g.id] for g in candidates]
+        self._known = {g.id: s for g, s in zip(candidates, scores, strict=True)}
+        i = max(range(len(scores)), key=lambda k: scores[k][0])  # max keeps the first of equals
+        return BenchmarkScore(candidates[i].id, *scores[i])

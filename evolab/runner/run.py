@@ -19,7 +19,7 @@ from evolab.genome.model import Genome
 from evolab.physics.pack import pack_batch
 from evolab.physics.simulate import BatchOutputs, SimResult, run_batch
 from evolab.runner.analysis import Evaluation, generation_stats, pick_replays, rank_results, replays_to_store
-from evolab.runner.benchmark import BenchmarkScore, benchmark_due, score_benchmark
+from evolab.runner.benchmark import Benchmark, BenchmarkScore, benchmark_due
 from evolab.runner.seeds import frame_policy_rng, fresh_run_seed, generation_seed
 from evolab.storage import CreatureResult, GenerationRecord, GenerationStats, RankedResults, RunInfo, Store
 
@@ -75,6 +75,8 @@ class Run:
         self._kernel = kernel
         self._owns_store = owns_store
         self._checkpointed_generation = generation  # created and resumed runs start at a checkpoint
+        cfg = info.config
+        self._benchmark = Benchmark(cfg.sim, info.seed, cfg.benchmark, kernel=kernel, workers=workers)
         self._best = (
             (info.best_fitness, info.best_creature_id, info.best_generation, info.best_pellets)
             if info.best_creature_id
@@ -319,10 +321,7 @@ class Run:
 
     def _score_benchmark(self, genomes: Sequence[Genome], ranked: RankedResults) -> BenchmarkScore:
         by_id = {g.id: g for g in genomes}
-        top = [by_id[cid] for cid in ranked.creature_ids[: self.config.benchmark.top]]
-        return score_benchmark(
-            top, self.config.sim, self.seed, self.config.benchmark, kernel=self._kernel, workers=self._workers
-        )
+        return self._benchmark.score([by_id[cid] for cid in ranked.creature_ids[: self.config.benchmark.top]])
 
     def _update_records(self, ranked: RankedResults, score: BenchmarkScore | None) -> None:
         if score is not None:  # the champion: judged on the held-out layouts, never on a lucky one

@@ -10,8 +10,9 @@ import pytest
 
 import evolab
 from evolab.physics.pack import pack_batch
-from evolab.physics.simulate import pellet_draws
+from evolab.physics.simulate import pellet_draws, run_batch
 from evolab.runner import Run
+from evolab.runner.analysis import Evaluation
 from evolab.runner.benchmark import score_on_layouts
 from evolab.runner.seeds import benchmark_seed, generation_seed
 from tests.runner.shared import small_config, without_timings
@@ -67,6 +68,22 @@ def test_a_creatures_trials_do_not_depend_on_its_batch_mates(genomes, pellet_mod
     alone = evolab.simulate([genomes[2]], cfg, seed=4, trials=3)
     b = len(genomes)
     assert all(_same(together[t * b + 2], alone[t]) for t in range(3))
+
+
+def test_a_creatures_mean_over_its_trials_does_not_depend_on_its_batch_mates() -> None:
+    # its rows do not (DESIGN §4 (a)), and neither may the order in which they are added up
+    rng = np.random.default_rng(8)
+    crowd = [evolab.random_genome(rng) for _ in range(23)]
+    cfg = evolab.SimConfig(duration=1.0)
+    together = pack_batch(crowd)
+    alone = pack_batch(crowd[7:8])
+    trials = 5
+    mean_together = Evaluation.of_outputs(run_batch(together, cfg, 3, trials=trials), together.n_nodes, False, trials)
+    mean_alone = Evaluation.of_outputs(run_batch(alone, cfg, 3, trials=trials), alone.n_nodes, False, trials)
+    assert mean_together.fitness[7] == mean_alone.fitness[0]
+    assert mean_together.fitness_std[7] == mean_alone.fitness_std[0]
+    fitness, pellets = score_on_layouts(crowd, cfg, 11, 16)
+    assert (fitness[7], pellets[7]) == tuple(score_on_layouts(crowd[7:8], cfg, 11, 16)[i][0] for i in (0, 1))
 
 
 def test_trials_must_be_a_positive_integer(genomes) -> None:
