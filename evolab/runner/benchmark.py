@@ -77,11 +77,14 @@ class Benchmark:
         self._kernel = kernel
         self._workers = workers
         self._known: dict[str, tuple[float, float]] = {}
+        self.simulated = 0
+        """Creatures the last `score` simulated (those it had not scored before)."""
 
     def score(self, candidates: Sequence[Genome]) -> BenchmarkScore:
         """Score `candidates` (a generation's best, best first); the best of them on the benchmark wins
         (the first on ties)."""
         new = [g for g in candidates if g.id not in self._known]
+        self.simulated = len(new)
         if new:
             fitness, pellets = score_on_layouts(
                 new, self._sim, self._seed, self._layouts, kernel=self._kernel, workers=self._workers

@@ -294,7 +294,7 @@ class Run:
         if checkpoint:
             self._checkpointed_generation = g + 1
         if on_generation is not None:
-            scored_creatures = min(cfg.benchmark.top, len(genomes)) * cfg.benchmark.layouts if score else 0
+            scored_creatures = self._benchmark.simulated * cfg.benchmark.layouts if score else 0
             evaluated = len(genomes) * cfg.trials + scored_creatures
             on_generation(
                 GenerationReport(

@@ -13,7 +13,7 @@ from evolab.physics.pack import pack_batch
 from evolab.physics.simulate import pellet_draws, run_batch
 from evolab.runner import Run
 from evolab.runner.analysis import Evaluation
-from evolab.runner.benchmark import score_on_layouts
+from evolab.runner.benchmark import Benchmark, BenchmarkScore, score_on_layouts
 from evolab.runner.seeds import benchmark_seed, generation_seed
 from tests.runner.shared import small_config, without_timings
 
@@ -222,3 +222,18 @@ def test_the_champion_is_judged_on_the_benchmark_not_on_a_lucky_layout(tmp_path:
             champion.benchmark_pellets,
         )
         assert info.best_fitness < 1_000.0
+
+
+def test_the_benchmark_simulates_only_creatures_it_has_not_just_scored(genomes) -> None:
+    cfg = evolab.SimConfig(duration=1.0)
+    policy = evolab.BenchmarkPolicy(layouts=4, top=3)
+    held_out = Benchmark(cfg, SEED, policy)
+    first = held_out.score(genomes[:3])
+    assert held_out.simulated == 3
+    again = held_out.score([genomes[0], genomes[1], genomes[3]])  # two elites stay among the best
+    assert held_out.simulated == 1
+    fresh = Benchmark(cfg, SEED, policy).score([genomes[0], genomes[1], genomes[3]])
+    assert again == fresh
+    fitness, pellets = score_on_layouts(genomes[:3], cfg, benchmark_seed(SEED), 4)
+    i = int(np.argmax(fitness))
+    assert first == BenchmarkScore(genomes[i].id, fitness[i], pellets[i])
