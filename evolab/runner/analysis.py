@@ -112,9 +112,7 @@ def _trial_columns(
         return fitness, pellets.tolist(), disqualified, None, None
     b = len(fitness) // trials
     per_trial = pellets.reshape(trials, b)
-    reasons = [
-        next((disqualified[t * b + c] for t in range(trials) if disqualified[t * b + c]), None) for c in range(b)
-    ]
+    reasons = [next(filter(None, disqualified[c::b]), None) for c in range(b)]  # the first trial's that did
     return (
         trial_mean(fitness, trials),
         per_trial.sum(axis=0).tolist(),
