@@ -36,6 +36,8 @@ from evolab.runner.seeds import generation_seed
 
 VARIANTS: dict[str, tuple[str, dict]] = {
     "default, 1 trial": ("default", {"trials": 1}),
+    "default, benchmark top 3": ("default", {"benchmark": {"top": 3}}),
+    "default, nodes >= 0.3": ("default", {"constraints": {"min_size": 0.3}}),
     "default, nodes <= 0.8": ("default", {"constraints": {"max_size": 0.8}}),
     "default, nodes <= 1.2": ("default", {"constraints": {"max_size": 1.2}}),
     "default, body-frame senses": ("default", {"sim": {"sensor_frame": "body"}}),

@@ -156,15 +156,16 @@ def _replay_policy(frames: Any) -> str:
     return f"replays of top {frames.keep_top}, random {frames.keep_random}, bottom {frames.keep_bottom}"
 
 
-def _judging(trials: int, benchmark: dict[str, Any]) -> str:
-    """How creatures are judged: "4 trials per creature, benchmark: top 3 of each generation on 16 held-out
-    layouts" (or "top 3 every 5 generations")."""
+def describe_judging(trials: int, benchmark: dict[str, Any]) -> str:
+    """How creatures are judged: "4 trials per creature, benchmark: the best of each generation on 16
+    held-out layouts" (or "top 3 every 5 generations")."""
     judged = f"{_plural(trials, 'trial')} per creature"
     if not benchmark["enabled"]:
         return f"{judged}, no benchmark"
     every = benchmark["every"]
     which = "of each generation" if every == 1 else f"every {every} generations"
-    return f"{judged}, benchmark: top {benchmark['top']} {which} on {benchmark['layouts']} held-out layouts"
+    who = "the best" if benchmark["top"] == 1 else f"top {benchmark['top']}"
+    return f"{judged}, benchmark: {who} {which} on {benchmark['layouts']} held-out layouts"
 
 
 def benchmark_score(pellets: float, fitness: float) -> str:
@@ -281,7 +282,7 @@ def show_command(run_id: RunArgument, as_json: JsonOption = False, db: DbOption 
             f"{s['min_nodes']}-{s['max_nodes']} nodes, up to {s['max_muscles']} muscles, pellets {s['pellet_mode']}, "
             + (_replay_policy(cfg.frames) if s["replays"] else "no replays (turbo)"),
         ),
-        ("", _judging(s["trials"], s["benchmark"])),
+        ("", describe_judging(s["trials"], s["benchmark"])),
     ]
     if best is not None:
         who = f"{best['creature_id']} {best['name']}".rstrip()

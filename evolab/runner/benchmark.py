@@ -56,10 +56,9 @@ def score_on_layouts(
 class Benchmark:
     """A run's held-out benchmark: scores a generation's best on the run's fixed layouts.
 
-    It remembers the scores of the creatures it scored last: elites are among the next generation's best
-    too, and a creature's score depends on its genome alone (DESIGN §4 (a)), so they are not simulated
-    again (at population 100, scoring every generation's top 3 costs about a third as much again as
-    evaluating the generation on one layout).
+    It remembers the scores of the creatures it scored last: a generation's best is often an elite that
+    led the generation before too, and a creature's score depends on its genome alone (DESIGN §4 (a)), so
+    it is not simulated again.
     """
 
     def __init__(

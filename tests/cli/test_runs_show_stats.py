@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 
 from evolab.cli._table import subsample
+from evolab.cli.runs import describe_judging
 from evolab.cli.stats import format_trials, node_shares, write_plot
 from evolab.runner.progress import benchmark_progress
 from tests.cli import rundb
@@ -155,7 +156,7 @@ def test_show_reports_trials_the_benchmark_and_the_champion(cli, run_db):
         last = store.generation(run.id, 4)
     assert run.best_by_benchmark
     lines = result.stdout.splitlines()
-    assert "             4 trials per creature, benchmark: top 3 of each generation on 16 held-out layouts" in lines
+    assert "             4 trials per creature, benchmark: the best of each generation on 16 held-out layouts" in lines
     best = next(line for line in lines if line.startswith("best ever"))
     assert best.startswith(
         f"best ever    champion (benchmark): {run.best_pellets:.2f} pellets, fitness {run.best_fitness:.2f}, "
@@ -173,7 +174,7 @@ def test_show_json_has_trials_the_benchmark_and_the_champion(cli, run_db):
         run = store.get_run(run_db.oscillator)
         last = store.generation(run.id, 4)
     assert document["settings"]["trials"] == 4
-    assert document["settings"]["benchmark"] == {"layouts": 16, "top": 3, "every": 1, "enabled": True}
+    assert document["settings"]["benchmark"] == {"layouts": 16, "top": 1, "every": 1, "enabled": True}
     assert document["best_by_benchmark"] is True
     assert document["best_pellets"] == run.best_pellets
     assert document["best"] == {
@@ -280,6 +281,18 @@ def test_stats_text_of_a_run_without_a_benchmark_has_no_benchmark_section(cli, s
     assert "benchmark" not in result.stdout.lower()
     assert "±" not in result.stdout
     assert "Lineage of the best creature" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("benchmark", "judged"),
+    [
+        ({"enabled": False}, "2 trials per creature, no benchmark"),
+        ({"top": 1, "every": 1}, "2 trials per creature, benchmark: the best of each generation on 8 held-out layouts"),
+        ({"top": 3, "every": 5}, "2 trials per creature, benchmark: top 3 every 5 generations on 8 held-out layouts"),
+    ],
+)
+def test_judging_says_who_is_benchmarked_and_how_often(benchmark, judged):
+    assert describe_judging(2, {"layouts": 8, "top": 1, "every": 1, "enabled": True, **benchmark}) == judged
 
 
 def test_format_trials_splits_pellets_over_a_few_trials():
