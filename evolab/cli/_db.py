@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from evolab.cli._output import EXIT_BAD_INPUT, EXIT_FAILED, fail
+from evolab.cli._output import EXIT_BAD_INPUT, fail, fail_on
 
 if TYPE_CHECKING:
     from evolab.storage import Store
@@ -30,6 +30,4 @@ def open_store(path: Path, *, must_exist: bool = True) -> Store:
     try:
         return Store(path)
     except StorageError as err:
-        message = str(err)
-        code = EXIT_BAD_INPUT if "not an evolab database" in message or "folder" in message else EXIT_FAILED
-        fail(message, code)
+        fail_on(err)

@@ -10,7 +10,9 @@ from typing import Any, NoReturn
 import typer
 from rich.console import Console
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+from evolab.errors import EXIT_BAD_INPUT, EXIT_FAILED  # noqa: F401 (the commands' exit codes, re-exported)
+
+EXIT_OK = 0
 
 stdout = Console(soft_wrap=True)
 stderr = Console(stderr=True, soft_wrap=True)
@@ -22,6 +24,13 @@ def fail(message: str, code: int = EXIT_BAD_INPUT, hint: str | None = None) -> N
     if hint:
         stderr.print(f"\n[bold]hint[/]: {hint}", highlight=False)
     raise typer.Exit(code)
+
+
+def fail_on(err: Exception, *, prefix: str | None = None) -> NoReturn:
+    """Exit with `err`'s message (after `prefix: `), the exit code and hint evolab's errors carry (2 for
+    any other error: it came from the input)."""
+    message = f"{prefix}: {err}" if prefix else str(err)
+    fail(message, getattr(err, "exit_code", EXIT_BAD_INPUT), hint=getattr(err, "hint", None))
 
 
 def print_json(document: Any) -> None:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import functools
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import typer
 
 from evolab.cli import bench, demo, evolve, fork, presets, runs, serve, simulate, stats, transfer
+from evolab.cli._output import fail_on
+from evolab.errors import EvolabError
 
 app = typer.Typer(
     name="evolab",
@@ -50,6 +54,24 @@ app.command("rename", epilog=runs.RENAME_EPILOG)(runs.rename_command)
 app.command("delete", epilog=runs.DELETE_EPILOG)(runs.delete_command)
 app.command("serve", epilog=serve.EPILOG)(serve.serve_command)
 app.add_typer(presets.app, name="presets")
+
+
+def _reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """An evolab error that a command does not handle itself ends it with one line (and a hint), with the
+    exit code its kind carries: never a traceback."""
+
+    @functools.wraps(command)  # typer reads the signature and help through __wrapped__
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except EvolabError as err:
+            fail_on(err)
+
+    return run
+
+
+for _registered in (*app.registered_commands, *presets.app.registered_commands):
+    _registered.callback = _reports_errors(_registered.callback)
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from evolab.cli._output import fail, print_json, stderr, stdout
+from evolab.cli._output import fail, fail_on, print_json, stderr, stdout
 
 EPILOG = """Examples:
 
@@ -85,7 +85,7 @@ def bench_command(
             try:
                 latency = measure_api(target)
             except StorageError as err:
-                fail(str(err))
+                fail_on(err)
             if not as_json:
                 stderr.print("timing live updates: `evolab evolve` in another process, the server watching...")
             live = measure_live_delay(Path(directory) / "live.db")

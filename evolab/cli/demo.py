@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from evolab.cli._output import fail, print_json, stdout
+from evolab.cli._output import fail_on, print_json, stdout
 
 EPILOG = """Examples:
 
@@ -47,7 +47,7 @@ def demo_command(
         overrides = {} if population is None else {"population_size": population}
         cfg = EvolutionConfig.from_preset(preset, **overrides)
     except EvolabError as err:
-        fail(str(err))
+        fail_on(err)
     rng = np.random.default_rng(seed)
     held_out = Benchmark(cfg.sim, seed, cfg.benchmark, workers=workers)
     genomes = initial_population(cfg, rng)

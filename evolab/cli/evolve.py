@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from evolab.cli._db import DEFAULT_DB, DbOption, open_store
-from evolab.cli._output import EXIT_FAILED, fail, stderr, stdout
+from evolab.cli._output import fail, fail_on, stderr, stdout
 
 if TYPE_CHECKING:
     from evolab.storage import GenerationStats
@@ -232,7 +232,7 @@ def evolve_command(
             run = Run.resume(resume, store, workers=workers)
         except EvolabError as err:
             store.close()
-            fail(str(err))
+            fail_on(err)
     else:
         if preset and config:
             fail("give --preset or --config, not both")
@@ -246,13 +246,13 @@ def evolve_command(
             else:
                 cfg = EvolutionConfig.from_preset(preset or "default", **overrides)
         except ConfigError as err:
-            fail(str(err))
+            fail_on(err)
         store = open_store(db, must_exist=False)
         try:
             run = Run.create(cfg, store, seed=seed, name=name, workers=workers)
         except EvolabError as err:
             store.close()
-            fail(str(err), EXIT_FAILED)
+            fail_on(err)
 
     info = run.info()
     first = run.generation
@@ -328,7 +328,7 @@ def evolve_command(
         stop.request("SIGINT")
     except EvolabError as err:
         run.close()
-        fail(str(err), EXIT_FAILED)
+        fail_on(err)
     finally:
         stored = run.generation
         run.close()

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from evolab.cli._db import DEFAULT_DB, DbOption, open_store
-from evolab.cli._output import EXIT_FAILED, fail, print_json, stderr
+from evolab.cli._output import fail, fail_on, print_json, stderr
 from evolab.cli.runs import JsonOption, RunArgument, db_flag, require_run
 
 EPILOG = """Examples:
@@ -47,7 +47,7 @@ def fork_command(
     try:
         fork = fork_run(store, run.id, generation, name=name, seed=seed)
     except EvolabError as err:
-        fail(str(err), EXIT_FAILED)
+        fail_on(err)
     finally:
         store.close()
     resume = f"evolab evolve --resume {fork.id} --generations 100{db_flag(db)}"

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from evolab.cli._db import DEFAULT_DB, DbOption, open_store
-from evolab.cli._output import EXIT_FAILED, fail, print_json, stderr
+from evolab.cli._output import fail, fail_on, print_json, stderr
 from evolab.cli._table import echo_table
 from evolab.cli.runs import JsonOption, db_flag, require_run
 
@@ -47,8 +47,8 @@ def _saved_presets(db: Path) -> dict[str, EvolutionConfig]:
     store = open_store(db)
     try:
         return store.presets()
-    except (EvolabError, ValueError) as err:
-        fail(str(err), EXIT_FAILED)
+    except EvolabError as err:
+        fail_on(err)
     finally:
         store.close()
 
@@ -186,7 +186,7 @@ def save_command(
         try:
             cfg = EvolutionConfig.from_toml(config)
         except EvolabError as err:
-            fail(str(err))
+            fail_on(err)
         store = open_store(db, must_exist=False)
     else:
         store = open_store(db)
@@ -195,7 +195,7 @@ def save_command(
         replacing = name in store.presets()
         store.save_preset(name, cfg)
     except EvolabError as err:
-        fail(str(err), EXIT_FAILED)
+        fail_on(err)
     finally:
         store.close()
     verb = "replaced" if replacing else "saved"
@@ -210,17 +210,20 @@ def save_command(
 def delete_command(name: NameArgument, db: DbOption = DEFAULT_DB) -> None:
     """Forget a preset saved in the database."""
     from evolab.config import preset_names
-    from evolab.errors import EvolabError
+    from evolab.errors import EvolabError, PresetNotFound
 
     if name in preset_names():
         fail(f"{name!r} is a shipped preset and cannot be deleted")
-    if name not in _saved_presets(db):
-        fail(f"unknown preset {name!r}", hint=f"`evolab presets list{db_flag(db)}` lists the presets")
+    unknown = f"unknown preset {name!r}", f"`evolab presets list{db_flag(db)}` lists the presets"
+    if not db.exists():  # nothing to delete, and nothing is created
+        fail(unknown[0], hint=unknown[1])
     store = open_store(db)
-    try:
+    try:  # without reading the other presets: a broken one must not stop its own deletion
         store.delete_preset(name)
+    except PresetNotFound:
+        fail(unknown[0], hint=unknown[1])
     except EvolabError as err:
-        fail(str(err), EXIT_FAILED)
+        fail_on(err)
     finally:
         store.close()
     stderr.print(f"deleted preset {name!r} from {db}", highlight=False, markup=False)

@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 
 from evolab.cli._db import DEFAULT_DB, DbOption, open_store
-from evolab.cli._output import EXIT_BAD_INPUT, EXIT_FAILED, fail, print_json, stderr
+from evolab.cli._output import EXIT_BAD_INPUT, fail, fail_on, print_json, stderr
 from evolab.cli._table import echo_table, format_fitness, format_time
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ def require_run(store: Store, run_id: str, db: Path) -> RunInfo:
         run = store.find_run(run_id)
     except StorageError as err:
         store.close()
-        fail(str(err), EXIT_FAILED)
+        fail_on(err)
     if run is None:
         store.close()
         fail(
@@ -100,7 +100,7 @@ def runs_command(as_json: JsonOption = False, db: DbOption = DEFAULT_DB) -> None
     try:
         runs = store.list_runs()
     except StorageError as err:
-        fail(str(err), EXIT_FAILED)
+        fail_on(err)
     finally:
         store.close()
     if as_json:
@@ -215,7 +215,7 @@ def show_command(run_id: RunArgument, as_json: JsonOption = False, db: DbOption 
             }
         last = store.generation(run.id, run.generation_count - 1) if run.generation_count else None
     except StorageError as err:
-        fail(str(err), EXIT_FAILED)
+        fail_on(err)
     finally:
         store.close()
     last_doc = None
@@ -337,7 +337,7 @@ def rename_command(
     try:
         renamed = store.rename_run(run.id, name)
     except StorageError as err:
-        fail(str(err), EXIT_FAILED)
+        fail_on(err)
     finally:
         store.close()
     stderr.print(f"renamed run {run.id}: {run.name!r} -> {renamed.name!r}", highlight=False, markup=False)
@@ -371,7 +371,7 @@ def delete_command(
     try:
         store.delete_run(run.id)
     except StorageError as err:
-        fail(str(err), EXIT_FAILED)
+        fail_on(err)
     finally:
         store.close()
     stderr.print(f"deleted run {run.id} ({run.generation_count} generations) from {db}", highlight=False, markup=False)

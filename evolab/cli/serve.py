@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from evolab.cli._db import DEFAULT_DB, DbOption
-from evolab.cli._output import EXIT_FAILED, fail, stderr
+from evolab.cli._output import EXIT_FAILED, fail, fail_on, stderr
 
 EPILOG = """Examples:
 
@@ -43,7 +43,7 @@ def serve_command(
     try:  # on loopback, only this machine's names may address the server (no DNS rebinding)
         app = create_app(db, workers=workers, allowed_hosts=[*LOOPBACK_HOSTS, host] if loopback else None)
     except StorageError as err:
-        fail(str(err), EXIT_FAILED)
+        fail_on(err)
     try:  # a taken port is a one-line error, not a uvicorn traceback
         with socket.create_server((host, port), reuse_port=False):
             pass

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from evolab.cli._output import fail, print_json, read_json, stdout
+from evolab.cli._output import fail_on, print_json, read_json, stdout
 from evolab.errors import EvolabError
 
 EPILOG = """Examples:
@@ -36,10 +36,13 @@ def simulate_command(
     try:
         cfg = EvolutionConfig.from_preset(preset)
         sim = cfg.sim if duration is None else cfg.sim.replace(duration=duration)
+    except EvolabError as err:
+        fail_on(err)
+    try:
         genome = Genome.from_dict(data)
         validate_genome(genome, cfg.constraints)
     except EvolabError as err:
-        fail(f"{genome_file}: {err}" if not str(err).startswith("sim") else str(err))
+        fail_on(err, prefix=str(genome_file))
     result = simulate([genome], sim, seed=seed)[0]
     document = {
         "genome_id": result.genome_id,
@@ -88,7 +91,7 @@ def random_genome_command(
     try:
         cfg = EvolutionConfig.from_preset(preset)
     except EvolabError as err:
-        fail(str(err))
+        fail_on(err)
     hidden = cfg.neural_hidden_size if cfg.sim.neural_mode != "off" else None
     genome = random_genome(
         np.random.default_rng(seed),

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from evolab.cli._db import DEFAULT_DB, DbOption, open_store
-from evolab.cli._output import EXIT_FAILED, fail, print_json, stderr
+from evolab.cli._output import EXIT_FAILED, fail, fail_on, print_json, stderr
 from evolab.cli._table import echo_table, subsample
 from evolab.cli.runs import JsonOption, RunArgument, require_run
 
@@ -160,7 +160,7 @@ def stats_command(
             lineage = [store.creature(run.id, run.best_creature_id), *store.ancestors(run.id, run.best_creature_id)]
         genomes.update((g.id, g) for g in store.genomes(run.id, [c.creature_id for c in lineage]))
     except StorageError as err:
-        fail(str(err), EXIT_FAILED)
+        fail_on(err)
     finally:
         store.close()
     if plot is not None and not history:

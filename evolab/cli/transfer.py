@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from evolab.cli._db import DEFAULT_DB, DbOption, open_store
-from evolab.cli._output import EXIT_FAILED, fail, print_json, read_json, stderr
+from evolab.cli._output import EXIT_FAILED, fail, fail_on, print_json, read_json, stderr
 from evolab.cli.runs import JsonOption, RunArgument, db_flag, require_run
 
 EXPORT_EPILOG = """Examples:
@@ -53,7 +53,7 @@ def export_command(
     try:
         document = export_run(store, run.id)
     except EvolabError as err:
-        fail(str(err), EXIT_FAILED)
+        fail_on(err)
     finally:
         store.close()
     text = json.dumps(document, separators=(",", ":"))
@@ -108,12 +108,12 @@ def import_command(
     try:
         document = parse_document(data)
     except TransferError as err:
-        fail(f"{file}: {err}")
+        fail_on(err, prefix=str(file))
     store = open_store(db, must_exist=False)
     try:
         run = import_run(store, document)
     except EvolabError as err:
-        fail(f"{file}: {err}", EXIT_FAILED)
+        fail_on(err, prefix=str(file))
     finally:
         store.close()
     original = document.run.id
@@ -126,7 +126,7 @@ def import_command(
                 "status": run.status,
                 "generation_count": run.generation_count,
                 "creatures": len(document.creatures),
-                "replays": len(document.frames),
+                "replays": len(document.replays),
             }
         )
     else:
@@ -134,7 +134,8 @@ def import_command(
     renamed = f" (as {run.id}: {original} was already taken)" if run.id != original else ""
     stderr.print(
         f"imported run {original}{renamed} into {db}: {run.generation_count} generations, "
-        f"{len(document.creatures)} creatures, {len(document.frames)} replays; see `evolab show {run.id}{db_flag(db)}`",
+        f"{len(document.creatures)} creatures, {len(document.replays)} replays; "
+        f"see `evolab show {run.id}{db_flag(db)}`",
         highlight=False,
         markup=False,
     )

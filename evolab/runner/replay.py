@@ -7,7 +7,7 @@ from typing import Literal
 
 import numpy as np
 
-from evolab.errors import StorageError
+from evolab.errors import CreatureNotFound, GenerationNotStored
 from evolab.physics.simulate import simulate
 from evolab.runner.analysis import pellet_events
 from evolab.storage import Store
@@ -41,12 +41,12 @@ def replay_creature(store: Store, run_id: str, generation: int, creature_id: str
     """
     stats = store.generation(run_id, generation)
     if stats is None:
-        raise StorageError(f"generation {generation} of run {run_id!r} is not stored")
+        raise GenerationNotStored(f"generation {generation} of run {run_id!r} is not stored")
     stored = store.frames(run_id, generation, creature_id)
     if stored is not None:
         return Replay(creature_id, generation, stored.frames, stored.fitness_over_time, stored.pellets, "stored")
     if not any(r.generation == generation for r in store.creature_results(run_id, creature_id)):
-        raise StorageError(f"creature {creature_id!r} was not in generation {generation} of run {run_id!r}")
+        raise CreatureNotFound(f"creature {creature_id!r} was not in generation {generation} of run {run_id!r}")
     genome = store.genome(run_id, creature_id)
     cfg = store.get_run(run_id).config
     result = simulate([genome], cfg.sim, seed=stats.sim_seed, record=True)[0]

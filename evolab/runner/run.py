@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from evolab.config import EvolutionConfig
-from evolab.errors import ConfigError, StorageError
+from evolab.errors import ConfigError, RunBusy, StorageError
 from evolab.genetics import evolve_step
 from evolab.genome import initial_population
 from evolab.genome.model import Genome
@@ -125,9 +125,8 @@ class Run:
         store, owns = _open(db)
         rng = np.random.default_rng(seed)
         population = initial_population(cfg, rng)
-        with store.transaction():  # a run is registered with its generation-0 checkpoint, or not at all
-            info = store.create_run(cfg, seed, name=name)
-            store.store_population(info.id, 0, population, rng.bit_generator.state)
+        # a run is registered with its generation-0 checkpoint, or not at all
+        info = store.create_run(cfg, seed, name=name, population=population, rng_state=rng.bit_generator.state)
         return cls(
             store, info, population, rng, 0, workers=workers, evaluator=evaluator, kernel=kernel, owns_store=owns
         )
@@ -152,7 +151,7 @@ class Run:
         store, owns = _open(db)
         info = store.get_run(run_id)
         if info.status == "running" and info.writer_pid not in (None, os.getpid()) and process_alive(info.writer_pid):
-            raise StorageError(f"run {run_id!r} is being written by process {info.writer_pid}; stop it first")
+            raise RunBusy(f"run {run_id!r} is being written by process {info.writer_pid}; stop it first")
         checkpoint = store.checkpoint(run_id)
         if checkpoint is None:
             raise StorageError(f"run {run_id!r} has no checkpoint to resume from")

@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from evolab import __version__
-from evolab.errors import ConfigError, EvolabError, GenomeError, StorageError
+from evolab.errors import EvolabError
 from evolab.physics.simulate import run_batch
 from evolab.server.hub import Hub
 from evolab.server.routes import creatures, live, presets, runs
@@ -111,18 +111,9 @@ def create_app(
 
 
 def _add_error_handlers(app: FastAPI) -> None:
-    """Domain errors become clear 4xx answers: bad values 422, unknown things 404, conflicts 409."""
-
-    @app.exception_handler(ConfigError)
-    @app.exception_handler(GenomeError)
-    async def invalid(request: Request, err: EvolabError) -> JSONResponse:
-        return JSONResponse({"detail": str(err)}, status_code=422)
-
-    @app.exception_handler(StorageError)
-    async def storage(request: Request, err: StorageError) -> JSONResponse:
-        status = 404 if str(err).startswith("unknown ") else 409
-        return JSONResponse({"detail": str(err)}, status_code=status)
+    """Domain errors answer with the status their kind carries (`evolab.errors`): bad values 422, unknown
+    things 404, conflicts 409, a database that cannot be used right now 503."""
 
     @app.exception_handler(EvolabError)
-    async def conflict(request: Request, err: EvolabError) -> JSONResponse:
-        return JSONResponse({"detail": str(err)}, status_code=409)
+    async def domain_error(request: Request, err: EvolabError) -> JSONResponse:
+        return JSONResponse({"detail": str(err)}, status_code=err.http_status)

@@ -54,13 +54,13 @@ def measure_api(
     Raises:
         StorageError: unknown run, or a run without stored generations.
     """
-    from evolab.errors import StorageError
+    from evolab.errors import GenerationNotStored
 
     rng = np.random.default_rng(seed)
     with Store(db) as store:
         info = store.get_run(run_id) if run_id else max(store.list_runs(), key=lambda r: r.generation_count)
         if info.generation_count == 0:
-            raise StorageError(f"run {info.id!r} has no stored generations to read")
+            raise GenerationNotStored(f"run {info.id!r} has no stored generations to read")
         generations = rng.integers(0, info.generation_count, size=samples).tolist()
         kept = {g: sorted(store.framed_creatures(info.id, g)) for g in set(generations)}
         framed = [(g, kept[g]) for g in generations]

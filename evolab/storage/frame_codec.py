@@ -23,7 +23,7 @@ import numba as nb
 import numpy as np
 import zstandard
 
-from evolab.errors import StorageError
+from evolab.errors import CorruptData
 
 POSITION_QUANTA = (0.1, 0.05, 0.1)
 """Units per stored step of a node's x, y (height) and z."""
@@ -152,7 +152,7 @@ def decode_raw(raw: RawReplay) -> tuple[np.ndarray, np.ndarray]:
         frames = (q * np.array(raw.quanta)).astype(np.float32)
         fitness = np.cumsum(_unpack_ints(raw.fitness, f)) * float(raw.fitness_quantum)
     except (ValueError, IndexError) as err:
-        raise StorageError(f"stored frames are corrupt ({err})") from None
+        raise CorruptData(f"stored frames are corrupt ({err})") from None
     return frames, fitness.astype(np.float64)
 
 
@@ -187,7 +187,7 @@ def decompress_raw(frames_blob: bytes, fitness_blob: bytes) -> RawReplay:
         if not positions or not fitness:
             raise ValueError("empty body")
     except (ValueError, struct.error, zstandard.ZstdError) as err:
-        raise StorageError(f"stored frames are corrupt ({err})") from None
+        raise CorruptData(f"stored frames are corrupt ({err})") from None
     return RawReplay(f, n, quanta, f_quantum, positions, fitness)
 
 

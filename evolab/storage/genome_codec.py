@@ -22,7 +22,7 @@ import numba as nb
 import numpy as np
 import zstandard
 
-from evolab.errors import StorageError
+from evolab.errors import CorruptData
 from evolab.genome.model import HSL, MUSCLE_FIELDS, NODE_FIELDS, Genome, NeuralGenome
 
 KEY_INTERVAL = 16
@@ -168,7 +168,7 @@ def decompress_batch(blob: bytes, previous_content: bytes | None = None) -> byte
         )
         return decompressor.decompress(blob[_BLOB_PREFIX.size :])
     except (ValueError, struct.error, zstandard.ZstdError) as err:
-        raise StorageError(f"stored genomes are corrupt ({err})") from None
+        raise CorruptData(f"stored genomes are corrupt ({err})") from None
 
 
 def encode_batch(genomes: Sequence[Genome]) -> bytes:
@@ -236,7 +236,7 @@ def genomes_from_content(
             )
         return out
     except (ValueError, IndexError, KeyError, struct.error) as err:
-        raise StorageError(f"stored genomes are corrupt ({err})") from None
+        raise CorruptData(f"stored genomes are corrupt ({err})") from None
 
 
 def _genome(h, genome_id, parents, node_params, ends, muscle_params, weights) -> Genome:
@@ -295,4 +295,4 @@ def _decode_v2(blob: bytes, slots: Sequence[int], identities: Sequence[tuple[str
             )
         return out
     except (ValueError, IndexError, KeyError, struct.error, zstandard.ZstdError) as err:
-        raise StorageError(f"stored genomes are corrupt ({err})") from None
+        raise CorruptData(f"stored genomes are corrupt ({err})") from None

@@ -234,6 +234,20 @@ def settings_before_trials(config: dict) -> dict:
     return {**config, "trials": 1, "benchmark": {**config.get("benchmark", {}), "enabled": False}}
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Cursor], None], ...] = (_v1_initial, _v2_replay_blocks, _v3_trials_and_benchmark)
+def _v4_settings_versions(cur: sqlite3.Cursor) -> None:
+    """Stored configurations carry the settings version they were written in (`evolab.storage.settings`):
+    1 for the shape before trials and benchmarks (saved presets of schemas 1 and 2, which migration 3 left
+    as they were), 2 for today's (every run's, since migration 3 rewrote them)."""
+    for table in ("runs", "presets"):
+        cur.execute(f"ALTER TABLE {table} ADD COLUMN settings_version INTEGER NOT NULL DEFAULT 2")
+        cur.execute(f"UPDATE {table} SET settings_version = 1 WHERE json_type(config, '$.trials') IS NULL")
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Cursor], None], ...] = (
+    _v1_initial,
+    _v2_replay_blocks,
+    _v3_trials_and_benchmark,
+    _v4_settings_versions,
+)
 """MIGRATIONS[k] takes a database from version k to k + 1."""
 LATEST_VERSION = len(MIGRATIONS)

@@ -244,3 +244,63 @@ class GenerationRecord:
     write_checkpoint: bool
     best: tuple[float, str, int, float | None] | None
     longest: tuple[int, str, int] | None
+
+
+# -- a whole run, row by row: what export reads and import writes -------------------------------------
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ReplayRow:
+    """One stored replay as an export document carries it, frames and fitness each compressed on their
+    own (`evolab.storage.frame_codec.compress_raw`)."""
+
+    generation: int
+    creature_id: str
+    reason: str  # "top", "random" or "bottom"
+    frames: bytes
+    fitness: bytes
+    pellets: tuple[dict, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointRow:
+    """One checkpoint without its genomes: the population as (creature id, survival streak) pairs."""
+
+    generation: int
+    members: tuple[tuple[str, int], ...]
+    rng_state: dict
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class BornGenome:
+    """A creature of a run: its genome and the generation it was born in."""
+
+    born: int
+    genome: Genome
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class GenerationRows:
+    """A stored generation: its statistics and every result, best first."""
+
+    stats: GenerationStats
+    results: tuple[CreatureResult, ...]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class RunRows:
+    """A whole run to import, validated (`evolab.storage.transfer`): creatures in birth order, generations
+    contiguous from 0, and every result, replay and checkpoint naming one of its creatures."""
+
+    run_id: str
+    name: str
+    config: EvolutionConfig
+    seed: int
+    status: str
+    created_at: float
+    parent_run_id: str | None
+    fork_generation: int | None
+    creatures: tuple[BornGenome, ...]
+    generations: tuple[GenerationRows, ...]
+    replays: tuple[ReplayRow, ...]
+    checkpoints: tuple[CheckpointRow, ...]

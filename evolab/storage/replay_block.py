@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import zstandard
 
-from evolab.errors import StorageError
+from evolab.errors import CorruptData
 from evolab.storage.frame_codec import RawReplay
 
 _MAGIC = b"EVB2"
@@ -150,4 +150,4 @@ def decode_block(blob: bytes) -> list[BlockEntry]:
             out.append(BlockEntry(int(row["creature"]), body[r0:r1].decode(), raw, tuple(pellets[i])))
         return out
     except (ValueError, TypeError, UnicodeDecodeError, struct.error, zstandard.ZstdError) as err:
-        raise StorageError(f"stored frames are corrupt ({err})") from None
+        raise CorruptData(f"stored frames are corrupt ({err})") from None

@@ -16,7 +16,9 @@ The document (format "evolab-run", version 2):
 Replays travel as the stored blobs (base64), so nothing is re-quantised. Import checks everything before
 it writes anything, then writes the run in one transaction: a refused document leaves the database as
 it was. Export, import and export again give the same document, up to the run's id. Version 1 documents
-(before trials and the benchmark) are read too: their runs evaluated one trial and had no benchmark.
+(before trials and the benchmark) are read too: their runs evaluated one trial and had no benchmark. A
+document's version says which settings version its configuration is in (`evolab.storage.settings`), so
+a new settings version needs a new document version.
 """
 
 from __future__ import annotations
@@ -30,18 +32,29 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from evolab.config import EvolutionConfig
-from evolab.errors import EvolabError, StorageError
+from evolab.errors import EvolabError, InvalidInput, StorageError
 from evolab.genome import Genome, validate_genome
 from evolab.storage.frame_codec import decode_replay
-from evolab.storage.migrations import settings_before_trials
-from evolab.storage.records import CreatureResult, GenerationStats, RunInfo
+from evolab.storage.records import (
+    BornGenome,
+    CheckpointRow,
+    CreatureResult,
+    GenerationRows,
+    GenerationStats,
+    ReplayRow,
+    RunInfo,
+    RunRows,
+)
+from evolab.storage.settings import upgrade_settings
 from evolab.storage.store import Store
 
 FORMAT = "evolab-run"
 VERSION = 2
+_SETTINGS_VERSION = {1: 1, 2: 2}
+"""The settings version of each document version's run configuration."""
 
 
-class TransferError(EvolabError, ValueError):
+class TransferError(InvalidInput):
     """An import document is malformed, from a newer evolab, or inconsistent (the message says where)."""
 
 
@@ -143,10 +156,10 @@ class RunDocument:
 
     run: _RunDoc
     config: EvolutionConfig
-    creatures: tuple[tuple[int, Genome], ...]
-    generations: tuple[tuple[GenerationStats, tuple[CreatureResult, ...]], ...]
-    frames: tuple[tuple[int, str, str, bytes, bytes, list[dict]], ...]
-    checkpoints: tuple[tuple[int, tuple[tuple[str, int], ...], dict], ...]
+    creatures: tuple[BornGenome, ...]
+    generations: tuple[GenerationRows, ...]
+    replays: tuple[ReplayRow, ...]
+    checkpoints: tuple[CheckpointRow, ...]
 
 
 # -- export -----------------------------------------------------------------------------------------
@@ -205,22 +218,22 @@ def export_run(store: Store, run_id: str) -> dict[str, Any]:
         ],
         "frames": [
             {
-                "generation": generation,
-                "creature_id": creature_id,
-                "reason": reason,
-                "frames": base64.b64encode(frames).decode("ascii"),
-                "fitness": base64.b64encode(fitness).decode("ascii"),
-                "pellets": pellets,
+                "generation": r.generation,
+                "creature_id": r.creature_id,
+                "reason": r.reason,
+                "frames": base64.b64encode(r.frames).decode("ascii"),
+                "fitness": base64.b64encode(r.fitness).decode("ascii"),
+                "pellets": list(r.pellets),
             }
-            for generation, creature_id, reason, frames, fitness, pellets in store.frame_rows(run_id)
+            for r in store.frame_rows(run_id)
         ],
         "checkpoints": [
             {
-                "generation": generation,
-                "population": [{"creature_id": cid, "survival_streak": streak} for cid, streak in members],
-                "rng_state": rng_state,
+                "generation": c.generation,
+                "population": [{"creature_id": cid, "survival_streak": streak} for cid, streak in c.members],
+                "rng_state": c.rng_state,
             }
-            for generation, members, rng_state in store.checkpoint_rows(run_id)
+            for c in store.checkpoint_rows(run_id)
         ],
     }
 
@@ -290,7 +303,7 @@ def parse_document(document: Any) -> RunDocument:
     except ValidationError as err:
         raise TransferError(_describe(err)) from None
     try:
-        settings = doc.run.config if doc.version > 1 else settings_before_trials(doc.run.config)
+        settings = upgrade_settings(doc.run.config, _SETTINGS_VERSION[doc.version])
         config = EvolutionConfig.from_mapping(settings, source="run.config")
     except EvolabError as err:
         raise TransferError(str(err)) from None
@@ -319,9 +332,9 @@ def parse_document(document: Any) -> RunDocument:
             raise TransferError(f"{where}.genome.id: {genome.id!r} differs from creature_id {c.creature_id!r}")
         born[c.creature_id] = c.born
         genomes[c.creature_id] = genome
-        creatures.append((c.born, genome))
-    for i, (_, genome) in enumerate(creatures):
-        for parent in genome.parent_ids:
+        creatures.append(BornGenome(c.born, genome))
+    for i, creature in enumerate(creatures):
+        for parent in creature.genome.parent_ids:
             if parent not in born:
                 raise TransferError(f"creatures[{i}].genome.parentIds: unknown creature {parent!r}")
 
@@ -354,7 +367,7 @@ def parse_document(document: Any) -> RunDocument:
         except ValueError:
             raise TransferError(f"{where}.node_counts: keys must be node counts") from None
         stats = GenerationStats(**g.model_dump(exclude={"results", "node_counts"}), node_counts=node_counts)
-        generations.append((stats, tuple(results)))
+        generations.append(GenerationRows(stats, tuple(results)))
 
     frames = []
     framed: set[tuple[int, str]] = set()
@@ -377,7 +390,7 @@ def parse_document(document: Any) -> RunDocument:
                 f"{where}.frames: {positions.shape[1]} nodes, but creature {f.creature_id!r} has "
                 f"{genomes[f.creature_id].n_nodes}"
             )
-        frames.append((f.generation, f.creature_id, f.reason, frames_blob, fitness_blob, list(f.pellets)))
+        frames.append(ReplayRow(f.generation, f.creature_id, f.reason, frames_blob, fitness_blob, tuple(f.pellets)))
 
     checkpoints = []
     seen_checkpoints: set[int] = set()
@@ -397,15 +410,17 @@ def parse_document(document: Any) -> RunDocument:
         except (TypeError, ValueError, KeyError) as err:
             raise TransferError(f"{where}.rng_state: not a generator state ({err})") from None
         checkpoints.append(
-            (c.generation, tuple((m.creature_id, m.survival_streak) for m in c.population), dict(c.rng_state))
+            CheckpointRow(
+                c.generation, tuple((m.creature_id, m.survival_streak) for m in c.population), dict(c.rng_state)
+            )
         )
 
     return RunDocument(
         run=doc.run,
         config=config,
-        creatures=tuple(sorted(creatures, key=lambda item: item[0])),
+        creatures=tuple(sorted(creatures, key=lambda creature: creature.born)),
         generations=tuple(generations),
-        frames=tuple(frames),
+        replays=tuple(frames),
         checkpoints=tuple(checkpoints),
     )
 
@@ -422,16 +437,18 @@ def import_run(store: Store, document: Any) -> RunInfo:
     parsed = document if isinstance(document, RunDocument) else parse_document(document)
     run = parsed.run
     return store.import_run(
-        run_id=run.id,
-        name=run.name,
-        config=parsed.config,
-        seed=run.seed,
-        status="stopped" if run.status == "running" else run.status,
-        created_at=run.created_at,
-        parent_run_id=run.parent_run_id,
-        fork_generation=run.fork_generation,
-        creatures=parsed.creatures,
-        generations=parsed.generations,
-        frames=parsed.frames,
-        checkpoints=parsed.checkpoints,
+        RunRows(
+            run_id=run.id,
+            name=run.name,
+            config=parsed.config,
+            seed=run.seed,
+            status="stopped" if run.status == "running" else run.status,
+            created_at=run.created_at,
+            parent_run_id=run.parent_run_id,
+            fork_generation=run.fork_generation,
+            creatures=parsed.creatures,
+            generations=parsed.generations,
+            replays=parsed.replays,
+            checkpoints=parsed.checkpoints,
+        )
     )

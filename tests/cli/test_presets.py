@@ -8,6 +8,7 @@ import tomllib
 import pytest
 
 from evolab.config import EvolutionConfig, preset_names
+from evolab.storage import Store
 from tests.cli import rundb
 from tests.cli.rundb import error_line
 
@@ -111,6 +112,23 @@ def test_show_and_delete_refuse_unknown_and_shipped_names(cli, run_db):
     assert "shipped preset" in error_line(shipped.stderr)
     missing = cli("presets", "delete", "nope", "--db", str(run_db.path))
     assert missing.exit_code == 2
+
+
+def test_a_saved_preset_that_no_longer_validates_is_one_line_with_a_hint_and_can_be_deleted(cli, run_db):
+    assert cli("presets", "save", "mine", "--from-run", run_db.neural, "--db", str(run_db.path)).exit_code == 0
+    with Store(run_db.path) as store, store.transaction() as cur:  # as if a later evolab had changed its meaning
+        cur.execute("UPDATE presets SET config = json_set(config, '$.elite_count', 'many')")
+
+    listed = cli("presets", "list", "--db", str(run_db.path))
+
+    assert listed.exit_code == 1
+    assert error_line(listed.stderr) == (
+        "error: saved preset 'mine' is invalid (settings: elite_count: input should be a valid integer (got 'many'))"
+    )
+    assert "hint: evolab presets delete mine" in listed.stderr
+    assert "Traceback" not in listed.stderr
+    assert cli("presets", "delete", "mine", "--db", str(run_db.path)).exit_code == 0
+    assert cli("presets", "list", "--db", str(run_db.path)).exit_code == 0
 
 
 def test_delete_forgets_a_saved_preset(cli, run_db):

@@ -236,7 +236,7 @@ def test_a_failed_write_leaves_no_partial_run(run_db, exported, monkeypatch):
         raise RuntimeError("disk on fire")
 
     with Store(run_db.path) as store:
-        monkeypatch.setattr("evolab.storage.store._recompute_records", boom)
+        monkeypatch.setattr("evolab.storage._runs.recompute_records", boom)
         with pytest.raises(RuntimeError):
             import_run(store, document)
     assert run_db.row_counts() == before
@@ -267,4 +267,4 @@ def test_a_version_1_document_is_a_run_of_one_trial_without_a_benchmark(exported
     parsed = parse_document(old)
     assert parsed.config.trials == 1
     assert not parsed.config.benchmark.enabled
-    assert all(r.trial_pellets is None for _, results in parsed.generations for r in results)
+    assert all(r.trial_pellets is None for generation in parsed.generations for r in generation.results)

@@ -143,7 +143,7 @@ def test_crash_while_creating_a_run_leaves_no_unresumable_run(db_path: Path, mon
     def killed(*args, **kwargs):  # what SIGKILL does here: the process is gone, nothing more is written
         raise SystemExit(-9)
 
-    monkeypatch.setattr(Store, "store_population", killed)
+    monkeypatch.setattr("evolab.storage._checkpoints.write_checkpoint", killed)
     with pytest.raises(SystemExit):
         Run.create(small_config("quick"), db_path, seed=1)
     monkeypatch.undo()

@@ -742,6 +742,22 @@ def test_the_shipped_presets_are_listed_as_builtin(client: TestClient) -> None:
     assert next(p for p in presets if p["name"] == "quick")["description"]
 
 
+def test_a_saved_preset_that_no_longer_validates_is_a_clear_conflict_not_a_server_error(
+    client: TestClient, db_path: Path
+) -> None:
+    assert client.put("/api/presets/tiny", json={"base": "quick", "config": SMALL}).status_code == 200
+    with Store(db_path) as store, store.transaction() as cur:  # as if a later evolab had changed its meaning
+        cur.execute("UPDATE presets SET config = json_set(config, '$.population_size', -5)")
+
+    response = client.get("/api/presets")
+
+    assert response.status_code == 409
+    assert response.json() == {
+        "detail": "saved preset 'tiny' is invalid (settings: population_size: input should be greater than or "
+        "equal to 1 (got -5))"
+    }
+
+
 def test_a_shipped_preset_can_be_read_by_name(client: TestClient) -> None:
     response = client.get("/api/presets/quick")
 

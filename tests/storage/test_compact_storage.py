@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from evolab import EvolutionConfig, StorageError
+from evolab.errors import InvalidInput
 from evolab.genome import random_genome
 from evolab.runner import Run
 from evolab.storage import Store
@@ -81,7 +82,7 @@ def test_a_creature_with_more_than_two_parents_is_refused_and_nothing_is_stored(
     rng = np.random.default_rng(4)
     run = store.create_run(EvolutionConfig(population_size=2, elite_count=1), seed=1)
     genomes = [random_genome(rng), random_genome(rng).replace(parent_ids=("a", "b", "c"))]
-    with pytest.raises(StorageError, match="at most two parents"):
+    with pytest.raises(InvalidInput, match="at most two parents"):
         store.store_population(run.id, 0, genomes, {"next": 0})
     assert store.creature_infos(run.id) == []
 

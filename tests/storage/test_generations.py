@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from evolab import StorageError
+from evolab.errors import InvalidInput
 from evolab.runner import Run
 from evolab.storage import Store
 
@@ -110,7 +111,7 @@ def test_a_generation_is_stored_whole_or_not_at_all(store: Store, rng: np.random
     run.save([1.0, 2.0, 3.0])
     before = store.get_run(run.id)
     child = run.population[0].replace(id="cr_twin")
-    with pytest.raises(StorageError, match="unique"):
+    with pytest.raises(InvalidInput, match="unique"):
         run.save([1.0, 2.0, 3.0], next_population=[child, child, child])
     assert store.generation(run.id, 1) is None
     assert store.results(run.id, 1) == []

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from evolab import EvolutionConfig, StorageError
+from evolab.errors import InvalidInput
 from evolab.genome import random_genome
 from evolab.runner import Run
 from evolab.storage import Store
@@ -201,6 +202,6 @@ def test_deleting_an_unknown_preset_is_refused(store: Store) -> None:
 
 
 def test_an_empty_preset_name_is_refused(store: Store) -> None:
-    with pytest.raises(StorageError, match="cannot be empty"):
+    with pytest.raises(InvalidInput, match="cannot be empty"):
         store.save_preset("  ", EvolutionConfig.from_preset("quick"))
     assert store.presets() == {}

@@ -17,22 +17,17 @@ RUN_WIDE = ("SCAN creatures", "SCAN results", "SCAN c", "SCAN r", "PRIMARY KEY (
 
 def plans_of(store: Store, read: Callable[[], Any]) -> list[str]:
     """The query plan lines of every statement `read` sends."""
-    statements: list[tuple[str, tuple]] = []
-    original = store._read
-
-    def recording(sql: str, params: Any = ()) -> list[tuple]:
-        statements.append((sql, tuple(params)))
-        return original(sql, params)
-
-    store._read = recording  # type: ignore[method-assign]
+    statements: list[str] = []  # as SQLite ran them, parameters filled in
+    store._conn.set_trace_callback(statements.append)
     try:
         read()
     finally:
-        store._read = original  # type: ignore[method-assign]
+        store._conn.set_trace_callback(None)
+    queries = [sql for sql in statements if sql.lstrip().upper().startswith(("SELECT", "WITH"))]
     return [
-        f"{sql[:60]}... {row[3]}"
-        for sql, params in statements
-        for row in store._conn.execute(f"EXPLAIN QUERY PLAN {sql}", params)  # its SQL functions included
+        f"{sql.strip()[:60]}... {row[3]}"
+        for sql in queries
+        for row in store._conn.execute(f"EXPLAIN QUERY PLAN {sql}")  # its SQL functions included
     ]
 
 

@@ -11,6 +11,7 @@ import pytest
 
 import evolab
 from evolab import EvolutionConfig, StorageError
+from evolab.errors import InvalidInput
 from evolab.runner import Run
 from evolab.storage import Store, new_run_id
 from evolab.storage.migrations import LATEST_VERSION
@@ -122,7 +123,7 @@ def test_status_records_the_writer_while_running(store: Store, quick_config: Evo
 
 def test_unknown_status_is_refused(store: Store, quick_config: EvolutionConfig) -> None:
     run = store.create_run(quick_config, seed=3)
-    with pytest.raises(StorageError, match="unknown run status"):
+    with pytest.raises(InvalidInput, match="unknown run status"):
         store.set_status(run.id, "paused")
     assert store.get_run(run.id).status == "created"
 
@@ -192,6 +193,6 @@ def test_renaming_an_unknown_run_is_refused(store: Store) -> None:
 
 def test_an_empty_run_name_is_refused(store: Store, quick_config: EvolutionConfig) -> None:
     run = store.create_run(quick_config, seed=3, name="kept")
-    with pytest.raises(StorageError, match="cannot be empty"):
+    with pytest.raises(InvalidInput, match="cannot be empty"):
         store.rename_run(run.id, "   ")
     assert store.get_run(run.id).name == "kept"

@@ -3,6 +3,7 @@ past schema version (DESIGN §7, §9; STYLE §1)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 from contextlib import closing
@@ -14,6 +15,7 @@ from evolab import StorageError
 from evolab.runner import Run, replay_creature
 from evolab.storage import Store
 from evolab.storage.migrations import APPLICATION_ID, LATEST_VERSION
+from evolab.storage.settings import SETTINGS_VERSION
 
 DATA = Path(__file__).parent / "data"
 KEPT_DATABASES = sorted(DATA.glob("v*.db"))
@@ -33,9 +35,9 @@ def files_in(folder: Path) -> dict[str, bytes]:
 
 
 def test_a_new_file_gets_the_latest_schema_and_evolabs_application_id(store: Store) -> None:
-    assert LATEST_VERSION == 3
-    assert store.schema_version == 3
-    assert pragma(store.path, "user_version") == 3
+    assert LATEST_VERSION == 4
+    assert store.schema_version == 4
+    assert pragma(store.path, "user_version") == 4
     assert pragma(store.path, "application_id") == APPLICATION_ID == 0x45564F4C
     with closing(sqlite3.connect(store.path)) as conn:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -131,10 +133,12 @@ def test_a_kept_database_opens_at_the_latest_version_and_its_runs_continue(kept:
         runs = store.list_runs()
         assert {r.name for r in runs} == {f"{kept.stem} oscillators", f"{kept.stem} neural"}
         assert set(store.presets()) == {f"{kept.stem} preset"}
-        for run in runs:
+        preset = store.presets()[f"{kept.stem} preset"]
+        for config in (*(run.config for run in runs), preset):
             if kept.stem in ("v1", "v2"):  # made before trials and the benchmark: they keep what they ran with
-                assert run.config.trials == 1
-                assert not run.config.benchmark.enabled
+                assert config.trials == 1
+                assert not config.benchmark.enabled
+        for run in runs:
             assert run.generation_count == 2
             assert [s.generation for s in store.generation_stats(run.id)] == [0, 1]
             for generation in range(run.generation_count):
@@ -169,3 +173,18 @@ def test_a_run_made_before_trials_recomputes_its_generations_exactly(tmp_path: P
         Run.resume(run.id, store).advance(2)
         assert [store.results(run.id, g) for g in (0, 1)] == stored
         assert all(r.trial_pellets is None and r.fitness_std is None for results in stored for r in results)
+
+
+def test_a_preset_saved_before_trials_is_read_in_its_own_settings_version(tmp_path: Path) -> None:
+    # schema 3 left saved presets as they were: their JSON still has the shape of settings version 1
+    path = tmp_path / "v2.db"
+    shutil.copyfile(DATA / "v2.db", path)
+    with Store(path) as store:
+        store.list_runs()
+    with closing(sqlite3.connect(path)) as conn:
+        stored = dict(conn.execute("SELECT name, settings_version FROM presets"))
+        runs = {v for (v,) in conn.execute("SELECT settings_version FROM runs")}
+        config = json.loads(conn.execute("SELECT config FROM presets").fetchone()[0])
+    assert stored == {"v2 preset": 1}
+    assert runs == {SETTINGS_VERSION}
+    assert "trials" not in config  # upgraded on read, never rewritten
