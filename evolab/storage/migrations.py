@@ -1,18 +1,19 @@
 """Schema versions of the evolab database, applied forward in order (`PRAGMA user_version`).
 
 Each migration is a self-contained function of a cursor, run inside its own transaction together with
-the version bump, so a database is always at one exact version. Never edit a released migration: add
-the next one.
+the version bump, so a database is always at one exact version. A migration that reads or writes an
+encoded format holds a frozen copy of that format as it was (never the live codecs, which move on). Never
+edit a released migration: add the next one.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+import struct
 from collections.abc import Callable
 
-from evolab.storage.frame_codec import decompress_raw
-from evolab.storage.replay_block import BlockEntry, encode_block
+import zstandard
 
 APPLICATION_ID = 0x45564F4C  # "EVOL": marks the file as an evolab database
 
@@ -195,12 +196,45 @@ def _v2_replay_blocks(cur: sqlite3.Cursor) -> None:
     for run_pk, generation, creature_no, reason, frames, fitness, pellets in reader:
         if (run_pk, generation) != key:
             if entries:
-                cur.execute(insert, (*key, encode_block(entries)))
+                cur.execute(insert, (*key, _v2_replay_block(entries)))
             key, entries = (run_pk, generation), []
-        entries.append(BlockEntry(creature_no, reason, decompress_raw(frames, fitness), tuple(json.loads(pellets))))
+        entries.append((creature_no, reason, frames, fitness, json.loads(pellets)))
     if entries:
-        cur.execute(insert, (*key, encode_block(entries)))
+        cur.execute(insert, (*key, _v2_replay_block(entries)))
     cur.execute("DROP TABLE creature_frames")
+
+
+# Schema 1's replays (EVF1) and the block they became (EVB1), frozen as migration 2 read and wrote them.
+_V1_REPLAY = struct.Struct("<4sHHdd")  # magic, frames, nodes, position quantum, fitness quantum; then zstd
+_V2_BLOCK = struct.Struct("<4sI")  # magic, replay count; then one zstd frame over the body
+_V2_BLOCK_ENTRY = struct.Struct("<IHH3ddBII")  # creature, frames, nodes, quanta, fitness quantum, byte counts
+
+
+def _v2_replay_block(entries: list[tuple[int, str, bytes, bytes, list]]) -> bytes:
+    """One generation's schema-1 replays, (creature number, reason, frames blob, fitness blob, pellet
+    events), as an EVB1 block: a table of entries, the reasons, every replay's position planes, every
+    replay's fitness planes, then the pellet events as one JSON array."""
+    decompressor = zstandard.ZstdDecompressor()
+    table, reasons, positions, fitness, events = [], [], [], [], []
+    for creature_no, reason, frames_blob, fitness_blob, pellets in entries:
+        magic, n_frames, n_nodes, quantum, fitness_quantum = _V1_REPLAY.unpack_from(frames_blob)
+        if magic != b"EVF1":
+            raise ValueError(f"a schema 1 replay has format {magic!r}, not EVF1")
+        planes = decompressor.decompress(frames_blob[_V1_REPLAY.size :])
+        fitness_planes = decompressor.decompress(fitness_blob)
+        label = reason.encode()
+        table.append(
+            _V2_BLOCK_ENTRY.pack(
+                creature_no, n_frames, n_nodes, quantum, quantum, quantum, fitness_quantum, len(label),
+                len(planes), len(fitness_planes),
+            )
+        )  # fmt: skip
+        reasons.append(label)
+        positions.append(planes)
+        fitness.append(fitness_planes)
+        events.append(list(pellets))
+    body = b"".join([*table, *reasons, *positions, *fitness, json.dumps(events, separators=(",", ":")).encode()])
+    return _V2_BLOCK.pack(b"EVB1", len(entries)) + zstandard.ZstdCompressor(level=1).compress(body)
 
 
 def _v3_trials_and_benchmark(cur: sqlite3.Cursor) -> None:
