@@ -150,7 +150,7 @@ class Run:
         """
         store, owns = _open(db)
         info = store.get_run(run_id)
-        if info.status == "running" and info.writer_pid not in (None, os.getpid()) and process_alive(info.writer_pid):
+        if info.being_written and info.writer_pid != os.getpid():
             raise RunBusy(f"run {run_id!r} is being written by process {info.writer_pid}; stop it first")
         checkpoint = store.checkpoint(run_id)
         if checkpoint is None:
@@ -357,17 +357,6 @@ class Run:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def process_alive(pid: int) -> bool:
-    """Whether a process with this pid exists (a run marked "running" by a killed process is not)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by someone else
-        return True
-    return True
 
 
 def _open(db: str | Path | Store) -> tuple[Store, bool]:

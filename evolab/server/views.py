@@ -12,7 +12,6 @@ from evolab.genome import creature_name, origin_label
 from evolab.genome.model import M_FREQUENCY, M_STIFFNESS, N_FRICTION, N_POS, N_SIZE, Genome
 from evolab.runner.progress import benchmark_progress
 from evolab.runner.replay import Replay
-from evolab.runner.run import process_alive
 from evolab.server.schemas import (
     AncestorDoc,
     BenchmarkProgressDoc,
@@ -37,7 +36,7 @@ def _rounded(values: np.ndarray, digits: int = 3) -> list:
 
 def is_live(info: RunInfo) -> bool:
     """Whether a process (this server or `evolab evolve`) is writing the run right now."""
-    return info.status == "running" and info.writer_pid is not None and process_alive(info.writer_pid)
+    return info.being_written
 
 
 def run_summary(info: RunInfo) -> RunSummary:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from itertools import repeat
@@ -51,6 +52,12 @@ class RunInfo:
     def best_by_benchmark(self) -> bool:
         """Whether `best_*` is the run's champion on its held-out benchmark (else the highest fitness)."""
         return self.best_pellets is not None
+
+    @property
+    def being_written(self) -> bool:
+        """Whether a live process (this one included) is writing the run now: "running" with a writer
+        that still exists (a run left "running" by a killed process is not)."""
+        return self.status == "running" and self.writer_pid is not None and process_alive(self.writer_pid)
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,3 +311,14 @@ class RunRows:
     generations: tuple[GenerationRows, ...]
     replays: tuple[ReplayRow, ...]
     checkpoints: tuple[CheckpointRow, ...]
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process with this pid exists."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
