@@ -16,18 +16,8 @@ import numpy as np
 from evolab.config import GenomeConstraints
 from evolab.genome.arrays import split_blocks
 from evolab.genome.generate import new_creature_id
-from evolab.genome.model import (
-    HSL,
-    M_DIR,
-    M_DIR_X,
-    M_REST,
-    M_VEL,
-    M_VEL_X,
-    N_POS,
-    Genome,
-    NeuralGenome,
-    unit_or_zero_in_place,
-)
+from evolab.genome.genes import HSL, M_DIR, M_DIR_X, M_REST, M_VEL, M_VEL_X, N_POS, NeuralGenome, unit_or_zero_in_place
+from evolab.genome.model import Genome
 from evolab.genome.neural import remove_outputs
 from evolab.genome.ranges import REST_LENGTH_RANGE, as_float32, snap_genes
 
@@ -220,7 +210,7 @@ def blend_many(
         if p1.neural is not None:
             neural = _child_neural(p1.neural, p2.neural, kept[i], kept[i] % max(p2.n_muscles, 1), blend)
         children.append(
-            Genome._from_frozen_blocks(
+            Genome(
                 child_ids[i],
                 node_blocks[i],
                 end_blocks[i],

@@ -19,7 +19,7 @@ import numpy as np
 from evolab.config import EvolutionConfig, GenomeConstraints
 from evolab.genetics.structure import CHANGES, change_bodies, follow_muscles
 from evolab.genome.arrays import split_blocks
-from evolab.genome.model import (
+from evolab.genome.genes import (
     HSL,
     M_DIR_X,
     M_DIR_Z,
@@ -30,10 +30,10 @@ from evolab.genome.model import (
     N_FRICTION,
     N_SIZE,
     N_X,
-    Genome,
     NeuralGenome,
     unit_or_zero_in_place,
 )
+from evolab.genome.model import Genome
 from evolab.genome.ranges import (
     FRICTION_RANGE,
     MULTIPLIER_RANGE,
@@ -210,7 +210,7 @@ def mutate_many(
         lineage = lineages[i] if lineages is not None else None
         genome_id, parents, generation = lineage or (genome.id, genome.parent_ids, genome.generation)
         out.append(
-            Genome._from_frozen_blocks(
+            Genome(
                 genome_id,
                 node_blocks[i],
                 end_blocks[i],

@@ -16,7 +16,8 @@ import numba as nb
 import numpy as np
 
 from evolab.config import GenomeConstraints
-from evolab.genome._muscle_init import (
+from evolab.genome.genes import NeuralGenome
+from evolab.genome.muscle_init import (
     C_MAX_MUSCLES,
     C_MAX_NODES,
     C_MAX_SIZE,
@@ -26,10 +27,9 @@ from evolab.genome._muscle_init import (
     constraint_vector,
     init_muscle,
 )
-from evolab.genome.model import NeuralGenome
 from evolab.genome.neural import append_outputs, remove_outputs
 from evolab.genome.ranges import position_bounds
-from evolab.genome.topology import _connected_without
+from evolab.genome.topology import connected_without
 
 
 @dataclass(slots=True)
@@ -106,7 +106,7 @@ def remove_node_kernel(nodes, n, ends, muscles, m, origin, cp, rng):
     candidates = np.empty(lowest.shape[0], dtype=np.int64)
     count = 0
     for node in lowest:
-        if m - degree[node] >= cp[C_MIN_MUSCLES] and _connected_without(n, ends[:m], -1, node):
+        if m - degree[node] >= cp[C_MIN_MUSCLES] and connected_without(n, ends[:m], -1, node):
             candidates[count] = node
             count += 1
     if count == 0:
@@ -161,7 +161,7 @@ def remove_muscle_kernel(nodes, n, ends, muscles, m, origin, cp, rng):
     candidates = np.empty(m, dtype=np.int64)
     count = 0
     for j in range(m):
-        if _connected_without(n, ends[:m], j, -1):
+        if connected_without(n, ends[:m], j, -1):
             candidates[count] = j
             count += 1
     if count == 0:

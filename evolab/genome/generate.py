@@ -7,17 +7,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from evolab.config import GenomeConstraints
-from evolab.genome._muscle_init import constraint_vector, init_muscles
-from evolab.genome.model import (
-    HSL,
-    MUSCLE_FIELDS,
-    N_FRICTION,
-    N_SIZE,
-    N_X,
-    N_Y,
-    N_Z,
-    Genome,
-)
+from evolab.genome.genes import HSL, MUSCLE_FIELDS, N_FRICTION, N_SIZE, N_X, N_Y, N_Z
+from evolab.genome.model import Genome
+from evolab.genome.muscle_init import constraint_vector, init_muscles
 from evolab.genome.neural import init_neural_genome
 from evolab.genome.ranges import snap_genes
 from evolab.genome.topology import free_pairs

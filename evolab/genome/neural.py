@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from evolab.genome.model import NEURAL_INPUT_SIZE, NeuralGenome
+from evolab.genome.genes import NEURAL_INPUT_SIZE, NeuralGenome
 from evolab.genome.ranges import as_float32
 
 

@@ -11,7 +11,7 @@ import numba as nb
 import numpy as np
 
 from evolab.config import GenomeConstraints
-from evolab.genome.model import (
+from evolab.genome.genes import (
     M_AMPLITUDE,
     M_BIAS_STRENGTH,
     M_DAMPING,

@@ -1,24 +1,44 @@
-"""Parse genome dicts (the JSON edge) into `Genome`, naming the exact field of every problem."""
+"""The genome's JSON edge: a genome as a dict in the reference's shape, and a dict parsed back into a
+genome's fields, naming the exact field of every problem.
+
+It works on genes and plain fields only (`evolab.genome.genes`), so `Genome` can use it without a cycle."""
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from evolab.errors import GenomeError
-from evolab.genome.model import (
+from evolab.genome.genes import (
     ACTIVATIONS,
     HSL,
+    M_AMPLITUDE,
+    M_BIAS_STRENGTH,
+    M_DAMPING,
+    M_DIR,
+    M_DIST_BIAS,
+    M_DIST_STRENGTH,
+    M_FREQUENCY,
+    M_PHASE,
+    M_REST,
+    M_STIFFNESS,
+    M_VEL,
+    M_VEL_STRENGTH,
     MUSCLE_FIELDS,
+    N_FRICTION,
+    N_POS,
+    N_SIZE,
     NEURAL_INPUT_SIZE,
     NODE_FIELDS,
     SCHEMA_VERSION,
-    Genome,
     NeuralGenome,
     neural_weight_count,
 )
+
+if TYPE_CHECKING:
+    from evolab.genome.model import Genome
 
 _MUSCLE_SCALARS = (
     "restLength",
@@ -72,8 +92,8 @@ def _vector(value: Any, where: str) -> list[float]:
     return [_number(_required(value, axis, where), f"{where}.{axis}") for axis in ("x", "y", "z")]
 
 
-def genome_from_dict(data: Any) -> Genome:
-    """Build a `Genome` from its dict form; see `Genome.from_dict`."""
+def genome_fields(data: Any) -> dict[str, Any]:
+    """The `Genome` constructor's arguments from a genome's dict form; see `Genome.from_dict`."""
     data = _mapping(data, "genome")
     version = data.get("schemaVersion", SCHEMA_VERSION)
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
@@ -139,20 +159,20 @@ def genome_from_dict(data: Any) -> Genome:
     elif data.get("neuralGenome") is not None:
         raise GenomeError("controllerType: 'oscillator' but a neuralGenome is present")
 
-    return Genome(
-        id=genome_id,
-        node_params=node_params,
-        muscle_nodes=muscle_nodes,
-        muscle_params=muscle_params,
-        global_frequency_multiplier=_number(
+    return {
+        "id": genome_id,
+        "node_params": node_params,
+        "muscle_nodes": muscle_nodes,
+        "muscle_params": muscle_params,
+        "global_frequency_multiplier": _number(
             _required(data, "globalFrequencyMultiplier", ""), "globalFrequencyMultiplier"
         ),
-        color=hsl,
-        generation=_integer(data.get("generation", 0), "generation"),
-        survival_streak=_integer(data.get("survivalStreak", 0), "survivalStreak"),
-        parent_ids=tuple(parent_ids),
-        neural=neural,
-    )
+        "color": hsl,
+        "generation": _integer(data.get("generation", 0), "generation"),
+        "survival_streak": _integer(data.get("survivalStreak", 0), "survivalStreak"),
+        "parent_ids": tuple(parent_ids),
+        "neural": neural,
+    }
 
 
 def _neural_from_dict(data: Any) -> NeuralGenome:
@@ -174,3 +194,51 @@ def _neural_from_dict(data: Any) -> NeuralGenome:
         )
     values = [_number(w, f"neuralGenome.weights[{k}]") for k, w in enumerate(weights)]
     return NeuralGenome(np.array(values), hidden, outputs, activation)
+
+
+def genome_dict(genome: Genome) -> dict[str, Any]:
+    """A genome as a JSON-safe dict; see `Genome.to_dict`."""
+    nodes = [
+        {"id": f"node_{i}", "size": r[N_SIZE], "friction": r[N_FRICTION], "position": _vec(r[N_POS])}
+        for i, r in enumerate(genome.node_params.tolist())
+    ]
+    muscles = []
+    for j, ((a, b), p) in enumerate(zip(genome.muscle_nodes.tolist(), genome.muscle_params.tolist(), strict=True)):
+        muscles.append(
+            {
+                "id": f"muscle_{j}",
+                "nodeA": f"node_{a}",
+                "nodeB": f"node_{b}",
+                "restLength": p[M_REST],
+                "stiffness": p[M_STIFFNESS],
+                "damping": p[M_DAMPING],
+                "frequency": p[M_FREQUENCY],
+                "amplitude": p[M_AMPLITUDE],
+                "phase": p[M_PHASE],
+                "directionBias": _vec(p[M_DIR]),
+                "biasStrength": p[M_BIAS_STRENGTH],
+                "velocityBias": _vec(p[M_VEL]),
+                "velocityStrength": p[M_VEL_STRENGTH],
+                "distanceBias": p[M_DIST_BIAS],
+                "distanceStrength": p[M_DIST_STRENGTH],
+            }
+        )
+    out: dict[str, Any] = {
+        "schemaVersion": SCHEMA_VERSION,
+        "id": genome.id,
+        "generation": genome.generation,
+        "survivalStreak": genome.survival_streak,
+        "parentIds": list(genome.parent_ids),
+        "nodes": nodes,
+        "muscles": muscles,
+        "globalFrequencyMultiplier": genome.global_frequency_multiplier,
+        "controllerType": genome.controller_type,
+        "color": {"h": genome.color.h, "s": genome.color.s, "l": genome.color.l},
+    }
+    if genome.neural is not None:
+        out["neuralGenome"] = genome.neural.to_dict()
+    return out
+
+
+def _vec(values: list[float]) -> dict[str, float]:
+    return {"x": values[0], "y": values[1], "z": values[2]}

@@ -15,7 +15,7 @@ def _find(parent: np.ndarray, i: int) -> int:
 
 
 @nb.njit(cache=True)
-def _connected_without(n_nodes: int, edges: np.ndarray, skip_edge: int, skip_node: int) -> bool:
+def connected_without(n_nodes: int, edges: np.ndarray, skip_edge: int, skip_node: int) -> bool:
     """Union-find connectivity of the nodes other than `skip_node` through the edges other than
     `skip_edge` (-1: skip nothing)."""
     parent = np.arange(n_nodes)
@@ -39,7 +39,7 @@ def _as_edges(edges: np.ndarray) -> np.ndarray:
 
 def is_connected(n_nodes: int, edges: np.ndarray) -> bool:
     """True when every node is reachable from every other through `edges` ((k, 2) node indices)."""
-    return n_nodes <= 1 or bool(_connected_without(n_nodes, _as_edges(edges), -1, -1))
+    return n_nodes <= 1 or bool(connected_without(n_nodes, _as_edges(edges), -1, -1))
 
 
 def node_degrees(n_nodes: int, edges: np.ndarray) -> np.ndarray:

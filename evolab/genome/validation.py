@@ -6,7 +6,8 @@ import numpy as np
 
 from evolab.config import GenomeConstraints
 from evolab.errors import GenomeError
-from evolab.genome.model import HSL, M_DIR, M_VEL, MUSCLE_FIELDS, N_FRICTION, N_SIZE, Genome
+from evolab.genome.genes import HSL, M_DIR, M_VEL, MUSCLE_FIELDS, N_FRICTION, N_SIZE
+from evolab.genome.model import Genome
 from evolab.genome.ranges import FRICTION_RANGE, MULTIPLIER_RANGE, muscle_bounds
 from evolab.genome.topology import is_connected
 

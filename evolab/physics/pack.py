@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from evolab.genome.arrays import pad_blocks
-from evolab.genome.model import MUSCLE_FIELDS, NODE_FIELDS, Genome
+from evolab.genome.genes import MUSCLE_FIELDS, NODE_FIELDS
+from evolab.genome.model import Genome
 
 ACTIVATION_CODES = {"tanh": 0, "relu": 1, "sigmoid": 2}
 

@@ -9,7 +9,8 @@ from fastapi import Response
 from pydantic import BaseModel
 
 from evolab.genome import creature_name, origin_label
-from evolab.genome.model import M_FREQUENCY, M_STIFFNESS, N_FRICTION, N_POS, N_SIZE, Genome
+from evolab.genome.genes import M_FREQUENCY, M_STIFFNESS, N_FRICTION, N_POS, N_SIZE
+from evolab.genome.model import Genome
 from evolab.runner.progress import benchmark_progress
 from evolab.runner.replay import Replay
 from evolab.server.schemas import (

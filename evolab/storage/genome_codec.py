@@ -23,7 +23,8 @@ import numpy as np
 import zstandard
 
 from evolab.errors import CorruptData
-from evolab.genome.model import HSL, MUSCLE_FIELDS, NODE_FIELDS, Genome, NeuralGenome
+from evolab.genome.genes import HSL, MUSCLE_FIELDS, NODE_FIELDS, NeuralGenome
+from evolab.genome.model import Genome
 
 KEY_INTERVAL = 16
 """A chain of dictionary-compressed batches restarts with a self-contained batch this often."""

@@ -12,7 +12,6 @@ import numpy as np
 
 from evolab.config import EvolutionConfig
 from evolab.genome.model import Genome
-from evolab.slots import slot_constructor
 
 RUN_STATUSES = ("created", "running", "stopped", "completed", "failed")
 
@@ -115,9 +114,6 @@ class CreatureResult:
     """Pellets collected on each trial's layout (`pellets` is their sum); None for one trial."""
 
 
-make_creature_result = slot_constructor(CreatureResult)
-
-
 @dataclass(frozen=True, slots=True)
 class RankedResults(Sequence[CreatureResult]):
     """One generation's results best first (rank = index), kept as columns: a run ranks, summarises and
@@ -169,7 +165,7 @@ class RankedResults(Sequence[CreatureResult]):
             i = range(len(self))[rank]  # negative ranks count from the worst
         except IndexError:
             raise IndexError(f"rank {rank} out of range for {len(self)} results") from None
-        return make_creature_result(
+        return CreatureResult(
             self.creature_ids[i], self.generation, i, self.fitness[i], self.pellets[i], self.disqualified[i],
             self.survival_streaks[i], self.distance[i], self.displacement[i],
             None if self.fitness_std is None else self.fitness_std[i],
@@ -179,7 +175,7 @@ class RankedResults(Sequence[CreatureResult]):
     def __iter__(self) -> Iterator[CreatureResult]:
         columns = (self.pellets, self.disqualified, self.survival_streaks, self.distance, self.displacement,
                    self.fitness_std or repeat(None), self.trial_pellets or repeat(None))  # fmt: skip
-        return map(make_creature_result, self.creature_ids, repeat(self.generation), range(len(self)), self.fitness,
+        return map(CreatureResult, self.creature_ids, repeat(self.generation), range(len(self)), self.fitness,
                    *columns)  # fmt: skip
 
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from evolab import Genome, GenomeConstraints, random_genome
 from evolab.genetics import blend_crossover, clone, uniform_crossover
 from evolab.genetics.crossover import lerp_hsl
-from evolab.genome.model import HSL, M_DIR, M_FREQUENCY, M_STIFFNESS, M_VEL
+from evolab.genome.genes import HSL, M_DIR, M_FREQUENCY, M_STIFFNESS, M_VEL
 from tests.genetics.shared import CONSTRAINT_SETS, DEFAULTS, assert_valid_child
 
 CROSSOVERS = (blend_crossover, uniform_crossover)

@@ -19,7 +19,7 @@ from evolab import (
     validate_genome,
 )
 from evolab.genetics import MutationParams, mutate, mutate_many
-from evolab.genome.model import M_AMPLITUDE, M_DIR, M_FREQUENCY, M_STIFFNESS, M_VEL, N_FRICTION, N_POS, N_SIZE
+from evolab.genome.genes import M_AMPLITUDE, M_DIR, M_FREQUENCY, M_STIFFNESS, M_VEL, N_FRICTION, N_POS, N_SIZE
 from evolab.genome.ranges import FRICTION_RANGE, MULTIPLIER_RANGE, muscle_bounds, position_bounds
 from tests.genetics.shared import CONSTRAINT_SETS, DEFAULTS, assert_valid_child
 

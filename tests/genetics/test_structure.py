@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from evolab import Genome, GenomeConstraints, random_genome, validate_genome
 from evolab.genetics.structure import Body, add_muscle, add_node, remove_muscle, remove_node
 from evolab.genome.generate import random_muscle_params
-from evolab.genome.model import HSL, N_POS, N_SIZE, N_Y, NeuralGenome
+from evolab.genome.genes import HSL, N_POS, N_SIZE, N_Y, NeuralGenome
 from evolab.genome.neural import init_neural_genome
 from evolab.genome.ranges import position_bounds
 from evolab.genome.topology import is_connected, node_degrees

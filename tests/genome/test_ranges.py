@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from evolab.config import GenomeConstraints
-from evolab.genome.model import M_FREQUENCY, MUSCLE_FIELDS, NODE_FIELDS
+from evolab.genome.genes import M_FREQUENCY, MUSCLE_FIELDS, NODE_FIELDS
 from evolab.genome.ranges import MULTIPLIER_RANGE, muscle_bounds, position_bounds, snap_genes
 
 DEFAULTS = GenomeConstraints()

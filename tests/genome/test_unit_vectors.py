@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from evolab.genome.model import unit_or_zero, unit_or_zero_in_place
+from evolab.genome.genes import unit_or_zero, unit_or_zero_in_place
 
 
 def test_one_vector_in_place_equals_the_array_form_bit_for_bit() -> None:

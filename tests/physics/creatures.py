@@ -6,17 +6,7 @@ import numpy as np
 
 import evolab
 from evolab import Genome, GenomeConstraints
-from evolab.genome.model import (
-    M_AMPLITUDE,
-    M_DIR,
-    M_VEL,
-    N_FRICTION,
-    N_POS,
-    N_SIZE,
-    MuscleGene,
-    NodeGene,
-    Vec3,
-)
+from evolab.genome.genes import M_AMPLITUDE, M_DIR, M_VEL, N_FRICTION, N_POS, N_SIZE, MuscleGene, NodeGene, Vec3
 from evolab.genome.ranges import FRICTION_RANGE, MULTIPLIER_RANGE, muscle_bounds, position_bounds, snap_genes
 
 NEURAL_MODES = ("off", "hybrid", "pure")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from evolab import Genome, SimConfig, simulate
-from evolab.genome.model import MuscleGene, Vec3
+from evolab.genome.genes import MuscleGene, Vec3
 from evolab.physics.kernel_cpu import body_heading, motion_heading
 from tests.physics.creatures import creature, muscle, node
 

@@ -19,7 +19,7 @@ import pytest
 import evolab
 from evolab.config import EvolutionConfig, preset_names
 from evolab.genome import Genome
-from evolab.genome.model import N_POS
+from evolab.genome.genes import N_POS
 from evolab.runner import Run, replay_creature
 from evolab.storage import GenerationStats, Store
 from tests.server.shared import (
