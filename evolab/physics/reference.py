@@ -1,4 +1,4 @@
-"""Plain Python reference of one creature's simulation, step for step as `kernel_cpu.simulate_creature`."""
+"""Plain Python reference of one creature's simulation, step for step as `kernel_creature.simulate_creature`."""
 
 from __future__ import annotations
 
@@ -9,13 +9,15 @@ import numpy as np
 
 from evolab.config import SimConfig
 from evolab.genome.model import Genome
-from evolab.physics import kernel_cpu as k
+from evolab.physics import contract
+from evolab.physics import kernel_rules as rules
 from evolab.physics.pack import ACTIVATION_CODES, creature_draw_key
+from evolab.physics.reference_rules import center_of_mass, edge_distance, fitness_terms, network_forward, spawn_pellet
 
 _SIZE, _FRICTION, _X = 0, 1, 2
 _REST, _STIFF, _DAMP, _FREQ, _AMP, _PHASE = 0, 1, 2, 3, 4, 5
 _DIR, _BIAS_S, _VEL, _VEL_S, _DIST_B, _DIST_S = 6, 9, 10, 13, 14, 15
-_MODES = {"off": k.MODE_OFF, "hybrid": k.MODE_HYBRID, "pure": k.MODE_PURE}
+_MODES = {"off": contract.MODE_OFF, "hybrid": contract.MODE_HYBRID, "pure": contract.MODE_PURE}
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -25,7 +27,7 @@ class ReferenceResult:
     Attributes:
         fitness: final fitness (0 when disqualified).
         pellets_collected: pellets touched.
-        disqualified: `kernel_cpu.DQ_*` code (0: not disqualified).
+        disqualified: `contract.DQ_*` code (0: not disqualified).
         distance_traveled: 3D path length of the centre of mass over all control steps (units).
         net_displacement: 3D spawn-to-final centre-of-mass distance (units; 0 when disqualified).
         terms: (4,) float64 final fitness terms: pellets, progress, regression, movement.
@@ -53,98 +55,11 @@ class ReferenceResult:
     fitness_over_time: np.ndarray | None
 
 
-def _edge_distance(cx: float, cz: float, px: float, pz: float, radius: float) -> float:
-    dx = px - cx
-    dz = pz - cz
-    return max(0.0, math.sqrt(dx * dx + dz * dz) - radius)
-
-
-def _spawn_pellet(
-    idx: int, cx: float, cz: float, radius: float, arena: float, u_dist: float, u_angle: float, prev_angle: float
-) -> tuple[list[float], float]:
-    if idx == 0:
-        extra = 7.0 + u_dist
-        angle = u_angle * 2.0 * math.pi
-        y = 0.3
-    else:
-        extra = (8.0 if idx <= 2 else 9.0) + u_dist
-        angle = prev_angle + math.pi + (u_angle - 0.5) * math.pi
-        y = 0.3 + 0.4 * idx
-    dist = radius + extra
-    half = 0.45 * arena
-    x = min(max(cx + math.cos(angle) * dist, -half), half)
-    z = min(max(cz + math.sin(angle) * dist, -half), half)
-    return [x, y, z], angle
-
-
-def _fitness(
-    cfg: SimConfig,
-    n_collected: int,
-    has_pellet: bool,
-    pellet: list[float],
-    init_dist: float,
-    closest: float,
-    cx: float,
-    cz: float,
-    radius: float,
-    net_xz: float,
-    t: float,
-) -> tuple[float, list[float]]:
-    w = cfg.fitness
-    pellet_term = w.pellet * n_collected
-    progress_term = 0.0
-    regression_term = 0.0
-    if has_pellet and init_dist > 0.0:
-        d = _edge_distance(cx, cz, pellet[0], pellet[2], radius)
-        progress = min(max((init_dist - d) / init_dist, 0.0), 1.0)
-        progress_term = w.progress * progress
-        if n_collected > 0 and d > closest:
-            regression_term = w.regression * min(1.0, (d - closest) / (0.5 * init_dist))
-    movement_term = 0.0
-    if t > 0.5:
-        movement_term = w.movement * min(1.0, (net_xz / t) / w.movement_reference_speed)
-    terms = [pellet_term, progress_term, regression_term, movement_term]
-    return max(0.0, pellet_term + progress_term - regression_term + movement_term), terms
-
-
-def _com(pos: list[list[float]], mass: list[float], total_mass: float) -> tuple[float, float, float]:
-    x = y = z = 0.0
-    for p, mi in zip(pos, mass, strict=True):
-        x += mi * p[0]
-        y += mi * p[1]
-        z += mi * p[2]
-    return x / total_mass, y / total_mass, z / total_mass
-
-
-def _network(weights: list[float], hidden: int, activation: int, inputs: list[float], n_out: int) -> list[float]:
-    ih = 8 * hidden
-    h_buf = []
-    for j in range(hidden):
-        acc = weights[ih + j]
-        for i in range(8):
-            acc += inputs[i] * weights[i * hidden + j]
-        if activation == 1:
-            h_buf.append(max(acc, 0.0))
-        elif activation == 2:
-            h_buf.append(1.0 / (1.0 + math.exp(-min(max(acc, -500.0), 500.0))))
-        else:
-            h_buf.append(math.tanh(acc))
-    ho = ih + hidden
-    ob = ho + hidden * n_out
-    out = []
-    for o in range(n_out):
-        acc = weights[ob + o]
-        for j in range(hidden):
-            acc += h_buf[j] * weights[ho + j * n_out + o]
-        out.append(math.tanh(acc))
-    return out
-
-
 def pellet_draws_for(genome: Genome, cfg: SimConfig, seed: int) -> np.ndarray:
     """(10, 2) uniform pellet draws (distance, angle) that `simulate` gives `genome` under `seed`."""
     if cfg.pellet_mode == "shared":
-        return np.random.default_rng(seed).random((1, k.MAX_PELLETS, 2))[0]
-    return np.random.default_rng([seed, creature_draw_key(genome.id)]).random((k.MAX_PELLETS, 2))
+        return np.random.default_rng(seed).random((1, contract.MAX_PELLETS, 2))[0]
+    return np.random.default_rng([seed, creature_draw_key(genome.id)]).random((contract.MAX_PELLETS, 2))
 
 
 def simulate_reference(
@@ -185,7 +100,7 @@ def simulate_reference(
     arena = cfg.arena_size
 
     n_sub = int(
-        k.creature_substeps(
+        rules.creature_substeps(
             n,
             m,
             genome.node_params.copy(),
@@ -196,9 +111,9 @@ def simulate_reference(
             np.empty(n),
         )
     )
-    dt = k.CONTROL_DT
+    dt = contract.CONTROL_DT
     h = dt / n_sub
-    damp_h = math.exp(h * math.log(1.0 - k.LINEAR_DAMPING))
+    damp_h = math.exp(h * math.log(1.0 - contract.LINEAR_DAMPING))
 
     radius, mass, inv_mass, pos, vel = [], [], [], [], []
     total_mass = 0.0
@@ -225,13 +140,13 @@ def simulate_reference(
         extent = max(extent, math.sqrt(dx * dx + dz * dz) + radius[i])
     body_radius = max(1.0, 1.3 * extent)
 
-    dq = k.DQ_NONE
+    dq = contract.DQ_NONE
     max_f = cfg.max_allowed_frequency * (1.0 + 1e-6)
     rest_base, ph_c, ph_s, rot_c, rot_s = [], [], [], [], []
     for j in range(m):
         f = muscle_params[j][_FREQ] * multiplier
         if f > max_f:
-            dq = k.DQ_FREQUENCY
+            dq = contract.DQ_FREQUENCY
         rest_base.append(muscle_params[j][_REST])
         ph_c.append(math.cos(muscle_params[j][_PHASE]))
         ph_s.append(math.sin(muscle_params[j][_PHASE]))
@@ -244,7 +159,7 @@ def simulate_reference(
     tp_rc = math.cos(2.0 * math.pi * dt)
     tp_rs = math.sin(2.0 * math.pi * dt)
 
-    c0x, c0y, c0z = _com(pos, mass, total_mass)
+    c0x, c0y, c0z = center_of_mass(pos, mass, total_mass)
     prev_x, prev_y, prev_z = c0x, c0y, c0z
 
     pellet_pos: list[list[float]] = []
@@ -253,16 +168,16 @@ def simulate_reference(
     pellet_init: list[float] = []
     pellet = [0.0, 0.0, 0.0]
     angle_prev = 0.0
-    max_pellets = k.MAX_PELLETS if n_explicit < 0 else n_explicit
-    if max_pellets > 0 and dq == k.DQ_NONE:
+    max_pellets = contract.MAX_PELLETS if n_explicit < 0 else n_explicit
+    if max_pellets > 0 and dq == contract.DQ_NONE:
         if explicit is None:
-            pellet, angle_prev = _spawn_pellet(0, c0x, c0z, body_radius, arena, draws[0][0], draws[0][1], 0.0)
+            pellet, angle_prev = spawn_pellet(0, c0x, c0z, body_radius, arena, draws[0][0], draws[0][1], 0.0)
         else:
             pellet = list(explicit[0])
         pellet_pos.append(list(pellet))
         pellet_spawn.append(0)
         pellet_collect.append(-1)
-        pellet_init.append(_edge_distance(c0x, c0z, pellet[0], pellet[2], body_radius))
+        pellet_init.append(edge_distance(c0x, c0z, pellet[0], pellet[2], body_radius))
     n_spawned = len(pellet_pos)
     collected = 0
     closest = math.inf
@@ -275,12 +190,12 @@ def simulate_reference(
         frames[0] = pos
     last_frame = 0
 
-    use_net = neural_mode != k.MODE_OFF and net_hidden > 0
+    use_net = neural_mode != contract.MODE_OFF and net_hidden > 0
     ground_friction = cfg.ground_friction
     step = 0
-    while step < n_steps and dq == k.DQ_NONE:
+    while step < n_steps and dq == contract.DQ_NONE:
         # sense
-        cx, cy, cz = _com(pos, mass, total_mass)
+        cx, cy, cz = center_of_mass(pos, mass, total_mass)
         vx = cx - prev_x
         vy = cy - prev_y
         vz = cz - prev_z
@@ -319,14 +234,14 @@ def simulate_reference(
         net_out: list[float] = []
         if use_net:
             sensors = [pdx, pdy, pdz, vx, vy, vz, norm_dist, tp_s]
-            net_out = _network(net_weights, net_hidden, net_activation, sensors, m)
+            net_out = network_forward(net_weights, net_hidden, net_activation, sensors, m)
 
         # control law
         for j in range(m):
             p = muscle_params[j]
             base = ph_s[j]
             amp = p[_AMP]
-            if use_net and neural_mode == k.MODE_HYBRID:
+            if use_net and neural_mode == contract.MODE_HYBRID:
                 contraction = base * amp * (0.5 + (net_out[j] + 1.0) * 0.5)
             elif use_net:
                 contraction = net_out[j] * amp
@@ -393,10 +308,12 @@ def simulate_reference(
                                 + (vel[q][1] - vel[i][1]) * ny
                                 + (vel[q][2] - vel[i][2]) * nz
                             )
-                            # inelastic: stop the approach; then a stiff contact spring (omega h = k.CONTACT_OMEGA_H,
+                            # inelastic: stop the approach; then a stiff contact spring (omega h = CONTACT_OMEGA_H,
                             # stable by construction) pushes the overlap out through real, momentum-conserving
                             # velocities, so nothing is pumped into the body or turned into a crawl by friction
-                            imp = max(-closing, 0.0) / w + k.CONTACT_OMEGA_H * k.CONTACT_OMEGA_H * (reach - d) / (h * w)
+                            imp = max(-closing, 0.0) / w + contract.CONTACT_OMEGA_H * contract.CONTACT_OMEGA_H * (
+                                reach - d
+                            ) / (h * w)
                             vel[i][0] -= imp * inv_mass[i] * nx
                             vel[i][1] -= imp * inv_mass[i] * ny
                             vel[i][2] -= imp * inv_mass[i] * nz
@@ -407,7 +324,7 @@ def simulate_reference(
                 v = vel[i]
                 if pos[i][1] <= radius[i] and v[1] < 0.0:
                     approach = -v[1]
-                    v[1] = k.GROUND_RESTITUTION * approach if approach > k.BOUNCE_THRESHOLD else 0.0
+                    v[1] = contract.GROUND_RESTITUTION * approach if approach > contract.BOUNCE_THRESHOLD else 0.0
                     tx = v[0]
                     tz = v[2]
                     tangential = math.sqrt(tx * tx + tz * tz)
@@ -428,15 +345,18 @@ def simulate_reference(
         # disqualification, first reason wins
         for x, y, z in pos:
             if not (math.isfinite(x) and math.isfinite(y) and math.isfinite(z)):
-                dq = k.DQ_NAN
+                dq = contract.DQ_NAN
                 break
-            if x * x + y * y + z * z > k.EXPLOSION_RADIUS * k.EXPLOSION_RADIUS or y > k.EXPLOSION_HEIGHT:
-                dq = k.DQ_EXPLOSION
+            if (
+                x * x + y * y + z * z > contract.EXPLOSION_RADIUS * contract.EXPLOSION_RADIUS
+                or y > contract.EXPLOSION_HEIGHT
+            ):
+                dq = contract.DQ_EXPLOSION
                 break
-        if dq != k.DQ_NONE:
+        if dq != contract.DQ_NONE:
             break
 
-        cx, cy, cz = _com(pos, mass, total_mass)
+        cx, cy, cz = center_of_mass(pos, mass, total_mass)
         sx = cx - prev_x
         sy = cy - prev_y
         sz = cz - prev_z
@@ -451,7 +371,7 @@ def simulate_reference(
                 dx = pos[i][0] - pellet[0]
                 dy = pos[i][1] - pellet[1]
                 dz = pos[i][2] - pellet[2]
-                reach = radius[i] + k.PELLET_REACH
+                reach = radius[i] + contract.PELLET_REACH
                 if dx * dx + dy * dy + dz * dz < reach * reach:
                     pellet_collect[collected] = step
                     collected += 1
@@ -459,7 +379,7 @@ def simulate_reference(
                     if n_spawned < max_pellets:
                         idx = n_spawned
                         if explicit is None:
-                            pellet, angle_prev = _spawn_pellet(
+                            pellet, angle_prev = spawn_pellet(
                                 idx, cx, cz, body_radius, arena, draws[idx][0], draws[idx][1], angle_prev
                             )
                         else:
@@ -467,40 +387,40 @@ def simulate_reference(
                         pellet_pos.append(list(pellet))
                         pellet_spawn.append(step)
                         pellet_collect.append(-1)
-                        pellet_init.append(_edge_distance(cx, cz, pellet[0], pellet[2], body_radius))
+                        pellet_init.append(edge_distance(cx, cz, pellet[0], pellet[2], body_radius))
                         n_spawned += 1
                     break
         if collected < n_spawned:
-            d = _edge_distance(cx, cz, pellet[0], pellet[2], body_radius)
+            d = edge_distance(cx, cz, pellet[0], pellet[2], body_radius)
             if d < closest:
                 closest = d
 
-        if frames is not None and fot is not None and step % k.STEPS_PER_FRAME == 0:
-            f_idx = step // k.STEPS_PER_FRAME
+        if frames is not None and fot is not None and step % contract.STEPS_PER_FRAME == 0:
+            f_idx = step // contract.STEPS_PER_FRAME
             if f_idx < n_frames:
                 frames[f_idx] = pos
                 init = pellet_init[collected] if collected < n_spawned else 0.0
-                fot[f_idx], _ = _fitness(
+                fot[f_idx], _ = fitness_terms(
                     cfg, collected, collected < n_spawned, pellet, init, closest, cx, cz, body_radius, net_xz, t
                 )
                 last_frame = f_idx
 
-    if dq == k.DQ_NONE:
-        cx, cy, cz = _com(pos, mass, total_mass)
+    if dq == contract.DQ_NONE:
+        cx, cy, cz = center_of_mass(pos, mass, total_mass)
         init = pellet_init[collected] if collected < n_spawned else 0.0
-        fitness, terms = _fitness(
+        fitness, terms = fitness_terms(
             cfg, collected, collected < n_spawned, pellet, init, closest, cx, cz, body_radius, net_xz, n_steps * dt
         )
     else:
-        fitness, terms = 0.0, [0.0] * k.N_TERMS
+        fitness, terms = 0.0, [0.0] * contract.N_TERMS
     if frames is not None and fot is not None:
         frames[last_frame + 1 :] = frames[last_frame]
         fot[last_frame + 1 :] = 0.0
-    cx, cy, cz = _com(pos, mass, total_mass)
+    cx, cy, cz = center_of_mass(pos, mass, total_mass)
     ex = cx - c0x
     ey = cy - c0y
     ez = cz - c0z
-    net_disp = math.sqrt(ex * ex + ey * ey + ez * ez) if dq == k.DQ_NONE else 0.0
+    net_disp = math.sqrt(ex * ex + ey * ey + ez * ez) if dq == contract.DQ_NONE else 0.0
     return ReferenceResult(
         fitness=fitness,
         pellets_collected=collected,

@@ -16,16 +16,18 @@ from numba.extending import register_jitable
 from evolab.config import SimConfig
 from evolab.errors import ConfigError
 from evolab.genome.model import Genome
+from evolab.physics import contract
 from evolab.physics import kernel_cpu as k
+from evolab.physics import kernel_rules as rules
 from evolab.physics.pack import PackedBatch, pack_batch
 
 DISQUALIFICATION_REASONS = {
-    k.DQ_FREQUENCY: "frequency_exceeded",
-    k.DQ_NAN: "nan_position",
-    k.DQ_EXPLOSION: "physics_explosion",
+    contract.DQ_FREQUENCY: "frequency_exceeded",
+    contract.DQ_NAN: "nan_position",
+    contract.DQ_EXPLOSION: "physics_explosion",
 }
-_NEURAL_MODES = {"off": k.MODE_OFF, "hybrid": k.MODE_HYBRID, "pure": k.MODE_PURE}
-_SENSOR_FRAMES = {"world": k.FRAME_WORLD, "body": k.FRAME_BODY, "motion": k.FRAME_MOTION}
+_NEURAL_MODES = {"off": contract.MODE_OFF, "hybrid": contract.MODE_HYBRID, "pure": contract.MODE_PURE}
+_SENSOR_FRAMES = {"world": contract.FRAME_WORLD, "body": contract.FRAME_BODY, "motion": contract.FRAME_MOTION}
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,17 +133,17 @@ def default_workers() -> int:
 
 
 def _sim_vector(cfg: SimConfig) -> np.ndarray:
-    sim = np.empty(k.N_SIM_PARAMS)
-    sim[k.P_GRAVITY] = cfg.gravity
-    sim[k.P_GROUND_FRICTION] = cfg.ground_friction
-    sim[k.P_ARENA] = cfg.arena_size
-    sim[k.P_MAX_FREQUENCY] = cfg.max_allowed_frequency
-    sim[k.P_W_PELLET] = cfg.fitness.pellet
-    sim[k.P_W_PROGRESS] = cfg.fitness.progress
-    sim[k.P_W_REGRESSION] = cfg.fitness.regression
-    sim[k.P_W_MOVEMENT] = cfg.fitness.movement
-    sim[k.P_W_SPEED] = cfg.fitness.movement_reference_speed
-    sim[k.P_SENSOR_FRAME] = _SENSOR_FRAMES[cfg.sensor_frame]
+    sim = np.empty(contract.N_SIM_PARAMS)
+    sim[contract.P_GRAVITY] = cfg.gravity
+    sim[contract.P_GROUND_FRICTION] = cfg.ground_friction
+    sim[contract.P_ARENA] = cfg.arena_size
+    sim[contract.P_MAX_FREQUENCY] = cfg.max_allowed_frequency
+    sim[contract.P_W_PELLET] = cfg.fitness.pellet
+    sim[contract.P_W_PROGRESS] = cfg.fitness.progress
+    sim[contract.P_W_REGRESSION] = cfg.fitness.regression
+    sim[contract.P_W_MOVEMENT] = cfg.fitness.movement
+    sim[contract.P_W_SPEED] = cfg.fitness.movement_reference_speed
+    sim[contract.P_SENSOR_FRAME] = _SENSOR_FRAMES[cfg.sensor_frame]
     return sim
 
 
@@ -155,12 +157,12 @@ def pellet_draws(batch: PackedBatch, cfg: SimConfig, seed: int, trials: int = 1)
     """
     b = batch.size
     if cfg.pellet_mode == "shared":
-        draws = np.random.default_rng(seed).random((trials, k.MAX_PELLETS, 2))
+        draws = np.random.default_rng(seed).random((trials, contract.MAX_PELLETS, 2))
         return draws, np.repeat(np.arange(trials, dtype=np.int64), b)
     per_creature = [
-        np.random.default_rng([seed, int(key)]).random((trials, k.MAX_PELLETS, 2)) for key in batch.draw_keys
+        np.random.default_rng([seed, int(key)]).random((trials, contract.MAX_PELLETS, 2)) for key in batch.draw_keys
     ]
-    draws = np.ascontiguousarray(np.stack(per_creature, axis=1).reshape(trials * b, k.MAX_PELLETS, 2))
+    draws = np.ascontiguousarray(np.stack(per_creature, axis=1).reshape(trials * b, contract.MAX_PELLETS, 2))
     return draws, np.arange(trials * b, dtype=np.int64)
 
 
@@ -190,7 +192,7 @@ def run_batch(
     batch = replicate(batch, trials)
     b = batch.size
     n_steps, n_frames = cfg.n_steps, cfg.n_frames
-    substeps = k.batch_substeps(
+    substeps = rules.batch_substeps(
         batch.n_nodes, batch.n_muscles, batch.node_params, batch.muscle_ends, batch.muscle_params, cfg.substeps
     )
     n = batch.n_nodes.astype(np.int64)
@@ -208,11 +210,11 @@ def run_batch(
         dq=np.zeros(b, dtype=np.int8),
         distance=np.zeros(b),
         net_displacement=np.zeros(b),
-        terms=np.zeros((b, k.N_TERMS)),
-        pellet_pos=np.zeros((b, k.MAX_PELLETS, 3)),
-        pellet_spawn=np.full((b, k.MAX_PELLETS), -1, dtype=np.int32),
-        pellet_collect=np.full((b, k.MAX_PELLETS), -1, dtype=np.int32),
-        pellet_init=np.zeros((b, k.MAX_PELLETS)),
+        terms=np.zeros((b, contract.N_TERMS)),
+        pellet_pos=np.zeros((b, contract.MAX_PELLETS, 3)),
+        pellet_spawn=np.full((b, contract.MAX_PELLETS), -1, dtype=np.int32),
+        pellet_collect=np.full((b, contract.MAX_PELLETS), -1, dtype=np.int32),
+        pellet_init=np.zeros((b, contract.MAX_PELLETS)),
         n_spawned=np.zeros(b, dtype=np.int32),
         frames=frames,
         fitness_over_time=fot,
@@ -252,8 +254,8 @@ def _check_pellets(pellets: Sequence[Sequence[float]] | np.ndarray | None) -> np
     if pellets is None:
         return None
     arr = np.asarray(pellets, dtype=np.float64)
-    if arr.ndim != 2 or arr.shape[1] != 3 or not 1 <= len(arr) <= k.MAX_PELLETS:
-        raise ConfigError(f"pellets: expected 1 to {k.MAX_PELLETS} (x, y, z) positions (got shape {arr.shape})")
+    if arr.ndim != 2 or arr.shape[1] != 3 or not 1 <= len(arr) <= contract.MAX_PELLETS:
+        raise ConfigError(f"pellets: expected 1 to {contract.MAX_PELLETS} (x, y, z) positions (got shape {arr.shape})")
     if not np.isfinite(arr).all():
         raise ConfigError("pellets: positions must be finite")
     return arr
@@ -352,12 +354,12 @@ def pellet_tables(out: BatchOutputs) -> np.ndarray:
 @register_jitable  # compiled code (pellet rows) calls it too
 def frame_of_step(step: int) -> int:
     """The first recorded frame at or after a control step (frames are every `STEPS_PER_FRAME` steps)."""
-    return -(-step // k.STEPS_PER_FRAME)
+    return -(-step // contract.STEPS_PER_FRAME)
 
 
 def frame_times(n_frames: int) -> np.ndarray:
     """(n_frames,) time in seconds of each frame: k / 15."""
-    return np.arange(n_frames) / (60.0 / k.STEPS_PER_FRAME)
+    return np.arange(n_frames) / (60.0 / contract.STEPS_PER_FRAME)
 
 
 __all__ = ["FitnessTerms", "PelletRecord", "SimResult", "frame_times", "simulate"]

@@ -10,7 +10,7 @@ import pytest
 
 from evolab import Genome, SimConfig, simulate
 from evolab.genome.genes import MuscleGene, Vec3
-from evolab.physics.kernel_cpu import body_heading, motion_heading
+from evolab.physics.kernel_rules import body_heading, motion_heading
 from tests.physics.creatures import creature, muscle, node
 
 
