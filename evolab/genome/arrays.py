@@ -13,6 +13,13 @@ def pad_blocks(
 ) -> np.ndarray:
     """Stack blocks of `counts` rows into a zero-padded (B, width, *tail) array (one compiled pass)."""
     rows = np.concatenate(blocks) if len(blocks) else np.zeros((0, *tail))
+    return pad_rows(rows, counts, width, tail, dtype)
+
+
+def pad_rows(
+    rows: np.ndarray, counts: np.ndarray, width: int, tail: tuple[int, ...], dtype: type | np.dtype
+) -> np.ndarray:
+    """Rows laid end to end, `counts[b]` of them for item b, as a zero-padded (B, width, *tail) array."""
     flat = np.ascontiguousarray(rows, dtype=dtype).reshape(len(rows), int(np.prod(tail)))
     return _pad(flat, np.asarray(counts, dtype=np.int64), width).reshape((len(counts), width, *tail))
 

@@ -8,15 +8,17 @@ Packing concatenates each genome's small arrays: no Python loop touches a node o
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from evolab.genome.arrays import pad_blocks
-from evolab.genome.genes import MUSCLE_FIELDS, NODE_FIELDS
+from evolab.genome.arrays import pad_rows
+from evolab.genome.batch import GenomeBatch
+from evolab.genome.genes import ACTIVATIONS, MUSCLE_FIELDS, NODE_FIELDS
 from evolab.genome.model import Genome
 
-ACTIVATION_CODES = {"tanh": 0, "relu": 1, "sigmoid": 2}
+ACTIVATION_CODES = {name: code for code, name in enumerate(ACTIVATIONS)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,32 +76,26 @@ def creature_draw_key(genome_id: str) -> int:
     return h >> 1
 
 
-def pack_batch(genomes: list[Genome] | tuple[Genome, ...]) -> PackedBatch:
-    """Pack genomes into a `PackedBatch` (input order kept)."""
+def pack_batch(genomes: Sequence[Genome]) -> PackedBatch:
+    """Pack genomes (a list, or a `GenomeBatch` as is) into a `PackedBatch` (input order kept)."""
     if not genomes:
         raise ValueError("pack_batch needs at least one genome")
-    n_nodes = np.fromiter((g.n_nodes for g in genomes), np.int32, len(genomes))
-    n_muscles = np.fromiter((g.n_muscles for g in genomes), np.int32, len(genomes))
+    batch = GenomeBatch.of(genomes)
+    n_nodes = batch.n_nodes.astype(np.int32)
+    n_muscles = batch.n_muscles.astype(np.int32)
     max_n, max_m = int(n_nodes.max()), max(int(n_muscles.max()), 1)
-    nets = [g.neural for g in genomes]
-    weight_counts = np.fromiter((0 if n is None else n.weights.size for n in nets), np.int64, len(genomes))
+    weight_counts = batch.weight_counts
     return PackedBatch(
         n_nodes=n_nodes,
         n_muscles=n_muscles,
-        node_params=pad_blocks([g.node_params for g in genomes], n_nodes, max_n, (len(NODE_FIELDS),), np.float64),
+        node_params=pad_rows(batch.node_params, n_nodes, max_n, (len(NODE_FIELDS),), np.float64),
         node_mask=np.arange(max_n)[None, :] < n_nodes[:, None],
-        muscle_ends=pad_blocks([g.muscle_nodes for g in genomes], n_muscles, max_m, (2,), np.int32),
-        muscle_params=pad_blocks(
-            [g.muscle_params for g in genomes], n_muscles, max_m, (len(MUSCLE_FIELDS),), np.float64
-        ),
+        muscle_ends=pad_rows(batch.muscle_nodes, n_muscles, max_m, (2,), np.int32),
+        muscle_params=pad_rows(batch.muscle_params, n_muscles, max_m, (len(MUSCLE_FIELDS),), np.float64),
         muscle_mask=np.arange(max_m)[None, :] < n_muscles[:, None],
-        frequency_multiplier=np.fromiter((g.global_frequency_multiplier for g in genomes), np.float64, len(genomes)),
-        net_hidden=np.fromiter((0 if n is None else n.hidden_size for n in nets), np.int32, len(genomes)),
-        net_activation=np.fromiter(
-            (0 if n is None else ACTIVATION_CODES[n.activation] for n in nets), np.int8, len(genomes)
-        ),
-        net_weights=pad_blocks(
-            [n.weights for n in nets if n is not None], weight_counts, max(int(weight_counts.max()), 1), (), np.float64
-        ),
-        draw_keys=np.fromiter((creature_draw_key(g.id) for g in genomes), np.uint64, len(genomes)),
+        frequency_multiplier=batch.multipliers.copy(),
+        net_hidden=batch.net_hidden.astype(np.int32),
+        net_activation=batch.net_activation.copy(),
+        net_weights=pad_rows(batch.net_weights, weight_counts, max(int(weight_counts.max()), 1), (), np.float64),
+        draw_keys=np.fromiter(map(creature_draw_key, batch.ids), np.uint64, len(batch)),
     )

@@ -1,0 +1,171 @@
+"""A generation's genes as one ragged structure of arrays: every genome's nodes, muscles and network laid
+end to end, with per-genome counts and lineage columns.
+
+Packing pads it for the physics (`evolab.physics.pack`) and the codec stores it (`evolab.storage.
+genome_codec`) straight from its arrays; it is also a `Sequence[Genome]`, each item a view of its rows,
+so code written for lists of genomes reads it unchanged (DESIGN §5).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import overload
+
+import numpy as np
+
+from evolab.genome.genes import (
+    ACTIVATIONS,
+    HSL,
+    MUSCLE_FIELDS,
+    NODE_FIELDS,
+    NeuralGenome,
+    neural_weight_count,
+)
+from evolab.genome.model import Genome
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class GenomeBatch(Sequence[Genome]):
+    """B genomes, their rows laid end to end (genome i's nodes are rows `node_start[i]` to
+    `node_start[i] + n_nodes[i]` of `node_params`, and so on). Every array is read-only.
+
+    Attributes:
+        ids, parent_ids: each genome's id and parents.
+        lineage: (B,) int64 each genome's lineage depth (`Genome.generation`).
+        survival_streaks: (B,) int64.
+        multipliers: (B,) float64 global frequency multipliers.
+        colors: (B, 3) float64 hue, saturation, lightness.
+        n_nodes, n_muscles: (B,) int64 counts.
+        node_params: (sum n_nodes, 5) float64, columns `NODE_FIELDS`.
+        muscle_nodes: (sum n_muscles, 2) int32 node indices within the genome.
+        muscle_params: (sum n_muscles, 16) float64, columns `MUSCLE_FIELDS`.
+        net_hidden, net_outputs: (B,) int64 network sizes, 0 hidden for a genome without a network.
+        net_activation: (B,) int8 index into `ACTIVATIONS`.
+        net_weights: (sum of weight counts,) float64, each network's flat weights.
+    """
+
+    ids: tuple[str, ...]
+    parent_ids: tuple[tuple[str, ...], ...]
+    lineage: np.ndarray
+    survival_streaks: np.ndarray
+    multipliers: np.ndarray
+    colors: np.ndarray
+    n_nodes: np.ndarray
+    n_muscles: np.ndarray
+    node_params: np.ndarray
+    muscle_nodes: np.ndarray
+    muscle_params: np.ndarray
+    net_hidden: np.ndarray
+    net_outputs: np.ndarray
+    net_activation: np.ndarray
+    net_weights: np.ndarray
+
+    @classmethod
+    def of(cls, genomes: Sequence[Genome]) -> GenomeBatch:
+        """The batch of these genomes, in order (itself when it already is one)."""
+        if isinstance(genomes, GenomeBatch):
+            return genomes
+        # one pass for the integer and one for the float columns: a generation converts once per step
+        ints = np.array(
+            [(g.generation, g.survival_streak, g.n_nodes, g.n_muscles, *_network_columns(g.neural)) for g in genomes],
+            dtype=np.int64,
+        ).reshape(-1, 7)
+        floats = np.array(
+            [(g.global_frequency_multiplier, g.color.h, g.color.s, g.color.l) for g in genomes], dtype=np.float64
+        ).reshape(-1, 4)
+        nets = [g.neural.weights for g in genomes if g.neural is not None]
+        return cls(
+            ids=tuple(g.id for g in genomes),
+            parent_ids=tuple(g.parent_ids for g in genomes),
+            lineage=_frozen(ints[:, 0]),
+            survival_streaks=_frozen(ints[:, 1]),
+            multipliers=_frozen(floats[:, 0]),
+            colors=_frozen(floats[:, 1:]),
+            n_nodes=_frozen(ints[:, 2]),
+            n_muscles=_frozen(ints[:, 3]),
+            node_params=_rows([g.node_params for g in genomes], np.float64, (len(NODE_FIELDS),)),
+            muscle_nodes=_rows([g.muscle_nodes for g in genomes], np.int32, (2,)),
+            muscle_params=_rows([g.muscle_params for g in genomes], np.float64, (len(MUSCLE_FIELDS),)),
+            net_hidden=_frozen(ints[:, 4]),
+            net_outputs=_frozen(ints[:, 5]),
+            net_activation=_frozen(ints[:, 6].astype(np.int8)),
+            net_weights=_rows(nets, np.float64, ()),
+        )
+
+    # -- where each genome's rows are ---------------------------------------------------------------
+
+    @property
+    def node_start(self) -> np.ndarray:
+        return np.cumsum(self.n_nodes) - self.n_nodes
+
+    @property
+    def muscle_start(self) -> np.ndarray:
+        return np.cumsum(self.n_muscles) - self.n_muscles
+
+    @property
+    def weight_counts(self) -> np.ndarray:
+        """(B,) flat weight count of each genome's network (0 without one)."""
+        return np.where(self.net_hidden > 0, neural_weight_count(self.net_hidden, self.net_outputs), 0)
+
+    # -- Sequence[Genome] -----------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @overload
+    def __getitem__(self, index: int) -> Genome: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Genome]: ...
+
+    def __getitem__(self, index: int | slice) -> Genome | list[Genome]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        i = range(len(self))[index]  # negative indices count from the end; out of range raises IndexError
+        return self._genome(i, int(self.node_start[i]), int(self.muscle_start[i]), int(self._weight_start()[i]))
+
+    def __iter__(self) -> Iterator[Genome]:
+        starts = zip(self.node_start.tolist(), self.muscle_start.tolist(), self._weight_start().tolist(), strict=True)
+        return (self._genome(i, n, m, w) for i, (n, m, w) in enumerate(starts))
+
+    def _weight_start(self) -> np.ndarray:
+        counts = self.weight_counts
+        return np.cumsum(counts) - counts
+
+    def _genome(self, i: int, node: int, muscle: int, weight: int) -> Genome:
+        n, m = int(self.n_nodes[i]), int(self.n_muscles[i])
+        neural = None
+        if self.net_hidden[i] > 0:
+            hidden, outputs = int(self.net_hidden[i]), int(self.net_outputs[i])
+            count = neural_weight_count(hidden, outputs)
+            neural = NeuralGenome(
+                self.net_weights[weight : weight + count], hidden, outputs, ACTIVATIONS[self.net_activation[i]]
+            )
+        return Genome(
+            self.ids[i],
+            self.node_params[node : node + n],
+            self.muscle_nodes[muscle : muscle + m],
+            self.muscle_params[muscle : muscle + m],
+            float(self.multipliers[i]),
+            HSL(*self.colors[i].tolist()),
+            int(self.lineage[i]),
+            int(self.survival_streaks[i]),
+            self.parent_ids[i],
+            neural,
+        )
+
+
+def _network_columns(net: NeuralGenome | None) -> tuple[int, int, int]:
+    return (0, 0, 0) if net is None else (net.hidden_size, net.output_size, ACTIVATIONS.index(net.activation))
+
+
+def _frozen(values: np.ndarray) -> np.ndarray:
+    """`values` contiguous and read-only (a fresh array is not copied again)."""
+    values = np.ascontiguousarray(values)
+    values.flags.writeable = False
+    return values
+
+
+def _rows(blocks: list[np.ndarray], dtype: type, tail: tuple[int, ...]) -> np.ndarray:
+    rows = np.concatenate(blocks).astype(dtype, copy=False) if blocks else np.zeros((0, *tail), dtype=dtype)
+    return _frozen(rows.reshape((-1, *tail)))
