@@ -93,6 +93,49 @@ class GenomeBatch(Sequence[Genome]):
             net_weights=_rows(nets, np.float64, ()),
         )
 
+    @classmethod
+    def concat(cls, batches: Sequence[GenomeBatch]) -> GenomeBatch:
+        """The genomes of `batches`, one batch after another."""
+        if not batches:
+            return cls.of([])
+
+        def joined(name: str) -> np.ndarray:
+            return _frozen(np.concatenate([getattr(b, name) for b in batches]))
+
+        return cls(
+            ids=tuple(i for b in batches for i in b.ids),
+            parent_ids=tuple(p for b in batches for p in b.parent_ids),
+            **{name: joined(name) for name in _ARRAY_FIELDS},
+        )
+
+    def take(self, indices: Sequence[int] | np.ndarray) -> GenomeBatch:
+        """The genomes at `indices`, in that order (repeats allowed): every genome's rows gathered at once."""
+        idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+        if idx.size and (idx.min() < -len(self) or idx.max() >= len(self)):
+            raise IndexError(f"genome index out of range for a batch of {len(self)}")
+        idx = idx % max(len(self), 1)
+
+        def rows(values: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+            picked = counts[idx]
+            offsets = np.repeat(starts[idx] - (np.cumsum(picked) - picked), picked) + np.arange(picked.sum())
+            return _frozen(values[offsets])
+
+        per_genome = {
+            name: _frozen(getattr(self, name)[idx])
+            for name in ("lineage", "survival_streaks", "multipliers", "colors", "n_nodes", "n_muscles",
+                         "net_hidden", "net_outputs", "net_activation")
+        }  # fmt: skip
+        weights = self.weight_counts
+        return GenomeBatch(
+            ids=tuple(self.ids[i] for i in idx.tolist()),
+            parent_ids=tuple(self.parent_ids[i] for i in idx.tolist()),
+            node_params=rows(self.node_params, self.node_start, self.n_nodes),
+            muscle_nodes=rows(self.muscle_nodes, self.muscle_start, self.n_muscles),
+            muscle_params=rows(self.muscle_params, self.muscle_start, self.n_muscles),
+            net_weights=rows(self.net_weights, np.cumsum(weights) - weights, weights),
+            **per_genome,
+        )
+
     # -- where each genome's rows are ---------------------------------------------------------------
 
     @property
@@ -169,3 +212,9 @@ def _frozen(values: np.ndarray) -> np.ndarray:
 def _rows(blocks: list[np.ndarray], dtype: type, tail: tuple[int, ...]) -> np.ndarray:
     rows = np.concatenate(blocks).astype(dtype, copy=False) if blocks else np.zeros((0, *tail), dtype=dtype)
     return _frozen(rows.reshape((-1, *tail)))
+
+
+_ARRAY_FIELDS = (
+    "lineage", "survival_streaks", "multipliers", "colors", "n_nodes", "n_muscles", "node_params", "muscle_nodes",
+    "muscle_params", "net_hidden", "net_outputs", "net_activation", "net_weights",
+)  # fmt: skip

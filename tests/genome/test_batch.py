@@ -61,3 +61,18 @@ def test_an_empty_batch_is_empty() -> None:
     batch = GenomeBatch.of([])
     assert len(batch) == 0
     assert list(batch) == []
+
+
+def test_take_gathers_genomes_in_any_order_with_repeats(mixed: list[Genome]) -> None:
+    batch = GenomeBatch.of(mixed)
+    order = [3, 0, 3, -1, 5]
+    assert list(batch.take(order)) == [mixed[i] for i in order]
+    assert list(batch.take([])) == []
+    with pytest.raises(IndexError):
+        batch.take([len(mixed)])
+
+
+def test_concat_lays_batches_one_after_another(mixed: list[Genome]) -> None:
+    first, second = GenomeBatch.of(mixed[:3]), GenomeBatch.of(mixed[3:])
+    assert list(GenomeBatch.concat([first, second])) == mixed
+    assert list(GenomeBatch.concat([])) == []
