@@ -17,6 +17,7 @@ from evolab.genetics.selection import (
     truncation_survivors,
     weighted_picks,
 )
+from evolab.genome.batch import GenomeBatch
 from evolab.genome.generate import new_creature_ids
 from evolab.genome.model import Genome
 from evolab.genome.neural import init_neural_genome
@@ -31,8 +32,8 @@ def evolve_step(
     rng: np.random.Generator,
     *,
     birth: int = 0,
-) -> list[Genome]:
-    """Make the next generation from this one's genomes and fitnesses.
+) -> GenomeBatch:
+    """Make the next generation from this one's genomes and fitnesses, as one batch.
 
     1. The `elite_count` best carry over unchanged, same id, survival streak + 1.
     2. The best (1 - cull_fraction) survive as parents (at least one).
@@ -115,15 +116,20 @@ def evolve_step(
         ]
     for slot, child in zip(pair_slots, made, strict=True):
         children[slot] = child
-    if cfg.use_mutation:
-        children = mutate_many(children, mutation, cfg.constraints, rng, lineages)
-    if neural_on:
-        children = [
-            child
-            if child.neural is not None
-            else child.replace(
-                neural=init_neural_genome(rng, cfg.neural_hidden_size, child.n_muscles, cfg.neural_activation)
-            )
-            for child in children
-        ]
-    return next_gen + children
+    made_children = (
+        mutate_many(children, mutation, cfg.constraints, rng, lineages)
+        if cfg.use_mutation
+        else GenomeBatch.of(children)
+    )
+    if neural_on and (made_children.net_hidden == 0).any():  # children of networkless parents get one
+        made_children = GenomeBatch.of(
+            [
+                child
+                if child.neural is not None
+                else child.replace(
+                    neural=init_neural_genome(rng, cfg.neural_hidden_size, child.n_muscles, cfg.neural_activation)
+                )
+                for child in made_children
+            ]
+        )
+    return GenomeBatch.concat([GenomeBatch.of(next_gen), made_children])

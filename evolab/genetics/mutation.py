@@ -19,6 +19,7 @@ import numpy as np
 from evolab.config import EvolutionConfig, GenomeConstraints
 from evolab.genetics.structure import CHANGES, change_bodies, follow_muscles
 from evolab.genome.arrays import split_blocks
+from evolab.genome.batch import GenomeBatch
 from evolab.genome.genes import (
     HSL,
     M_DIR_X,
@@ -142,15 +143,15 @@ def mutate_many(
     constraints: GenomeConstraints,
     rng: np.random.Generator,
     lineages: Sequence[Lineage | None] | None = None,
-) -> list[Genome]:
-    """Mutated copies of `genomes`; ids and lineage fields are kept, or taken from `lineages` (so a clone
+) -> GenomeBatch:
+    """Mutated copies of `genomes`, as one batch; ids and lineage fields are kept, or taken from `lineages` (so a clone
     and its mutation make one genome, not two).
 
     Each result satisfies `constraints` whenever its genome does: values stay in range, structural
     changes never disconnect a body, and a neural output layer always matches the muscles.
     """
     if not genomes:
-        return []
+        return GenomeBatch.of([])
     c = constraints
     b = len(genomes)
     # Structural changes first, body by body (they are rare); every value change after them is one
@@ -194,36 +195,22 @@ def mutate_many(
             for net in nets
         ]
 
-    out = []
-    # read-only views of the batch arrays: each Genome takes its blocks without copying them
-    for batch in (nodes, ends, muscles):
-        batch.flags.writeable = False
-    node_blocks = split_blocks(nodes, n_nodes)
-    end_blocks = split_blocks(ends, n_muscles)
-    muscle_blocks = split_blocks(muscles, n_muscles)
     recolored = recolor.tolist()  # Python values: indexing numpy arrays one by one is slower
-    multiplier_values = multipliers.tolist()
+    colors, ids, parent_ids, lineage_numbers, streaks = [], [], [], [], []
     for i, genome in enumerate(genomes):
         color = genome.color
         if recolored[i]:
             color = HSL((color.h + hue_shift[i]) % 1.0, color.s, color.l)
+        colors.append((color.h, color.s, color.l))
         lineage = lineages[i] if lineages is not None else None
         genome_id, parents, generation = lineage or (genome.id, genome.parent_ids, genome.generation)
-        out.append(
-            Genome(
-                genome_id,
-                node_blocks[i],
-                end_blocks[i],
-                muscle_blocks[i],
-                multiplier_values[i],
-                color,
-                generation,
-                0 if lineage else genome.survival_streak,
-                tuple(parents),
-                nets[i],
-            )
-        )
-    return out
+        ids.append(genome_id)
+        parent_ids.append(tuple(parents))
+        lineage_numbers.append(generation)
+        streaks.append(0 if lineage else genome.survival_streak)
+    return GenomeBatch.of_arrays(
+        ids, parent_ids, lineage_numbers, streaks, multipliers, colors, n_nodes, n_muscles, nodes, ends, muscles, nets
+    )
 
 
 def mutate(genome: Genome, p: MutationParams, constraints: GenomeConstraints, rng: np.random.Generator) -> Genome:

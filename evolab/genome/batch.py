@@ -9,7 +9,7 @@ so code written for lists of genomes reads it unchanged (DESIGN §5).
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import overload
 
 import numpy as np
@@ -60,6 +60,8 @@ class GenomeBatch(Sequence[Genome]):
     net_outputs: np.ndarray
     net_activation: np.ndarray
     net_weights: np.ndarray
+    _views: list[tuple[Genome, ...]] = field(default_factory=list, repr=False)
+    """The genomes as objects, made on first use and kept (a run reads its population several times)."""
 
     @classmethod
     def of(cls, genomes: Sequence[Genome]) -> GenomeBatch:
@@ -91,6 +93,43 @@ class GenomeBatch(Sequence[Genome]):
             net_outputs=_frozen(ints[:, 5]),
             net_activation=_frozen(ints[:, 6].astype(np.int8)),
             net_weights=_rows(nets, np.float64, ()),
+        )
+
+    @classmethod
+    def of_arrays(
+        cls,
+        ids: Sequence[str],
+        parent_ids: Sequence[tuple[str, ...]],
+        lineage: Sequence[int],
+        survival_streaks: Sequence[int],
+        multipliers: np.ndarray,
+        colors: Sequence[tuple[float, float, float]],
+        n_nodes: np.ndarray,
+        n_muscles: np.ndarray,
+        node_params: np.ndarray,
+        muscle_nodes: np.ndarray,
+        muscle_params: np.ndarray,
+        networks: Sequence[NeuralGenome | None],
+    ) -> GenomeBatch:
+        """A batch from rows already laid end to end, as batch operations of the GA make them (the arrays
+        are taken, made read-only, not copied)."""
+        ints = np.array([_network_columns(net) for net in networks], dtype=np.int64).reshape(-1, 3)
+        return cls(
+            ids=tuple(ids),
+            parent_ids=tuple(parent_ids),
+            lineage=_frozen(np.asarray(lineage, dtype=np.int64)),
+            survival_streaks=_frozen(np.asarray(survival_streaks, dtype=np.int64)),
+            multipliers=_frozen(np.asarray(multipliers, dtype=np.float64)),
+            colors=_frozen(np.asarray(colors, dtype=np.float64).reshape(-1, 3)),
+            n_nodes=_frozen(np.asarray(n_nodes, dtype=np.int64)),
+            n_muscles=_frozen(np.asarray(n_muscles, dtype=np.int64)),
+            node_params=_frozen(np.asarray(node_params, dtype=np.float64)),
+            muscle_nodes=_frozen(np.asarray(muscle_nodes, dtype=np.int32)),
+            muscle_params=_frozen(np.asarray(muscle_params, dtype=np.float64)),
+            net_hidden=_frozen(ints[:, 0]),
+            net_outputs=_frozen(ints[:, 1]),
+            net_activation=_frozen(ints[:, 2].astype(np.int8)),
+            net_weights=_rows([net.weights for net in networks if net is not None], np.float64, ()),
         )
 
     @classmethod
@@ -165,11 +204,21 @@ class GenomeBatch(Sequence[Genome]):
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(len(self)))]
         i = range(len(self))[index]  # negative indices count from the end; out of range raises IndexError
+        if self._views:
+            return self._views[0][i]
         return self._genome(i, int(self.node_start[i]), int(self.muscle_start[i]), int(self._weight_start()[i]))
 
     def __iter__(self) -> Iterator[Genome]:
-        starts = zip(self.node_start.tolist(), self.muscle_start.tolist(), self._weight_start().tolist(), strict=True)
-        return (self._genome(i, n, m, w) for i, (n, m, w) in enumerate(starts))
+        return iter(self.genomes())
+
+    def genomes(self) -> tuple[Genome, ...]:
+        """Every genome as a `Genome` (views of the batch's rows), made once."""
+        if not self._views:
+            starts = zip(
+                self.node_start.tolist(), self.muscle_start.tolist(), self._weight_start().tolist(), strict=True
+            )
+            self._views.append(tuple(self._genome(i, n, m, w) for i, (n, m, w) in enumerate(starts)))
+        return self._views[0]
 
     def _weight_start(self) -> np.ndarray:
         counts = self.weight_counts

@@ -280,7 +280,7 @@ class Run:
                 stats=stats,
                 results=ranked,
                 frames=replays_to_store(chosen, genomes, evaluation) if record else (),
-                next_population=tuple(next_population),
+                next_population=next_population,
                 rng_state=self._rng.bit_generator.state,
                 write_checkpoint=checkpoint,
                 best=self._best,

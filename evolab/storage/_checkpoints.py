@@ -14,6 +14,7 @@ import numpy as np
 import zstandard
 
 from evolab.errors import CorruptData
+from evolab.genome.batch import GenomeBatch
 from evolab.genome.model import Genome
 from evolab.storage._creatures import GenomeArchive, ids_by_number
 from evolab.storage.records import Checkpoint, CheckpointRow
@@ -26,7 +27,8 @@ def write_checkpoint(
 ) -> None:
     """The checkpoint of `generation` for a population whose genomes are stored."""
     numbers = archive.numbers(cur, pk)
-    members = np.array([(numbers[g.id], g.survival_streak) for g in population], dtype=np.int64)
+    batch = GenomeBatch.of(population)
+    members = np.array([[numbers[cid] for cid in batch.ids], batch.survival_streaks], dtype=np.int64).T.reshape(-1, 2)
     _insert(cur, pk, generation, members, rng_state)
 
 

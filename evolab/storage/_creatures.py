@@ -14,6 +14,7 @@ from itertools import repeat
 import numpy as np
 
 from evolab.errors import CorruptData, CreatureNotFound, InvalidInput
+from evolab.genome.batch import GenomeBatch
 from evolab.genome.model import Genome
 from evolab.storage.creature_keys import creature_key
 from evolab.storage.genome_codec import (
@@ -65,16 +66,20 @@ class GenomeArchive:
     def add(self, cur: sqlite3.Cursor, pk: int, born: int, genomes: Sequence[Genome]) -> None:
         """Store the genomes not stored yet as one batch (batch number = `born`)."""
         numbers = self.numbers(cur, pk)
-        new = [g for g in genomes if g.id not in numbers]
+        batch = GenomeBatch.of(genomes)
+        new = [i for i, cid in enumerate(batch.ids) if cid not in numbers]
         if not new:
             return
-        if len({g.id for g in new}) != len(new):
+        if len(new) < len(batch):
+            batch = batch.take(new)
+        ids = batch.ids
+        if len(set(ids)) != len(ids):
             raise InvalidInput("creature ids must be unique within a run")
-        parents = [g.parent_ids for g in new]
+        parents = batch.parent_ids
         if any(len(p) > 2 for p in parents):
             raise InvalidInput("a creature has at most two parents")
         first = len(numbers)
-        content = batch_content(new)
+        content = batch_content(batch)
         previous = cur.execute(
             "SELECT batch, data FROM genome_batches WHERE run_pk = ? AND batch < ? ORDER BY batch DESC LIMIT 1",
             (pk, born),
@@ -85,8 +90,7 @@ class GenomeArchive:
         blob = compress_batch(content, chain)
         cur.execute("INSERT INTO genome_batches (run_pk, batch, data) VALUES (?, ?, ?)", (pk, born, blob))
         self._remember(pk, born, blob, content)
-        ids = [g.id for g in new]
-        count = len(new)
+        count = len(ids)
         # column by column (one pass per column is cheaper than a tuple per creature built field by field)
         rows = zip(
             repeat(pk),
@@ -95,9 +99,9 @@ class GenomeArchive:
             repeat(born),
             [creature_key(p[0]) if p else None for p in parents],
             [creature_key(p[1]) if len(p) > 1 else None for p in parents],
-            [g.generation for g in new],
-            [g.n_nodes for g in new],
-            [g.n_muscles for g in new],
+            batch.lineage.tolist(),
+            batch.n_nodes.tolist(),
+            batch.n_muscles.tolist(),
             range(count),
         )
         cur.executemany(

@@ -242,7 +242,7 @@ class GenerationRecord:
     stats: GenerationStats
     results: RankedResults | tuple[CreatureResult, ...]
     frames: tuple[FramesToStore, ...]
-    next_population: tuple[Genome, ...]
+    next_population: Sequence[Genome]
     rng_state: dict
     write_checkpoint: bool
     best: tuple[float, str, int, float | None] | None

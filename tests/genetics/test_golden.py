@@ -14,9 +14,9 @@ from evolab.genetics import evolve_step
 from evolab.genome import Genome, initial_population
 
 GOLDEN = {
-    "default": "30e1e9eba626b60965214b31e42a3474f1e1f11413d66a37833a1aa7adbcc85c",
-    "neural-hybrid": "38ab1ff907ff5dc8a1ded0231a6ff470289ffbd64cceb111af3ebfd343e996d1",
-    "uniform-tournament": "be090309517c5ea5f8266faf41f8d12fc14e1e4c4226dd39fa90016159cd5573",
+    "default": "40e31ce4e1b9d759790baa60f2bbde784040f5c59192392c22645316ef3e60f7",
+    "neural-hybrid": "f4086c7cabdf9b3cbc4af5f63c6e40616d0de65f8b936aee5bd27bb5d21da6b2",
+    "uniform-tournament": "79257db372ec7de1a68e33c7eef074c1f9533a0365e40ac69b2bfe5d0ba13325",
 }
 """sha256 of five generations of each configuration below (see `digest`)."""
 
@@ -28,12 +28,15 @@ CONFIGS = {
 
 
 def digest(generations: list[list[Genome]]) -> str:
-    """Every gene, id, parent, colour, lineage number and streak of every genome, in order."""
+    """Every gene, id, parent, colour, lineage number and streak of every genome, in order (values, not
+    their types: a colour held as a numpy float is the same colour)."""
     h = hashlib.sha256()
     for population in generations:
         for g in population:
-            h.update(repr((g.id, g.parent_ids, g.generation, g.survival_streak, g.color)).encode())
-            h.update(repr(g.global_frequency_multiplier).encode())
+            h.update(repr((g.id, tuple(g.parent_ids), int(g.generation), int(g.survival_streak))).encode())
+            h.update(
+                np.array([g.color.h, g.color.s, g.color.l, g.global_frequency_multiplier], dtype=np.float64).tobytes()
+            )
             for block in (g.node_params, g.muscle_nodes, g.muscle_params):
                 h.update(np.ascontiguousarray(block).tobytes())
             if g.neural is not None:
