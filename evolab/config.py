@@ -44,7 +44,14 @@ def describe_validation_error(err: ValidationError) -> str:
 class _Config(BaseModel):
     """Frozen, strict-keyed pydantic base whose validation failures surface as `ConfigError`."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True, strict=True)
+    # a configuration the API sends always has every field: its schema says so (the web's types follow)
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        validate_default=True,
+        strict=True,
+        json_schema_serialization_defaults_required=True,
+    )
 
     def __init__(self, **data: Any) -> None:
         try:

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import threading
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -16,12 +14,9 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from evolab import __version__
 from evolab.errors import EvolabError
-from evolab.physics.simulate import run_batch
 from evolab.server.hub import Hub
-from evolab.server.routes import creatures, live, presets, runs
-from evolab.server.state import ReadStores, ServerState
-from evolab.server.watch import Watcher
-from evolab.server.worker import Worker
+from evolab.server.routes import creatures, defaults, live, presets, runs
+from evolab.server.state import ServerState
 from evolab.storage import Store
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -62,43 +57,17 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        hub = Hub(asyncio.get_running_loop())
-        kernel_lock = threading.Lock()
-
-        def locked_kernel(*args: Any, **kwargs: Any) -> Any:
-            with kernel_lock:
-                return run_batch(*args, **kwargs)
-
-        state = ServerState(
-            db=db,
-            stores=ReadStores(db),
-            worker=Worker(db, hub.publish, kernel=locked_kernel, workers=workers),
-            watcher=Watcher(db, hub.publish, poll_interval),
-            hub=hub,
-            kernel_lock=kernel_lock,
-        )
-        app.state.evolab = state
-        state.worker.start()
-        state.watcher.start()
+        state = ServerState.start(db, Hub(asyncio.get_running_loop()), workers=workers, poll_interval=poll_interval)
+        app.state.evolab = state  # what `evolab.server.deps` hands the routes
         try:
             yield
         finally:
-            await asyncio.to_thread(state.worker.close)
-            await asyncio.to_thread(state.watcher.close)
-            state.stores.close()
+            await asyncio.to_thread(state.close)
 
-    app = FastAPI(
-        title="evolab",
-        version=__version__,
-        summary="Watch, replay and steer evolution runs stored in one SQLite file.",
-        lifespan=lifespan,
-    )
+    app = api_app(lifespan)
     app.state.allowed_hosts = tuple(allowed_hosts) if allowed_hosts is not None else None
     if allowed_hosts is not None:
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))
-    for router in (runs.router, creatures.router, presets.router, live.router):
-        app.include_router(router)
-    _add_error_handlers(app)
     if static_dir is not None and (static_dir / "index.html").is_file():
         app.mount("/", StaticFiles(directory=static_dir, html=True), name="web")
     else:
@@ -107,6 +76,27 @@ def create_app(
         def not_built() -> HTMLResponse:
             return HTMLResponse(_NOT_BUILT)
 
+    return app
+
+
+def api_app(lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None) -> FastAPI:
+    """The API's routes and error mapping, without the database, the web UI or host checks: what
+    `create_app` builds on, and all the OpenAPI schema is made of (`evolab.server.openapi`).
+
+    Args:
+        lifespan: sets `app.state.evolab` (a `ServerState`) while the app runs; the routes need it, or
+            `app.dependency_overrides` for the dependencies of `evolab.server.deps` that read it.
+    """
+    app = FastAPI(
+        title="evolab",
+        version=__version__,
+        summary="Watch, replay and steer evolution runs stored in one SQLite file.",
+        lifespan=lifespan,
+    )
+    app.state.allowed_hosts = None  # any host; `create_app` narrows it
+    for router in (runs.router, creatures.router, presets.router, defaults.router, live.router):
+        app.include_router(router)
+    _add_error_handlers(app)
     return app
 
 

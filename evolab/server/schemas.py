@@ -3,13 +3,23 @@ generated from these)."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from evolab.config import EvolutionConfig, NeuralMode
+
+T = TypeVar("T")
 
 RunStatus = Literal["created", "running", "completed", "stopped", "failed"]
 JobKind = Literal["create", "advance", "fork", "rename", "delete", "preset"]
 JobState = Literal["queued", "running", "done", "stopped", "failed"]
+DEFAULT_PRESET = "default"
+"""The preset of a run created without one (and the base of a saved preset without one)."""
+Position = Annotated[list[float], Field(min_length=3, max_length=3)]
+"""A point: x, y (up), z."""
+NodePair = Annotated[list[int], Field(min_length=2, max_length=2)]
+"""The indices of the two nodes a muscle joins."""
 
 
 class _Request(BaseModel):
@@ -54,7 +64,7 @@ class RunSummary(BaseModel):
     duration: float
     gravity: float
     mutation_rate: float
-    neural_mode: str
+    neural_mode: NeuralMode
     trials: int = Field(description="pellet layouts each creature is evaluated on per generation (fitness is the mean)")
     turbo: bool = Field(description="no replays are stored; they are re-simulated on demand")
 
@@ -75,8 +85,19 @@ class BenchmarkProgressDoc(BaseModel):
     pellets_ratio: float | None = Field(description="last / first tenth's pellets; null when the first collected none")
 
 
+class Page(BaseModel, Generic[T]):
+    """One page of a collection: `limit` items after the first `offset` (query parameters)."""
+
+    data: list[T]
+    count: int = Field(description="items in the whole collection, before paging")
+
+
+class RunPage(Page[RunSummary]):
+    """Runs, newest first."""
+
+
 class RunDetail(RunSummary):
-    config: dict[str, Any]
+    config: EvolutionConfig
     benchmark_progress: BenchmarkProgressDoc | None = Field(
         description="the benchmark's first and last tenth and the champion; null when no generation was scored"
     )
@@ -108,6 +129,10 @@ class GenerationStatsDoc(BaseModel):
     benchmark_creature: str | None = Field(description="the creature the benchmark score is of")
 
 
+class GenerationStatsPage(Page[GenerationStatsDoc]):
+    """Generations' statistics, in order."""
+
+
 class CreatureCard(BaseModel):
     """One creature in one generation: its result and what a card needs to draw it."""
 
@@ -134,10 +159,10 @@ class CreatureCard(BaseModel):
     avg_frequency: float
     global_frequency_multiplier: float
     frames: Literal["stored", "simulated"]
-    pose: list[list[float]]
+    pose: list[Position]
     node_sizes: list[float]
     node_frictions: list[float]
-    muscles: list[list[int]]
+    muscles: list[NodePair]
     muscle_stiffness: list[float]
     muscle_frequency: list[float]
 
@@ -171,7 +196,7 @@ class CreatureDoc(BaseModel):
 
 
 class PelletDoc(BaseModel):
-    position: list[float]
+    position: Position
     spawned_frame: int
     collected_frame: int | None
     initial_distance: float
@@ -182,8 +207,8 @@ class ReplayDoc(BaseModel):
     generation: int
     source: Literal["stored", "simulated"]
     fps: int
-    neural_mode: str
-    frames: list[list[list[float]]]
+    neural_mode: NeuralMode
+    frames: list[list[Position]] = Field(description="each recorded frame's node positions")
     fitness_over_time: list[float]
     pellets: list[PelletDoc]
 
@@ -244,7 +269,32 @@ class PresetDoc(BaseModel):
     name: str
     builtin: bool
     description: str
-    config: dict[str, Any]
+    config: EvolutionConfig
+
+
+class PresetPage(Page[PresetDoc]):
+    """The shipped presets, then the saved ones."""
+
+
+class FieldRange(BaseModel):
+    """The values a numeric configuration field accepts (from the configuration's JSON schema); a bound
+    is null when there is none."""
+
+    type: Literal["integer", "number"]
+    minimum: float | None = Field(description="the smallest value allowed")
+    exclusive_minimum: float | None = Field(description="values must be greater than this")
+    maximum: float | None = Field(description="the largest value allowed")
+    exclusive_maximum: float | None = Field(description="values must be less than this")
+
+
+class DefaultsDoc(BaseModel):
+    """What a new run gets when nothing is overridden, and what each numeric setting may be."""
+
+    preset: str = Field(description="the preset a run starts from when none is named")
+    config: EvolutionConfig = Field(description="that preset's configuration, complete")
+    ranges: dict[str, FieldRange] = Field(
+        description='every numeric setting by its dotted path ("sim.gravity"): the values it accepts'
+    )
 
 
 class JobDoc(BaseModel):
@@ -272,7 +322,7 @@ class HealthDoc(BaseModel):
 
 
 class CreateRunRequest(_Request):
-    preset: str = Field("default", max_length=200, description="a shipped or saved preset to start from")
+    preset: str = Field(DEFAULT_PRESET, max_length=200, description="a shipped or saved preset to start from")
     config: dict[str, Any] = Field(default_factory=dict, description="overrides, nested like the configuration")
     name: str | None = Field(None, max_length=200)
     seed: int | None = Field(None, ge=0, le=2**63 - 1)
@@ -294,4 +344,4 @@ class ForkRequest(_Request):
 
 class PresetRequest(_Request):
     config: dict[str, Any] = Field(default_factory=dict)
-    base: str = Field("default", max_length=200, description="the shipped preset the config overrides")
+    base: str = Field(DEFAULT_PRESET, max_length=200, description="the shipped preset the config overrides")

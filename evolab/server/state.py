@@ -1,19 +1,18 @@
 """What the app holds while it runs: the database path, per-thread read connections, the writer, the
-watcher and the event hub; and the dependencies that hand them to the routes."""
+watcher and the event hub (`evolab.server.deps` hands them to the routes)."""
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-from fastapi import HTTPException, Request
-
+from evolab.physics.simulate import run_batch
 from evolab.server.hub import Hub
 from evolab.server.watch import Watcher
 from evolab.server.worker import Worker
-from evolab.storage import RunInfo, Store
+from evolab.storage import Store
 
 
 class ReadStores:
@@ -59,6 +58,8 @@ class ThreadStore:
 
 @dataclass
 class ServerState:
+    """Everything a running app shares between requests (`create_app`'s lifespan makes and closes it)."""
+
     db: Path
     stores: ReadStores
     worker: Worker
@@ -66,19 +67,31 @@ class ServerState:
     hub: Hub
     kernel_lock: threading.Lock = field(default_factory=threading.Lock)
 
+    @classmethod
+    def start(cls, db: Path, hub: Hub, *, workers: int | None, poll_interval: float) -> ServerState:
+        """Open the read connections and start the writer and the watcher over `db`, both publishing to
+        `hub` (see `evolab.server.create_app` for the arguments)."""
+        kernel_lock = threading.Lock()
 
-def server_state(request: Request) -> ServerState:
-    return request.app.state.evolab
+        def locked_kernel(*args: Any, **kwargs: Any) -> Any:
+            # replays re-simulate on request threads with the same compiled kernel the writer runs
+            with kernel_lock:
+                return run_batch(*args, **kwargs)
 
+        state = cls(
+            db=db,
+            stores=ReadStores(db),
+            worker=Worker(db, hub.publish, kernel=locked_kernel, workers=workers),
+            watcher=Watcher(db, hub.publish, poll_interval),
+            hub=hub,
+            kernel_lock=kernel_lock,
+        )
+        state.worker.start()
+        state.watcher.start()
+        return state
 
-def read_store(request: Request) -> Store:
-    """The read connection of whichever thread runs the request (see `ThreadStore`)."""
-    return cast(Store, ThreadStore(server_state(request).stores))
-
-
-def require_run(store: Store, run_id: str) -> RunInfo:
-    """The run, or a 404."""
-    info = store.find_run(run_id)
-    if info is None:
-        raise HTTPException(404, f"unknown run {run_id!r}")
-    return info
+    def close(self) -> None:
+        """Finish the writer's job in progress, stop the watcher and close the read connections (blocks)."""
+        self.worker.close()
+        self.watcher.close()
+        self.stores.close()

@@ -35,19 +35,13 @@ def _rounded(values: np.ndarray, digits: int = 3) -> list:
     return np.round(np.asarray(values, dtype=np.float64), digits).tolist()
 
 
-def is_live(info: RunInfo) -> bool:
-    """Whether a process (this server or `evolab evolve`) is writing the run right now."""
-    return info.being_written
-
-
 def run_summary(info: RunInfo) -> RunSummary:
     cfg = info.config
-    live = is_live(info)
     return RunSummary(
         id=info.id,
         name=info.name,
         status=info.status,
-        live=live,
+        live=info.being_written,
         seed=info.seed,
         created_at=info.created_at,
         updated_at=info.updated_at,
@@ -76,7 +70,7 @@ def run_detail(info: RunInfo, history: Sequence[GenerationStats] = ()) -> RunDet
     """The run's summary, configuration and benchmark progress (`history`: its generations' statistics)."""
     return RunDetail(
         **run_summary(info).model_dump(),
-        config=info.config.model_dump(mode="json"),
+        config=info.config,
         benchmark_progress=progress_doc(history, info),
     )
 

@@ -36,7 +36,7 @@ def get_run(server: LiveServer, run_id: str) -> dict:
 
 
 def get_generations(server: LiveServer, run_id: str) -> list[dict]:
-    return httpx.get(f"{server.url}/api/runs/{run_id}/generations", timeout=30).json()
+    return httpx.get(f"{server.url}/api/runs/{run_id}/generations", timeout=30).json()["data"]
 
 
 def open_run(page: Page, server: LiveServer, run_id: str) -> None:
@@ -79,9 +79,29 @@ def test_the_menu_starts_a_run_that_advances_three_generations(server: LiveServe
     expect_every_card_has_a_fitness(page, 10)
     screenshot(page, "menu_run_after_three_generations")
 
-    runs = httpx.get(f"{server.url}/api/runs").json()
+    runs = httpx.get(f"{server.url}/api/runs").json()["data"]
     assert [(r["name"], r["generation_count"], r["population_size"]) for r in runs] == [("made in the menu", 4, 10)]
     assert runs[0]["duration"] == 3.0
+
+
+def test_the_menu_starts_from_the_servers_defaults_within_its_limits(server: LiveServer, page: Page) -> None:
+    defaults = httpx.get(f"{server.url}/api/defaults").json()
+    cfg, ranges = defaults["config"], defaults["ranges"]
+    page.goto(server.url)
+
+    shown = {
+        "menu-population-input": cfg["population_size"],
+        "menu-trials-input": cfg["trials"],
+        "menu-duration-input": cfg["sim"]["duration"],
+        "menu-max-size-input": cfg["constraints"]["max_size"],
+        "menu-mutation-input": round(cfg["mutation_rate"] * 100),
+        "menu-fitness-pellet-input": cfg["sim"]["fitness"]["pellet"],
+    }
+    for testid, value in shown.items():
+        expect(page.get_by_test_id(testid)).to_have_value(f"{value:g}")
+    expect(page.get_by_test_id("menu-preset")).to_have_value(defaults["preset"])
+    for testid, field in (("menu-max-size", "constraints.max_size"), ("menu-trials", "trials")):
+        assert float(page.get_by_test_id(testid).get_attribute("max")) <= ranges[field]["maximum"]
 
 
 def test_a_card_opens_a_replay_that_moves(server: LiveServer, page: Page) -> None:
@@ -129,7 +149,7 @@ def test_the_graph_button_hides_and_shows_both_charts(server: LiveServer, page: 
 
 def test_a_run_made_by_evolab_evolve_opens_from_the_run_list(server: LiveServer, page: Page) -> None:
     evolve_with_cli(server.db, generations=3, name="from the cli")
-    run_id = httpx.get(f"{server.url}/api/runs").json()[0]["id"]
+    run_id = httpx.get(f"{server.url}/api/runs").json()["data"][0]["id"]
     page.goto(server.url)
     page.get_by_test_id("load-run").click()
     card = page.locator(f'[data-testid="run-card"][data-run-id="{run_id}"]')
@@ -145,7 +165,7 @@ def test_a_run_made_by_evolab_evolve_opens_from_the_run_list(server: LiveServer,
 
 def test_browsing_history_and_forking_from_an_old_generation(server: LiveServer, page: Page) -> None:
     evolve_with_cli(server.db, generations=3, name="history")
-    run_id = httpx.get(f"{server.url}/api/runs").json()[0]["id"]
+    run_id = httpx.get(f"{server.url}/api/runs").json()["data"][0]["id"]
     open_run(page, server, run_id)
 
     page.get_by_test_id("gen-prev").click()
@@ -156,7 +176,7 @@ def test_browsing_history_and_forking_from_an_old_generation(server: LiveServer,
 
     page.get_by_test_id("fork").click()
     page.wait_for_function("old => !location.hash.includes(old)", arg=run_id)
-    forks = [r for r in httpx.get(f"{server.url}/api/runs").json() if r["parent_run_id"] == run_id]
+    forks = [r for r in httpx.get(f"{server.url}/api/runs").json()["data"] if r["parent_run_id"] == run_id]
     assert [(f["fork_generation"], f["generation_count"]) for f in forks] == [(1, 2)]
     expect(page.get_by_test_id("creature-card").first).to_be_visible()
     screenshot(page, "forked_run")
@@ -164,7 +184,7 @@ def test_browsing_history_and_forking_from_an_old_generation(server: LiveServer,
 
 def test_an_open_run_shows_generations_that_the_cli_writes_live(server: LiveServer, page: Page) -> None:
     evolve_with_cli(server.db, generations=2, name="growing")
-    run_id = httpx.get(f"{server.url}/api/runs").json()[0]["id"]
+    run_id = httpx.get(f"{server.url}/api/runs").json()["data"][0]["id"]
     open_run(page, server, run_id)
     assert shown_generation(page) == 1
 
@@ -188,14 +208,14 @@ def test_a_preset_saved_from_the_menu_is_offered_and_can_be_deleted(server: Live
     page.get_by_test_id("menu-preset-save-confirm").click()
 
     expect(page.get_by_test_id("menu-preset")).to_have_value("tiny")
-    saved = {p["name"]: p for p in httpx.get(f"{server.url}/api/presets").json() if not p["builtin"]}
+    saved = {p["name"]: p for p in httpx.get(f"{server.url}/api/presets").json()["data"] if not p["builtin"]}
     assert saved["tiny"]["config"]["population_size"] == 20
     screenshot(page, "menu_saved_preset")
 
     page.get_by_test_id("menu-preset-delete").click()
     page.get_by_test_id("menu-preset-delete").click()  # the first click only asks
     expect(page.get_by_test_id("menu-preset")).to_have_value("default")
-    assert all(p["builtin"] for p in httpx.get(f"{server.url}/api/presets").json())
+    assert all(p["builtin"] for p in httpx.get(f"{server.url}/api/presets").json()["data"])
 
 
 def test_stop_in_the_page_stops_a_run_that_evolab_evolve_is_writing(server: LiveServer, page: Page) -> None:
@@ -204,7 +224,7 @@ def test_stop_in_the_page_stops_a_run_that_evolab_evolve_is_writing(server: Live
     with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as cli:
         try:
             deadline = time.monotonic() + 60
-            while not (runs := httpx.get(f"{server.url}/api/runs").json()) or not runs[0]["generation_count"]:
+            while not (runs := httpx.get(f"{server.url}/api/runs").json()["data"]) or not runs[0]["generation_count"]:
                 assert time.monotonic() < deadline, "the CLI run did not start"
                 time.sleep(0.1)
             open_run(page, server, runs[0]["id"])

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from evolab.runner.progress import benchmark_progress
-from evolab.server.schemas import AnalyticsDoc, CreatureDoc, GenerationDoc, RunDetail, RunSummary
+from evolab.server.schemas import AnalyticsDoc, CreatureDoc, GenerationDoc, GenerationStatsPage, RunDetail, RunPage
 from evolab.storage import Store
 from tests.server.shared import TestClient, make_run, serve
 
@@ -66,7 +66,7 @@ def test_a_runs_configuration_gives_its_trials_and_benchmark(runs: Runs) -> None
 
 
 def test_every_generation_lists_its_benchmark_score_as_stored(runs: Runs) -> None:
-    docs = runs.get(f"/api/runs/{runs.trials_id}/generations")
+    docs = runs.get(f"/api/runs/{runs.trials_id}/generations")["data"]
     stored = runs.store.generation_stats(runs.trials_id)
 
     assert len(docs) == GENERATIONS
@@ -83,7 +83,7 @@ def test_every_generation_lists_its_benchmark_score_as_stored(runs: Runs) -> Non
 
 
 def test_a_generations_stats_carry_its_benchmark_score(runs: Runs) -> None:
-    (latest,) = runs.get(f"/api/runs/{runs.trials_id}/generations?start={GENERATIONS - 1}")
+    (latest,) = runs.get(f"/api/runs/{runs.trials_id}/generations?start={GENERATIONS - 1}")["data"]
 
     stats = runs.get(f"/api/runs/{runs.trials_id}/generations/{GENERATIONS - 1}")["stats"]
 
@@ -91,7 +91,7 @@ def test_a_generations_stats_carry_its_benchmark_score(runs: Runs) -> None:
 
 
 def test_the_best_of_a_run_is_its_champion_on_the_benchmark(runs: Runs) -> None:
-    history = runs.get(f"/api/runs/{runs.trials_id}/generations")
+    history = runs.get(f"/api/runs/{runs.trials_id}/generations")["data"]
     champion = max(history, key=lambda s: s["benchmark_fitness"])  # the first of equals, as the run keeps it
 
     run = runs.run(runs.trials_id)
@@ -102,7 +102,7 @@ def test_the_best_of_a_run_is_its_champion_on_the_benchmark(runs: Runs) -> None:
 
 
 def test_the_run_list_says_the_best_is_judged_on_the_benchmark(runs: Runs) -> None:
-    (entry,) = [r for r in runs.get("/api/runs") if r["id"] == runs.trials_id]
+    (entry,) = [r for r in runs.get("/api/runs")["data"] if r["id"] == runs.trials_id]
     run = runs.run(runs.trials_id)
 
     assert {k: entry[k] for k in ("best_fitness", "best_pellets", "best_by_benchmark", "best_creature_id")} == {
@@ -163,7 +163,7 @@ def test_a_creatures_results_give_its_spread_and_pellets_per_trial(runs: Runs) -
 
 
 def test_a_one_trial_run_without_a_benchmark_has_no_benchmark_scores(runs: Runs) -> None:
-    docs = runs.get(f"/api/runs/{runs.single_id}/generations")
+    docs = runs.get(f"/api/runs/{runs.single_id}/generations")["data"]
 
     assert {(d["benchmark_fitness"], d["benchmark_pellets"], d["benchmark_creature"]) for d in docs} == {
         (None, None, None)
@@ -200,8 +200,8 @@ def test_every_answer_matches_its_documented_response_model(runs: Runs, which: s
     creature = runs.cards(run_id, 0)[0]["id"]
 
     RunDetail.model_validate(runs.run(run_id), strict=True)
-    for entry in runs.get("/api/runs"):
-        RunSummary.model_validate(entry, strict=True)
+    RunPage.model_validate(runs.get("/api/runs"), strict=True)
+    GenerationStatsPage.model_validate(runs.get(f"/api/runs/{run_id}/generations"), strict=True)
     GenerationDoc.model_validate(runs.get(f"/api/runs/{run_id}/generations/0"), strict=True)
     CreatureDoc.model_validate(runs.get(f"/api/runs/{run_id}/creatures/{creature}"), strict=True)
     AnalyticsDoc.model_validate(runs.get(f"/api/runs/{run_id}/analytics"), strict=True)

@@ -29,7 +29,7 @@ def test_requests_addressed_to_another_name_are_refused(tmp_path: Path) -> None:
     with loopback_client(tmp_path / "e.db") as client:
         refused = client.post("/api/runs", json={"preset": "quick"}, headers={"Host": "evil.example:8080"})
         assert refused.status_code == 400
-        assert client.get("/api/runs").json() == []
+        assert client.get("/api/runs").json() == {"data": [], "count": 0}
 
 
 @pytest.mark.parametrize("origin", ["http://127.0.0.1:8080", "http://localhost:5173"])

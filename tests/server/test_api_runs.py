@@ -99,7 +99,8 @@ def test_the_run_list_is_newest_first_and_includes_runs_written_outside_the_serv
         response = client.get("/api/runs")
 
     assert response.status_code == 200
-    runs = response.json()
+    runs = response.json()["data"]
+    assert response.json()["count"] == 3
     assert [r["id"] for r in runs] == [while_serving, through_api, before_start]
     assert [r["generation_count"] for r in runs] == [1, 0, 2]
 
@@ -114,7 +115,7 @@ def test_every_run_that_other_processes_write_while_serving_can_be_read(db_path:
             command = [sys.executable, "-m", "evolab", "evolve", "--preset", "quick", "--population", "8",
                        "--duration", "1", "--generations", "2", "--seed", str(seed), "--db", str(db_path)]  # fmt: skip
             subprocess.run(command, check=True, capture_output=True)
-            written.append(client.get("/api/runs").json()[0]["id"])
+            written.append(client.get("/api/runs").json()["data"][0]["id"])
             answers = [client.get(f"/api/runs/{run_id}") for run_id in written]
             assert [a.status_code for a in answers] == [200] * len(written)
             assert [a.json()["generation_count"] for a in answers] == [2] * len(written)
@@ -129,7 +130,7 @@ def test_a_new_run_seed_is_exact_in_json_readers_that_use_doubles(client: TestCl
 
 
 def test_a_run_list_entry_summarises_the_stored_run(stored: Stored) -> None:
-    (entry,) = [r for r in stored.get("/api/runs") if r["id"] == stored.run_id]
+    (entry,) = [r for r in stored.get("/api/runs")["data"] if r["id"] == stored.run_id]
     info = stored.store.get_run(stored.run_id)
 
     assert entry["generation_count"] == GENERATIONS
@@ -207,7 +208,7 @@ def test_renaming_a_run_trims_the_new_name(client: TestClient) -> None:
     assert response.status_code == 200
     assert response.json()["name"] == "sprinter"
     assert get_run(client, run_id)["name"] == "sprinter"
-    assert [r["name"] for r in client.get("/api/runs").json()] == ["sprinter"]
+    assert [r["name"] for r in client.get("/api/runs").json()["data"]] == ["sprinter"]
 
 
 @pytest.mark.parametrize("name", ["", "   ", "\t\n"])
@@ -233,7 +234,7 @@ def test_deleting_a_run_removes_it_and_everything_it_stored(db_path: Path) -> No
         assert client.get(f"/api/runs/{deleted}").status_code == 404
         assert client.get(f"/api/runs/{deleted}/generations").status_code == 404
         assert client.delete(f"/api/runs/{deleted}").status_code == 404
-        assert [r["id"] for r in client.get("/api/runs").json()] == [kept]
+        assert [r["id"] for r in client.get("/api/runs").json()["data"]] == [kept]
     assert orphan_rows(db_path) == dict.fromkeys(RUN_TABLES, 0)
     assert run_rows(db_path, kept) == kept_rows
 
@@ -281,7 +282,8 @@ def test_stopping_a_run_that_evolab_evolve_is_writing_asks_it_to_stop_cleanly(db
     with serve(db_path) as client, subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as cli:
         try:
             run = wait_until(
-                lambda: next((r for r in client.get("/api/runs").json() if r["live"]), None), "the CLI run to start"
+                lambda: next((r for r in client.get("/api/runs").json()["data"] if r["live"]), None),
+                "the CLI run to start",
             )
             stopped = client.post(f"/api/runs/{run['id']}/stop")
             code = cli.wait(DEADLINE)
@@ -314,7 +316,7 @@ def test_advancing_a_run_is_a_job_that_stores_the_generations(client: TestClient
     assert run["status"] == "completed"
     assert run["live"] is False
     assert run["best_fitness"] is not None
-    assert [g["generation"] for g in client.get(f"/api/runs/{run_id}/generations").json()] == [0, 1, 2]
+    assert [g["generation"] for g in client.get(f"/api/runs/{run_id}/generations").json()["data"]] == [0, 1, 2]
 
 
 def test_a_run_advanced_by_the_server_stores_what_the_same_run_stores_anywhere(
@@ -400,10 +402,10 @@ def test_forking_makes_a_new_run_holding_the_history_up_to_a_generation(db_path:
         assert fork["generation_count"] == 3
         assert fork["name"] == "branch"
         assert fork["config"] == get_run(client, source)["config"]
-        source_stats = client.get(f"/api/runs/{source}/generations").json()
-        assert client.get(f"/api/runs/{fork['id']}/generations").json() == source_stats[:3]
+        source_stats = client.get(f"/api/runs/{source}/generations").json()["data"]
+        assert client.get(f"/api/runs/{fork['id']}/generations").json()["data"] == source_stats[:3]
         assert get_run(client, source)["generation_count"] == 4
-        assert client.get("/api/runs").json()[0]["id"] == fork["id"]
+        assert client.get("/api/runs").json()["data"][0]["id"] == fork["id"]
         assert advance(client, fork["id"], 2)["generation_count"] == 5
 
 
@@ -415,14 +417,14 @@ def test_forking_from_a_generation_that_is_not_stored_is_404(db_path: Path, gene
 
         assert response.status_code == 404
         assert f"generation {generation}" in response.json()["detail"]
-        assert [r["id"] for r in client.get("/api/runs").json()] == [source]
+        assert [r["id"] for r in client.get("/api/runs").json()["data"]] == [source]
 
 
 # -- generations and their creatures ---------------------------------------------------------------------
 
 
 def test_generations_lists_every_generations_statistics_in_order(stored: Stored) -> None:
-    docs = stored.get(f"/api/runs/{stored.run_id}/generations")
+    docs = stored.get(f"/api/runs/{stored.run_id}/generations")["data"]
 
     assert [d["generation"] for d in docs] == list(range(GENERATIONS))
     for doc, stats in zip(docs, stored.store.generation_stats(stored.run_id), strict=True):
@@ -448,7 +450,7 @@ def test_generations_lists_every_generations_statistics_in_order(stored: Stored)
     ],
 )
 def test_generations_can_be_limited_to_a_range(stored: Stored, params: dict[str, int], expected: list[int]) -> None:
-    docs = stored.get(f"/api/runs/{stored.run_id}/generations", **params)
+    docs = stored.get(f"/api/runs/{stored.run_id}/generations", **params)["data"]
 
     assert [d["generation"] for d in docs] == expected
 
@@ -692,7 +694,7 @@ def test_analytics_lists_the_top_creatures_by_fitness(stored: Stored) -> None:
 
 
 def test_analytics_gives_ordered_percentiles_for_every_generation(stored: Stored) -> None:
-    stats = stored.get(f"/api/runs/{stored.run_id}/generations")
+    stats = stored.get(f"/api/runs/{stored.run_id}/generations")["data"]
 
     percentiles = stored.get(f"/api/runs/{stored.run_id}/analytics")["percentiles"]
 
@@ -732,7 +734,7 @@ def test_analytics_of_a_run_not_yet_evaluated_is_empty(client: TestClient) -> No
 
 
 def test_the_shipped_presets_are_listed_as_builtin(client: TestClient) -> None:
-    presets = client.get("/api/presets").json()
+    presets = client.get("/api/presets").json()["data"]
 
     assert [p["name"] for p in presets] == preset_names()
     assert {"quick", "default"} <= {p["name"] for p in presets}
@@ -773,7 +775,7 @@ def test_a_saved_preset_is_listed_and_creates_runs(client: TestClient) -> None:
     saved = response.json()
     assert (saved["name"], saved["builtin"]) == ("tiny", False)
     assert saved["config"] == small_config().model_dump(mode="json")
-    assert client.get("/api/presets").json()[-1] == saved
+    assert client.get("/api/presets").json()["data"][-1] == saved
     assert client.get("/api/presets/tiny").json() == saved
 
     run = client.post("/api/runs", json={"preset": "tiny"})
@@ -790,7 +792,7 @@ def test_a_saved_preset_can_be_replaced_and_deleted(client: TestClient) -> None:
     assert client.get("/api/presets/tiny").json()["config"]["population_size"] == 10
     assert client.delete("/api/presets/tiny").status_code == 204
     assert client.get("/api/presets/tiny").status_code == 404
-    assert [p["name"] for p in client.get("/api/presets").json()] == preset_names()
+    assert [p["name"] for p in client.get("/api/presets").json()["data"]] == preset_names()
     assert client.post("/api/runs", json={"preset": "tiny"}).status_code == 422
 
 
@@ -816,7 +818,7 @@ def test_preset_names_must_be_plain(client: TestClient, name: str) -> None:
     response = client.put(f"/api/presets/{quote(name)}", json={"config": {}})
 
     assert response.status_code == 422
-    assert [p["name"] for p in client.get("/api/presets").json()] == preset_names()
+    assert [p["name"] for p in client.get("/api/presets").json()["data"]] == preset_names()
 
 
 @pytest.mark.parametrize("name", ["mine ", " mine", "quick "])
@@ -866,6 +868,7 @@ EXPECTED_ROUTES = {
     "/api/jobs": {"get"},
     "/api/presets": {"get"},
     "/api/presets/{name}": {"get", "put", "delete"},
+    "/api/defaults": {"get"},
     "/api/runs": {"get", "post"},
     "/api/runs/{run_id}": {"get", "patch", "delete"},
     "/api/runs/{run_id}/advance": {"post"},

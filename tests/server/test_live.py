@@ -144,7 +144,7 @@ def test_the_first_message_is_hello_with_the_runs_and_the_jobs(live: LiveServer)
     hello = asyncio.run(scenario())
 
     assert hello["type"] == "hello"
-    assert hello["runs"] == httpx.get(f"{live.base_url}/api/runs", trust_env=False).json()
+    assert hello["runs"] == httpx.get(f"{live.base_url}/api/runs", trust_env=False).json()["data"]
     assert [r["id"] for r in hello["runs"]] == [run_id]
     assert hello["jobs"] == {"current": None, "queued": []}
 
@@ -168,7 +168,7 @@ def test_advancing_a_run_streams_its_job_and_each_new_generation(live: LiveServe
             # a fence: the watcher reports in order, so once the rename shows, every generation has been sent
             await http.patch(f"/api/runs/{run_id}", json={"name": "fence"})
             await feed.next(listing(run_id, name="fence"))
-            stats = (await http.get(f"/api/runs/{run_id}/generations")).json()
+            stats = (await http.get(f"/api/runs/{run_id}/generations")).json()["data"]
         return feed, run_id, job, stats
 
     feed, run_id, job, stats = asyncio.run(scenario())

@@ -3,18 +3,22 @@ import { toast } from './toast';
 import type {
   CreateRunBody,
   CreatureDetail,
+  Defaults,
   DeepPartial,
   EvolutionConfig,
   GenerationDetail,
-  GenerationStats,
+  GenerationStatsPage,
+  Health,
   Job,
   JobsState,
   Lineage,
   LineageMode,
   Preset,
+  PresetPage,
   Replay,
   RunDetail,
-  RunSummary,
+  RunPage,
+  Stopping,
 } from './types';
 
 export class ApiError extends Error {
@@ -80,13 +84,33 @@ async function request<T>(path: string, opts: RequestOptions = {}): Promise<T> {
 
 const enc = encodeURIComponent;
 
+/** Items asked for per request of a collection: the largest page every list endpoint serves. */
+const PAGE = 1000;
+
+/** Every item of a paged collection (`{data, count}`), a page at a time, in the server's order. */
+async function everything<P extends { data: unknown[]; count: number }>(
+  path: string,
+  query = new URLSearchParams(),
+): Promise<P['data']> {
+  const items: P['data'] = [];
+  for (;;) {
+    query.set('limit', String(PAGE));
+    query.set('offset', String(items.length));
+    const page = await request<P>(`${path}?${query}`);
+    items.push(...page.data);
+    // an empty page ends it too: the collection may have shrunk since the first page
+    if (page.data.length === 0 || items.length >= page.count) return items;
+  }
+}
+
 export const api = {
-  health: () => request<{ version: string; db: string }>('/health', { quiet: true }),
-  presets: () => request<Preset[]>('/presets'),
+  health: () => request<Health>('/health', { quiet: true }),
+  defaults: () => request<Defaults>('/defaults'),
+  presets: () => everything<PresetPage>('/presets'),
   savePreset: (name: string, config: DeepPartial<EvolutionConfig>, quiet = false) =>
     request<Preset>(`/presets/${enc(name)}`, { method: 'PUT', body: { config }, quiet }),
   deletePreset: (name: string) => request<void>(`/presets/${enc(name)}`, { method: 'DELETE' }),
-  runs: () => request<RunSummary[]>('/runs'),
+  runs: () => everything<RunPage>('/runs'),
   createRun: (body: CreateRunBody, quiet = false) =>
     request<RunDetail>('/runs', { method: 'POST', body, quiet }),
   run: (id: string, quiet = false) => request<RunDetail>(`/runs/${enc(id)}`, { quiet }),
@@ -94,15 +118,14 @@ export const api = {
   deleteRun: (id: string) => request<void>(`/runs/${enc(id)}`, { method: 'DELETE' }),
   advance: (id: string, generations: number) =>
     request<Job>(`/runs/${enc(id)}/advance`, { method: 'POST', body: { generations } }),
-  stop: (id: string) => request<{ stopping: boolean }>(`/runs/${enc(id)}/stop`, { method: 'POST' }),
+  stop: (id: string) => request<Stopping>(`/runs/${enc(id)}/stop`, { method: 'POST' }),
   fork: (id: string, generation: number, name?: string) =>
     request<RunDetail>(`/runs/${enc(id)}/fork`, { method: 'POST', body: name ? { generation, name } : { generation } }),
   generations: (id: string, start?: number, stop?: number) => {
     const q = new URLSearchParams();
     if (start !== undefined) q.set('start', String(start));
     if (stop !== undefined) q.set('stop', String(stop));
-    const qs = q.toString();
-    return request<GenerationStats[]>(`/runs/${enc(id)}/generations${qs ? `?${qs}` : ''}`);
+    return everything<GenerationStatsPage>(`/runs/${enc(id)}/generations`, q);
   },
   generation: (id: string, g: number, signal?: AbortSignal) =>
     request<GenerationDetail>(`/runs/${enc(id)}/generations/${g}`, { signal }),

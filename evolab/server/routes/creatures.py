@@ -4,20 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
+from fastapi import APIRouter, HTTPException, Path, Query, Response
 
 from evolab.genome import creature_name, origin_label
 from evolab.runner import replay_creature
-from evolab.server.routes.runs import GenerationNo, RunId
+from evolab.server.deps import GenerationNo, RunId, StateDep, StoreDep, require_run
 from evolab.server.schemas import CreatureDoc, LineageDoc, ReplayDoc
-from evolab.server.state import ServerState, read_store, require_run, server_state
 from evolab.server.views import ancestor_doc, color, json_response, lineage_subset, replay_doc, result_doc
 from evolab.storage import CreatureInfo, Store
 
 router = APIRouter(prefix="/api/runs/{run_id}", tags=["creatures"])
 
-StoreDep = Annotated[Store, Depends(read_store)]
-StateDep = Annotated[ServerState, Depends(server_state)]
 CreatureId = Annotated[str, Path(min_length=1, max_length=200, description="a creature id")]
 
 

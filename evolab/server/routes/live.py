@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Depends, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from evolab import __version__
+from evolab.server.deps import StateDep, WorkerDep
 from evolab.server.schemas import HealthDoc, JobsDoc
-from evolab.server.state import ServerState, server_state
 from evolab.server.views import run_summary
 
 router = APIRouter(prefix="/api", tags=["live"])
-
-StateDep = Annotated[ServerState, Depends(server_state)]
 
 
 @router.get("/health", response_model=HealthDoc, summary="Version and database file")
@@ -25,14 +22,13 @@ def health(state: StateDep) -> HealthDoc:
 
 
 @router.get("/jobs", response_model=JobsDoc, summary="The writer's job in progress and its queue")
-def jobs(state: StateDep) -> JobsDoc:
-    return state.worker.jobs()
+def jobs(worker: WorkerDep) -> JobsDoc:
+    return worker.jobs()
 
 
 @router.websocket("/ws")
-async def live(websocket: WebSocket) -> None:
+async def live(websocket: WebSocket, state: StateDep) -> None:
     """Sends `hello` (runs and jobs), then `runs`, `generation` and `job` events as they happen."""
-    state: ServerState = websocket.app.state.evolab
     if not _origin_allowed(websocket):
         await websocket.close(code=1008)  # policy violation: a page from another site
         return

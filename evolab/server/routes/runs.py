@@ -5,32 +5,31 @@ from __future__ import annotations
 import os
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
+from fastapi import APIRouter, HTTPException, Query, Response
 
 from evolab.config import resolve_preset
 from evolab.genome import creature_name
 from evolab.runner import Run, fork_run
 from evolab.runner.signals import stop_evolve_process
+from evolab.server.deps import GenerationNo, GenerationsPage, RunId, RunsPage, StoreDep, WorkerDep, require_run
 from evolab.server.schemas import (
     AdvanceRequest,
     AnalyticsDoc,
     CreateRunRequest,
     ForkRequest,
     GenerationDoc,
-    GenerationStatsDoc,
+    GenerationStatsPage,
     JobDoc,
     LineageStepDoc,
     PercentilesDoc,
     RenameRequest,
     RunDetail,
-    RunSummary,
+    RunPage,
     StopDoc,
     TopCreatureDoc,
 )
-from evolab.server.state import ServerState, read_store, require_run, server_state
 from evolab.server.views import (
     creature_card,
-    is_live,
     json_response,
     progress_doc,
     run_detail,
@@ -42,15 +41,10 @@ from evolab.storage import RunInfo, Store
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
 
-StoreDep = Annotated[Store, Depends(read_store)]
-StateDep = Annotated[ServerState, Depends(server_state)]
-RunId = Annotated[str, Path(min_length=1, max_length=200, description="a run id")]
-GenerationNo = Annotated[int, Path(ge=0, le=2**31, description="a generation number")]
-
 
 def _written_elsewhere(info: RunInfo) -> bool:
     """Another process (`evolab evolve`), not this server, is writing the run right now."""
-    return is_live(info) and info.writer_pid != os.getpid()
+    return info.being_written and info.writer_pid != os.getpid()
 
 
 def _refuse_foreign_writer(info: RunInfo, action: str) -> None:
@@ -60,18 +54,19 @@ def _refuse_foreign_writer(info: RunInfo, action: str) -> None:
         )
 
 
-@router.get("", response_model=list[RunSummary], summary="Every run in the database, newest first")
-def list_runs(store: StoreDep) -> list[RunSummary]:
-    return [run_summary(info) for info in store.list_runs()]
+@router.get("", response_model=RunPage, summary="The runs in the database, newest first, a page at a time")
+def list_runs(store: StoreDep, page: RunsPage) -> RunPage:
+    runs = store.list_runs()
+    return RunPage(data=[run_summary(info) for info in page.slice(runs)], count=len(runs))
 
 
 @router.post("", response_model=RunDetail, status_code=201, summary="Create a run (bred, not evaluated)")
-def create_run(body: CreateRunRequest, store: StoreDep, state: StateDep) -> RunDetail:
+def create_run(body: CreateRunRequest, store: StoreDep, worker: WorkerDep) -> RunDetail:
     cfg = resolve_preset(body.preset, store.presets(), body.config)
     if body.turbo:
         cfg = cfg.replace(frames={"enabled": False})
     name = body.name.strip() if body.name and body.name.strip() else None
-    info = state.worker.call("create", None, lambda s: Run.create(cfg, s, body.seed, name=name).info())
+    info = worker.call("create", None, lambda s: Run.create(cfg, s, body.seed, name=name).info())
     return run_detail(info)
 
 
@@ -86,30 +81,30 @@ def get_run(run_id: RunId, store: StoreDep) -> RunDetail:
 
 
 @router.patch("/{run_id}", response_model=RunDetail, summary="Rename a run")
-def rename_run(run_id: RunId, body: RenameRequest, store: StoreDep, state: StateDep) -> RunDetail:
+def rename_run(run_id: RunId, body: RenameRequest, store: StoreDep, worker: WorkerDep) -> RunDetail:
     require_run(store, run_id)
     name = body.name.strip()
     if not name:
         raise HTTPException(422, "a run name cannot be empty")
-    return _detail(store, state.worker.call("rename", run_id, lambda s: s.rename_run(run_id, name)))
+    return _detail(store, worker.call("rename", run_id, lambda s: s.rename_run(run_id, name)))
 
 
 @router.delete("/{run_id}", status_code=204, response_class=Response, summary="Delete a run and everything it stored")
-def delete_run(run_id: RunId, store: StoreDep, state: StateDep) -> Response:
+def delete_run(run_id: RunId, store: StoreDep, worker: WorkerDep) -> Response:
     _refuse_foreign_writer(require_run(store, run_id), "delete")
-    state.worker.stop(run_id)
-    state.worker.call("delete", run_id, lambda s: s.delete_run(run_id))
+    worker.stop(run_id)
+    worker.call("delete", run_id, lambda s: s.delete_run(run_id))
     return Response(status_code=204)
 
 
 @router.post("/{run_id}/advance", response_model=JobDoc, status_code=202, summary="Run more generations")
-def advance_run(run_id: RunId, body: AdvanceRequest, store: StoreDep, state: StateDep) -> JobDoc:
+def advance_run(run_id: RunId, body: AdvanceRequest, store: StoreDep, worker: WorkerDep) -> JobDoc:
     _refuse_foreign_writer(require_run(store, run_id), "advance")
-    return state.worker.advance(run_id, body.generations)
+    return worker.advance(run_id, body.generations)
 
 
 @router.post("/{run_id}/stop", response_model=StopDoc, status_code=202, summary="Stop after the current generation")
-def stop_run(run_id: RunId, store: StoreDep, state: StateDep) -> StopDoc:
+def stop_run(run_id: RunId, store: StoreDep, worker: WorkerDep) -> StopDoc:
     """Stop the run's advance here, or ask the `evolab evolve` process writing it to stop cleanly."""
     info = require_run(store, run_id)
     if _written_elsewhere(info):
@@ -118,28 +113,35 @@ def stop_run(run_id: RunId, store: StoreDep, state: StateDep) -> StopDoc:
         if not stop_evolve_process(info.writer_pid):
             _refuse_foreign_writer(info, "stop")
         return StopDoc(stopping=True)
-    return StopDoc(stopping=state.worker.stop(run_id))
+    return StopDoc(stopping=worker.stop(run_id))
 
 
 @router.post("/{run_id}/fork", response_model=RunDetail, status_code=201, summary="Branch a new run from a generation")
-def fork(run_id: RunId, body: ForkRequest, store: StoreDep, state: StateDep) -> RunDetail:
+def fork(run_id: RunId, body: ForkRequest, store: StoreDep, worker: WorkerDep) -> RunDetail:
     info = require_run(store, run_id)
     if body.generation >= info.generation_count:
         raise HTTPException(404, f"generation {body.generation} of run {run_id!r} is not stored")
     name = body.name.strip() if body.name and body.name.strip() else None
-    forked = state.worker.call("fork", run_id, lambda s: fork_run(s, run_id, body.generation, name=name))
+    forked = worker.call("fork", run_id, lambda s: fork_run(s, run_id, body.generation, name=name))
     return _detail(store, forked)
 
 
-@router.get("/{run_id}/generations", response_model=list[GenerationStatsDoc], summary="Statistics per generation")
+@router.get(
+    "/{run_id}/generations",
+    response_model=GenerationStatsPage,
+    summary="Statistics per generation, in order, a page at a time",
+)
 def generations(
     run_id: RunId,
     store: StoreDep,
-    start: Annotated[int, Query(ge=0, le=2**62)] = 0,
-    stop: Annotated[int | None, Query(ge=0, le=2**62)] = None,
-) -> list[GenerationStatsDoc]:
+    page: GenerationsPage,
+    start: Annotated[int, Query(ge=0, le=2**62, description="the first generation")] = 0,
+    stop: Annotated[int | None, Query(ge=0, le=2**62, description="the generation after the last")] = None,
+) -> GenerationStatsPage:
+    """The generations in [start, stop) are the collection that `limit` and `offset` page through."""
     require_run(store, run_id)
-    return [stats_doc(s) for s in store.generation_stats(run_id, start, stop)]
+    history = store.generation_stats(run_id, start, stop)
+    return GenerationStatsPage(data=[stats_doc(s) for s in page.slice(history)], count=len(history))
 
 
 @router.get("/{run_id}/generations/{generation}", response_model=GenerationDoc, summary="A generation's creatures")

@@ -1,9 +1,14 @@
-/** Menu screen: run settings (mapped onto EvolutionConfig overrides), presets, preview, start / load. */
+/**
+ * Menu screen: run settings (mapped onto EvolutionConfig overrides), presets, preview, start / load.
+ * Its defaults and the values each setting accepts are the server's (GET /api/defaults); the form
+ * shows once they have arrived.
+ */
 import { ApiError, api } from '../api';
 import { clear, h } from '../dom';
 import { MenuPreview, type PreviewParams } from '../render/preview';
 import { store } from '../store';
-import type { Activation, DeepPartial, EvolutionConfig, Preset } from '../types';
+import type { Activation, DeepPartial, Defaults, EvolutionConfig, Preset } from '../types';
+import { checkbox, slider } from '../widgets/slider';
 
 export interface MenuValues {
   preset: string;
@@ -30,67 +35,36 @@ export interface MenuValues {
   seed: string;
 }
 
-/** The default preset's values (evolab/presets/default.toml over evolab/config.py's defaults). */
-export const DEFAULT_FITNESS = { pellet: 100, progress: 80, regression: 20, movement: 25 };
-export const DEFAULTS: MenuValues = {
-  preset: 'default',
-  gravity: -9.8,
-  mutationPct: 10,
-  maxFrequency: 3,
-  duration: 10,
-  maxNodes: 8,
-  maxMuscles: 15,
-  maxSize: 1.5,
-  population: 100,
-  trials: 4,
-  useMutation: true,
-  useCrossover: true,
-  neuralEnabled: false,
-  neuralMode: 'hybrid',
-  hiddenSize: 8,
-  activation: 'tanh',
-  weightMutPct: 10,
-  weightMutMag: 0.3,
-  fitness: { ...DEFAULT_FITNESS },
-  turbo: false,
-  name: '',
-  seed: '',
-};
-
 const STORAGE_KEY = 'evolab.menu.v2'; // v2: trials and node size (v1 values would pin the old ones)
-const clampTo = (v: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, v));
 
-/** Menu values described by a (partial) config, starting from `base`. */
-export function valuesFromConfig(cfg: DeepPartial<EvolutionConfig>, base: MenuValues): MenuValues {
-  const v: MenuValues = { ...base, fitness: { ...base.fitness } };
-  const sim = cfg.sim ?? {};
-  const con = cfg.constraints ?? {};
-  if (sim.gravity !== undefined) v.gravity = sim.gravity;
-  if (cfg.mutation_rate !== undefined) v.mutationPct = Math.round(cfg.mutation_rate * 100);
-  if (sim.max_allowed_frequency !== undefined) v.maxFrequency = sim.max_allowed_frequency;
-  else if (con.max_frequency !== undefined) v.maxFrequency = con.max_frequency;
-  if (sim.duration !== undefined) v.duration = sim.duration;
-  if (con.max_nodes !== undefined) v.maxNodes = con.max_nodes;
-  if (con.max_muscles !== undefined) v.maxMuscles = con.max_muscles;
-  if (con.max_size !== undefined) v.maxSize = con.max_size;
-  if (cfg.population_size !== undefined) v.population = cfg.population_size;
-  if (cfg.trials !== undefined) v.trials = cfg.trials;
-  if (cfg.use_mutation !== undefined) v.useMutation = cfg.use_mutation;
-  if (cfg.use_crossover !== undefined) v.useCrossover = cfg.use_crossover;
-  if (sim.neural_mode !== undefined) {
-    v.neuralEnabled = sim.neural_mode !== 'off';
-    if (sim.neural_mode !== 'off') v.neuralMode = sim.neural_mode;
-  }
-  if (cfg.neural_hidden_size !== undefined) v.hiddenSize = cfg.neural_hidden_size;
-  if (cfg.neural_activation !== undefined) v.activation = cfg.neural_activation;
-  if (cfg.weight_mutation_rate !== undefined) v.weightMutPct = Math.round(cfg.weight_mutation_rate * 100);
-  if (cfg.weight_mutation_magnitude !== undefined) v.weightMutMag = cfg.weight_mutation_magnitude;
-  const fw = sim.fitness ?? {};
-  for (const k of ['pellet', 'progress', 'regression', 'movement'] as const) {
-    const x = fw[k];
-    if (x !== undefined) v.fitness[k] = x;
-  }
-  return v;
+/** The menu values a whole configuration describes (a preset's, or the server's defaults). */
+export function valuesOf(preset: string, cfg: EvolutionConfig): MenuValues {
+  const { sim, constraints: con } = cfg;
+  const fw = sim.fitness;
+  return {
+    preset,
+    gravity: sim.gravity,
+    mutationPct: Math.round(cfg.mutation_rate * 100),
+    maxFrequency: sim.max_allowed_frequency,
+    duration: sim.duration,
+    maxNodes: con.max_nodes,
+    maxMuscles: con.max_muscles,
+    maxSize: con.max_size,
+    population: cfg.population_size,
+    trials: cfg.trials,
+    useMutation: cfg.use_mutation,
+    useCrossover: cfg.use_crossover,
+    neuralEnabled: sim.neural_mode !== 'off',
+    neuralMode: sim.neural_mode === 'pure' ? 'pure' : 'hybrid', // what "Enable neural network" turns on
+    hiddenSize: cfg.neural_hidden_size,
+    activation: cfg.neural_activation,
+    weightMutPct: Math.round(cfg.weight_mutation_rate * 100),
+    weightMutMag: cfg.weight_mutation_magnitude,
+    fitness: { pellet: fw.pellet, progress: fw.progress, regression: fw.regression, movement: fw.movement },
+    turbo: false,
+    name: '',
+    seed: '',
+  };
 }
 
 /** The `config` overrides of POST /api/runs for these menu values. */
@@ -116,93 +90,18 @@ export function configFromValues(v: MenuValues): DeepPartial<EvolutionConfig> {
   };
 }
 
-function loadSaved(): MenuValues {
+/** The values this browser last used, over `base` (the server's defaults) for any it lacks. */
+function loadSaved(base: MenuValues): MenuValues {
   try {
     const raw = localStorage.getItem(STORAGE_KEY);
     if (raw) {
       const saved = JSON.parse(raw) as Partial<MenuValues>;
-      return { ...DEFAULTS, ...saved, fitness: { ...DEFAULTS.fitness, ...(saved.fitness ?? {}) } };
+      return { ...base, ...saved, fitness: { ...base.fitness, ...(saved.fitness ?? {}) } };
     }
   } catch {
     /* ignore a corrupt entry */
   }
-  return { ...DEFAULTS, fitness: { ...DEFAULTS.fitness } };
-}
-
-interface Slider {
-  row: HTMLElement;
-  get(): number;
-  set(v: number): void;
-}
-
-function slider(opts: {
-  label: string;
-  testid: string;
-  min: number;
-  max: number;
-  step: number;
-  format: (v: number) => string;
-  onInput: () => void;
-  onChange?: () => void;
-  hint?: string;
-}): Slider {
-  const decimals = (String(opts.step).split('.')[1] ?? '').length;
-  const range = h('input', {
-    type: 'range',
-    min: String(opts.min),
-    max: String(opts.max),
-    step: String(opts.step),
-    testid: opts.testid,
-    'aria-label': opts.label,
-  });
-  const num = h('input', {
-    type: 'number',
-    class: 'num',
-    min: String(opts.min),
-    max: String(opts.max),
-    step: String(opts.step),
-    testid: `${opts.testid}-input`,
-    'aria-label': `${opts.label} value`,
-  });
-  const shown = h('span', { class: 'slider-value mono' });
-  const parse = (s: string): number => Number.parseFloat(s);
-  const sync = (v: number): void => {
-    const fixed = Number(v.toFixed(decimals));
-    range.value = String(fixed);
-    if (document.activeElement !== num) num.value = String(fixed);
-    shown.textContent = opts.format(fixed);
-  };
-  range.addEventListener('input', () => {
-    sync(parse(range.value));
-    opts.onInput();
-  });
-  range.addEventListener('change', () => opts.onChange?.());
-  num.addEventListener('change', () => {
-    const v = parse(num.value);
-    if (!Number.isFinite(v)) return sync(parse(range.value));
-    const snapped = clampTo(Math.round((v - opts.min) / opts.step) * opts.step + opts.min, opts.min, opts.max);
-    num.value = String(Number(snapped.toFixed(decimals)));
-    sync(snapped);
-    opts.onInput();
-    opts.onChange?.();
-  });
-  const row = h(
-    'label',
-    { class: 'slider', title: opts.hint ?? '' },
-    h('span', { class: 'slider-label' }, opts.label, ' ', shown),
-    h('span', { class: 'slider-inputs' }, range, num),
-  );
-  return {
-    row,
-    get: () => Number(parse(range.value).toFixed(decimals)),
-    set: (v: number) => sync(clampTo(v, opts.min, opts.max)),
-  };
-}
-
-function checkbox(label: string, testid: string, onChange: () => void): { row: HTMLElement; input: HTMLInputElement } {
-  const input = h('input', { type: 'checkbox', testid });
-  input.addEventListener('change', onChange);
-  return { row: h('label', { class: 'check' }, input, h('span', null, label)), input };
+  return { ...base, fitness: { ...base.fitness } };
 }
 
 export interface MenuScreen {
@@ -212,7 +111,10 @@ export interface MenuScreen {
 }
 
 export function createMenu(navigate: (hash: string) => void, openLoad: () => void): MenuScreen {
-  let values = loadSaved();
+  // set once the server's defaults arrive (`loadDefaults`); the form is not on the page before
+  let defaults: Defaults | null = null;
+  let base: MenuValues; // those defaults as menu values
+  let values: MenuValues;
   let presets: Preset[] = [];
   const save = (): void => {
     try {
@@ -424,10 +326,10 @@ export function createMenu(navigate: (hash: string) => void, openLoad: () => voi
     }
     try {
       await api.deletePreset(name);
-      values.preset = 'default';
+      values.preset = base.preset;
       save();
       await loadPresets();
-      applyPreset('default');
+      applyPreset(base.preset);
     } catch (err) {
       errorLine.textContent = err instanceof ApiError ? err.detail : String(err);
     }
@@ -437,11 +339,8 @@ export function createMenu(navigate: (hash: string) => void, openLoad: () => voi
     const preset = presets.find((p) => p.name === name);
     showPresetDelete();
     if (!preset) return;
-    const base = { ...DEFAULTS, fitness: { ...DEFAULTS.fitness }, turbo: values.turbo, name: values.name, seed: values.seed };
-    const v = valuesFromConfig(preset.config, base);
-    v.preset = name;
     presetDesc.textContent = preset.description;
-    fill(v);
+    fill({ ...valuesOf(name, preset.config), turbo: values.turbo, name: values.name, seed: values.seed });
   }
 
   function renderPresets(selected: string): void {
@@ -461,7 +360,7 @@ export function createMenu(navigate: (hash: string) => void, openLoad: () => voi
     try {
       presets = await api.presets();
     } catch {
-      presets = [{ name: 'default', builtin: true, description: '', config: {} }];
+      presets = defaults ? [{ name: defaults.preset, builtin: true, description: '', config: defaults.config }] : [];
     }
     renderPresets(values.preset);
   }
@@ -504,7 +403,7 @@ export function createMenu(navigate: (hash: string) => void, openLoad: () => voi
     try {
       const run = await api.createRun(
         {
-          preset: values.preset || 'default',
+          preset: values.preset || base.preset,
           config: configFromValues(values),
           name: values.name.trim() || undefined,
           seed,
@@ -532,10 +431,10 @@ export function createMenu(navigate: (hash: string) => void, openLoad: () => voi
       class: 'btn small ghost',
       testid: 'menu-fitness-reset',
       onclick: () => {
-        s.pellet.set(DEFAULT_FITNESS.pellet);
-        s.progress.set(DEFAULT_FITNESS.progress);
-        s.regression.set(DEFAULT_FITNESS.regression);
-        s.movement.set(DEFAULT_FITNESS.movement);
+        s.pellet.set(base.fitness.pellet);
+        s.progress.set(base.fitness.progress);
+        s.regression.set(base.fitness.regression);
+        s.movement.set(base.fitness.movement);
         changed();
       },
     },
@@ -545,9 +444,7 @@ export function createMenu(navigate: (hash: string) => void, openLoad: () => voi
   let preview: MenuPreview | null = null;
   const previewHost = h('div', { class: 'preview-host' });
 
-  const el = h(
-    'div',
-    { class: 'screen menu-screen', testid: 'menu-screen' },
+  const form = [
     h(
       'aside',
       { class: 'panel menu-side' },
@@ -621,23 +518,79 @@ export function createMenu(navigate: (hash: string) => void, openLoad: () => voi
       s.movement.row,
       resetBtn,
     ),
-  );
+  ];
 
-  fill(values);
-  void loadPresets();
+  const loadingText = h('span', null, 'Loading the server’s settings…');
+  const retryBtn = h('button', { class: 'btn small hidden', testid: 'menu-retry', onclick: () => void loadDefaults() }, 'Retry');
+  const loading = h('div', { class: 'menu-loading muted', testid: 'menu-loading' }, loadingText, retryBtn);
+  const el = h('div', { class: 'screen menu-screen', testid: 'menu-screen' }, loading);
+  let visible = false;
+  let fetching = false;
+
+  function startPreview(): void {
+    if (!preview) {
+      preview = new MenuPreview(previewParams());
+      previewHost.append(preview.canvas);
+    }
+    preview.start();
+  }
+
+  /** The server's defaults and limits, then the form filled with this browser's last values over them. */
+  async function loadDefaults(): Promise<void> {
+    if (defaults || fetching) return;
+    fetching = true;
+    loadingText.textContent = 'Loading the server’s settings…';
+    retryBtn.classList.add('hidden');
+    try {
+      const d = await api.defaults();
+      base = valuesOf(d.preset, d.config);
+      const r = d.ranges;
+      s.gravity.limit(base.gravity, r['sim.gravity']);
+      s.mutation.limit(base.mutationPct, r['mutation_rate'], 100);
+      // one slider sets both: a new gene's fastest frequency, and the speed that disqualifies
+      s.maxFrequency.limit(base.maxFrequency, r['constraints.max_frequency']);
+      s.duration.limit(base.duration, r['sim.duration']);
+      s.maxNodes.limit(base.maxNodes, r['constraints.max_nodes']);
+      s.maxMuscles.limit(base.maxMuscles, r['constraints.max_muscles']);
+      s.maxSize.limit(base.maxSize, r['constraints.max_size']);
+      s.population.limit(base.population, r['population_size']);
+      s.trials.limit(base.trials, r['trials']);
+      s.hidden.limit(base.hiddenSize, r['neural_hidden_size']);
+      s.weightRate.limit(base.weightMutPct, r['weight_mutation_rate'], 100);
+      s.weightMag.limit(base.weightMutMag, r['weight_mutation_magnitude']);
+      for (const k of ['pellet', 'progress', 'regression', 'movement'] as const) {
+        s[k].limit(base.fitness[k], r[`sim.fitness.${k}`]);
+      }
+      defaults = d;
+      values = loadSaved(base);
+      el.replaceChildren(...form);
+      fill(values);
+      if (visible) startPreview();
+      void loadPresets();
+    } catch {
+      loadingText.textContent = 'The server’s settings could not be loaded.';
+      retryBtn.classList.remove('hidden');
+    } finally {
+      fetching = false;
+    }
+  }
+
+  void loadDefaults();
 
   return {
     el,
     show() {
+      visible = true;
       el.classList.remove('hidden');
-      if (!preview) {
-        preview = new MenuPreview(previewParams());
-        previewHost.append(preview.canvas);
+      if (!defaults) {
+        void loadDefaults();
+        return;
       }
-      preview.start();
+      startPreview();
       void loadPresets();
     },
     hide() {
+      visible = false;
       el.classList.add('hidden');
       preview?.stop();
     },
