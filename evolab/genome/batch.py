@@ -203,10 +203,7 @@ class GenomeBatch(Sequence[Genome]):
     def __getitem__(self, index: int | slice) -> Genome | list[Genome]:
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(len(self)))]
-        i = range(len(self))[index]  # negative indices count from the end; out of range raises IndexError
-        if self._views:
-            return self._views[0][i]
-        return self._genome(i, int(self.node_start[i]), int(self.muscle_start[i]), int(self._weight_start()[i]))
+        return self.genomes()[index]  # one genome asked for is usually the first of many
 
     def __iter__(self) -> Iterator[Genome]:
         return iter(self.genomes())

@@ -10,6 +10,7 @@ import numba as nb
 import numpy as np
 
 from evolab.config import FramePolicy
+from evolab.genome.batch import GenomeBatch
 from evolab.genome.model import Genome
 from evolab.physics.simulate import (
     DISQUALIFICATION_REASONS,
@@ -125,16 +126,18 @@ def _trial_columns(
 def rank_results(generation: int, genomes: Sequence[Genome], evaluation: Evaluation) -> RankedResults:
     """Results best first (ties keep population order); rank 0 is the best."""
     e = evaluation
+    batch = GenomeBatch.of(genomes)  # its columns: no genome object is needed
     order = np.argsort(-e.fitness, kind="stable").tolist()
     fitness = e.fitness.tolist()
+    streaks = batch.survival_streaks.tolist()
     spread, per_trial = e.fitness_std, e.trial_pellets
     return RankedResults(
         generation,
-        [genomes[i].id for i in order],
+        [batch.ids[i] for i in order],
         [fitness[i] for i in order],
         [e.pellets[i] for i in order],
         [e.disqualified[i] for i in order],
-        [genomes[i].survival_streak for i in order],
+        [streaks[i] for i in order],
         [e.distance[i] for i in order],
         [e.displacement[i] for i in order],
         None if spread is None else [spread[i] for i in order],
@@ -156,7 +159,8 @@ def generation_stats(
     score when the generation was scored."""
     fitness = np.array(ranked.fitness)
     p10, p25, p50, p75, p90 = np.percentile(fitness, [10, 25, 50, 75, 90]).tolist()
-    nodes = [g.n_nodes for g in genomes]
+    batch = GenomeBatch.of(genomes)
+    nodes = batch.n_nodes.tolist()
     return GenerationStats(
         generation=generation,
         best=float(fitness.max()),
@@ -171,7 +175,7 @@ def generation_stats(
         pellets=sum(ranked.pellets),
         node_counts=dict(sorted(Counter(nodes).items())),
         avg_nodes=float(np.mean(nodes)),
-        avg_muscles=float(np.mean([g.n_muscles for g in genomes])),
+        avg_muscles=float(np.mean(batch.n_muscles.tolist())),
         sim_seed=sim_seed,
         sim_seconds=sim_seconds,
         host_seconds=host_seconds,
@@ -228,8 +232,8 @@ def replays_to_store(
 ) -> tuple[FramesToStore, ...]:
     """The recorded frames of the chosen creatures."""
     out = []
-    for i, genome in enumerate(genomes):
-        reason = chosen.get(genome.id)
+    for i, creature_id in enumerate(GenomeBatch.of(genomes).ids):
+        reason = chosen.get(creature_id)
         if reason is not None and (replay := evaluation.replay(i)) is not None:
-            out.append(FramesToStore(genome.id, *replay, reason))
+            out.append(FramesToStore(creature_id, *replay, reason))
     return tuple(out)

@@ -15,6 +15,7 @@ from evolab.config import EvolutionConfig
 from evolab.errors import ConfigError, RunBusy, StorageError
 from evolab.genetics import evolve_step
 from evolab.genome import initial_population
+from evolab.genome.batch import GenomeBatch
 from evolab.genome.model import Genome
 from evolab.physics.pack import pack_batch
 from evolab.physics.simulate import BatchOutputs, SimResult, run_batch
@@ -67,7 +68,7 @@ class Run:
     ) -> None:
         self._store = store
         self._info = info
-        self._population = list(population)
+        self._population = GenomeBatch.of(population)
         self._rng = rng
         self._generation = generation
         self._workers = workers
@@ -319,8 +320,8 @@ class Run:
         return Evaluation.of_outputs(out, batch.n_nodes, record, trials)
 
     def _score_benchmark(self, genomes: Sequence[Genome], ranked: RankedResults) -> BenchmarkScore:
-        by_id = {g.id: g for g in genomes}
-        return self._benchmark.score([by_id[cid] for cid in ranked.creature_ids[: self.config.benchmark.top]])
+        index = {cid: i for i, cid in enumerate(GenomeBatch.of(genomes).ids)}
+        return self._benchmark.score([genomes[index[cid]] for cid in ranked.creature_ids[: self.config.benchmark.top]])
 
     def _update_records(self, ranked: RankedResults, score: BenchmarkScore | None) -> None:
         if score is not None:  # the champion: judged on the held-out layouts, never on a lucky one
