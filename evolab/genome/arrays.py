@@ -2,18 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numba as nb
 import numpy as np
-
-
-def pad_blocks(
-    blocks: Sequence[np.ndarray], counts: np.ndarray, width: int, tail: tuple[int, ...], dtype: type | np.dtype
-) -> np.ndarray:
-    """Stack blocks of `counts` rows into a zero-padded (B, width, *tail) array (one compiled pass)."""
-    rows = np.concatenate(blocks) if len(blocks) else np.zeros((0, *tail))
-    return pad_rows(rows, counts, width, tail, dtype)
 
 
 def pad_rows(
