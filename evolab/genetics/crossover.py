@@ -15,6 +15,7 @@ import numpy as np
 
 from evolab.config import GenomeConstraints
 from evolab.genome.arrays import split_blocks
+from evolab.genome.batch import GenomeBatch
 from evolab.genome.generate import new_creature_id
 from evolab.genome.genes import HSL, M_DIR, M_DIR_X, M_REST, M_VEL, M_VEL_X, N_POS, NeuralGenome, unit_or_zero_in_place
 from evolab.genome.model import Genome
@@ -166,64 +167,63 @@ def blend_many(
     child_ids: Sequence[str],
     *,
     snap: bool = True,
-) -> list[Genome]:
-    """`blend_crossover` of many pairs at once: every gene of every child in one compiled pass.
+) -> GenomeBatch:
+    """`blend_crossover` of many pairs at once (see `blend_batches`)."""
+    return blend_batches(
+        GenomeBatch.of([p for p, _ in pairs]), GenomeBatch.of([q for _, q in pairs]), constraints, rng, child_ids,
+        snap=snap,
+    )  # fmt: skip
+
+
+def blend_batches(
+    firsts: GenomeBatch,
+    seconds: GenomeBatch,
+    constraints: GenomeConstraints,
+    rng: np.random.Generator,
+    child_ids: Sequence[str],
+    *,
+    snap: bool = True,
+) -> GenomeBatch:
+    """`blend_crossover` of `firsts[i]` with `seconds[i]` for every i: every gene of every child in one
+    compiled pass, read from and written to batches.
 
     With `snap=False` the children's genes are left unrounded (a mutation that snaps follows).
     """
-    if not pairs:
-        return []
-    firsts = [p for p, _ in pairs]
-    seconds = [q for _, q in pairs]
-    n1 = np.array([p.n_nodes for p in firsts])
-    n2 = np.array([q.n_nodes for q in seconds])
-    m1 = np.array([p.n_muscles for p in firsts])
-    m2 = np.array([q.n_muscles for q in seconds])
+    if not firsts:
+        return GenomeBatch.of([])
+    n1, n2, m1, m2 = firsts.n_nodes, seconds.n_nodes, firsts.n_muscles, seconds.n_muscles
+    kept_nodes = np.minimum(n1, constraints.effective_max_nodes)
     nodes, muscles, ends, kept_counts, kept_flat, multipliers, color_t = _blend_kernel(
-        np.concatenate([p.node_params for p in firsts]), _starts(n1),
-        np.concatenate([q.node_params for q in seconds]), _starts(n2), n2,
-        np.minimum(n1, constraints.effective_max_nodes),
-        np.concatenate([p.muscle_params for p in firsts]), np.concatenate([p.muscle_nodes for p in firsts]),
-        _starts(m1), m1,
-        np.concatenate([q.muscle_params for q in seconds]), _starts(m2), m2,
-        np.array([p.global_frequency_multiplier for p in firsts]),
-        np.array([q.global_frequency_multiplier for q in seconds]),
+        firsts.node_params, _starts(n1), seconds.node_params, _starts(n2), n2, kept_nodes,
+        firsts.muscle_params, firsts.muscle_nodes, _starts(m1), m1,
+        seconds.muscle_params, _starts(m2), m2,
+        firsts.multipliers, seconds.multipliers,
         constraints.max_muscles, *REST_LENGTH_RANGE, rng,
     )  # fmt: skip
-    kept_nodes = np.minimum(n1, constraints.effective_max_nodes)
     if snap:
         nodes, muscles, multipliers = snap_genes(nodes, muscles, multipliers, kept_counts, constraints)
-    # read-only views of the batch arrays: each child takes its blocks without copying them
-    for batch in (nodes, muscles, ends):
-        batch.flags.writeable = False
-    node_blocks = split_blocks(nodes, kept_nodes)
-    muscle_blocks = split_blocks(muscles, kept_counts)
-    end_blocks = split_blocks(ends, kept_counts)
-    kept = split_blocks(kept_flat, kept_counts) if any(p.neural is not None for p in firsts) else []
+    nets1 = firsts.networks()
+    kept = split_blocks(kept_flat, kept_counts) if any(net is not None for net in nets1) else []
 
     def blend(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         return as_float32(x + (y - x) * rng.random(x.shape))
 
-    children = []
-    for i, (p1, p2) in enumerate(pairs):
+    nets2, colors1, colors2 = seconds.networks(), firsts.colors.tolist(), seconds.colors.tolist()
+    networks, colors = [], []
+    for i, t in enumerate(color_t.tolist()):
         neural = None
-        if p1.neural is not None:
-            neural = _child_neural(p1.neural, p2.neural, kept[i], kept[i] % max(p2.n_muscles, 1), blend)
-        children.append(
-            Genome(
-                child_ids[i],
-                node_blocks[i],
-                end_blocks[i],
-                muscle_blocks[i],
-                multipliers[i],
-                lerp_hsl(p1.color, p2.color, float(color_t[i])),
-                max(p1.generation, p2.generation) + 1,
-                0,
-                (p1.id, p2.id),
-                neural,
-            )
-        )
-    return children
+        if nets1[i] is not None:
+            neural = _child_neural(nets1[i], nets2[i], kept[i], kept[i] % max(int(m2[i]), 1), blend)
+        networks.append(neural)
+        color = lerp_hsl(HSL(*colors1[i]), HSL(*colors2[i]), t)
+        colors.append((color.h, color.s, color.l))
+    return GenomeBatch.of_arrays(
+        child_ids,
+        list(zip(firsts.ids, seconds.ids, strict=True)),
+        (np.maximum(firsts.lineage, seconds.lineage) + 1).tolist(),
+        [0] * len(firsts),
+        multipliers, colors, kept_nodes, kept_counts, nodes, ends, muscles, networks,
+    )  # fmt: skip
 
 
 def uniform_crossover(

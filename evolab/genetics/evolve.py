@@ -8,7 +8,7 @@ import numpy as np
 
 from evolab.config import EvolutionConfig
 from evolab.errors import ConfigError
-from evolab.genetics.crossover import blend_many, clone, uniform_crossover
+from evolab.genetics.crossover import blend_batches, blend_many, clone, uniform_crossover
 from evolab.genetics.mutation import Lineage, MutationParams, mutate_many
 from evolab.genetics.selection import (
     elite_indices,
@@ -57,6 +57,7 @@ def evolve_step(
         ConfigError: empty population or fitnesses that do not match the genomes.
     """
     fitness = np.asarray(fitnesses, dtype=np.float64)
+    population = GenomeBatch.of(genomes)
     if len(genomes) == 0:
         raise ConfigError("evolve_step: the population is empty")
     if fitness.shape != (len(genomes),):
@@ -66,7 +67,7 @@ def evolve_step(
 
     survivors = truncation_survivors(fitness, 1.0 - cfg.cull_fraction)
     elites = elite_indices(fitness, min(cfg.elite_count, cfg.population_size))
-    next_gen = [genomes[i].replace(survival_streak=genomes[i].survival_streak + 1) for i in elites]
+    next_gen = population.take(elites).with_streaks(population.survival_streaks[elites] + 1)
 
     cumulative = np.cumsum(rank_probabilities(len(survivors)))
     mutation = MutationParams.from_config(cfg)
@@ -90,13 +91,73 @@ def evolve_step(
             second_parents[slot] = picks(1)[0]
             if second_parents[slot] != first_parents[slot]:
                 break
-    children: list[Genome | None] = [None] * n_children
-    lineages: list[Lineage | None] = [None] * n_children  # clones: made by the mutation itself
+    first_idx, second_idx = survivors[first_parents], survivors[second_parents]
+    if cfg.use_mutation and cfg.crossover_method == "blend":
+        made_children = _blend_and_mutate(population, crossing, first_idx, second_idx, ids, cfg, mutation, rng)
+    else:
+        made_children = _one_by_one(population, crossing, first_idx, second_idx, ids, cfg, mutation, rng)
+    if neural_on and (made_children.net_hidden == 0).any():  # children of networkless parents get one
+        made_children = GenomeBatch.of(
+            [
+                child
+                if child.neural is not None
+                else child.replace(
+                    neural=init_neural_genome(rng, cfg.neural_hidden_size, child.n_muscles, cfg.neural_activation)
+                )
+                for child in made_children
+            ]
+        )
+    return GenomeBatch.concat([next_gen, made_children])
+
+
+def _blend_and_mutate(
+    population: GenomeBatch,
+    crossing: np.ndarray,
+    first_idx: np.ndarray,
+    second_idx: np.ndarray,
+    ids: list[str],
+    cfg: EvolutionConfig,
+    mutation: MutationParams,
+    rng: np.random.Generator,
+) -> GenomeBatch:
+    """The children of the usual recipe, batch to batch: blends of their parents' rows, clones as their
+    parent's rows, then every child mutated (a clone takes its id and lineage in the mutation)."""
+    crossed, cloned = np.flatnonzero(crossing), np.flatnonzero(~crossing)
+    blended = blend_batches(
+        population.take(first_idx[crossed]), population.take(second_idx[crossed]), cfg.constraints, rng,
+        [ids[s] for s in crossed.tolist()], snap=False,
+    )  # fmt: skip
+    # each child's rows: its parent's (a clone) or its blend's, in the population followed by the blends
+    source = np.empty(len(ids), dtype=np.int64)
+    source[cloned] = first_idx[cloned]
+    source[crossed] = len(population) + np.arange(len(crossed))
+    children = GenomeBatch.concat([population, blended]).take(source)
+    parents = population.ids
+    lineages: list[Lineage | None] = [None] * len(ids)
+    for slot, parent in zip(cloned.tolist(), first_idx[cloned].tolist(), strict=True):
+        lineages[slot] = (ids[slot], (parents[parent],), int(population.lineage[parent]) + 1)
+    return mutate_many(children, mutation, cfg.constraints, rng, lineages)
+
+
+def _one_by_one(
+    population: GenomeBatch,
+    crossing: np.ndarray,
+    first_idx: np.ndarray,
+    second_idx: np.ndarray,
+    ids: list[str],
+    cfg: EvolutionConfig,
+    mutation: MutationParams,
+    rng: np.random.Generator,
+) -> GenomeBatch:
+    """The children of the other recipes (uniform crossover, or no mutation), genome by genome."""
+    children: list[Genome | None] = [None] * len(ids)
+    lineages: list[Lineage | None] = [None] * len(ids)  # clones: made by the mutation itself
     pairs: list[tuple[Genome, Genome]] = []
     pair_slots: list[int] = []
     # Python lists: indexing numpy arrays element by element costs more than the rest of this loop
-    firsts = [genomes[i] for i in survivors[first_parents].tolist()]
-    seconds = [genomes[i] for i in survivors[second_parents].tolist()]
+    genomes = population.genomes()
+    firsts = [genomes[i] for i in first_idx.tolist()]
+    seconds = [genomes[i] for i in second_idx.tolist()]
     for slot, crossed in enumerate(crossing.tolist()):
         if crossed:
             pairs.append((firsts[slot], seconds[slot]))
@@ -109,27 +170,13 @@ def evolve_step(
             else:
                 children[slot] = clone(parent, rng, ids[slot])
     if cfg.crossover_method == "blend":
-        made = blend_many(pairs, cfg.constraints, rng, [ids[s] for s in pair_slots], snap=not cfg.use_mutation)
+        made = list(blend_many(pairs, cfg.constraints, rng, [ids[s] for s in pair_slots], snap=not cfg.use_mutation))
     else:
         made = [
             uniform_crossover(a, b, cfg.constraints, rng, ids[s]) for (a, b), s in zip(pairs, pair_slots, strict=True)
         ]
     for slot, child in zip(pair_slots, made, strict=True):
         children[slot] = child
-    made_children = (
-        mutate_many(children, mutation, cfg.constraints, rng, lineages)
-        if cfg.use_mutation
-        else GenomeBatch.of(children)
-    )
-    if neural_on and (made_children.net_hidden == 0).any():  # children of networkless parents get one
-        made_children = GenomeBatch.of(
-            [
-                child
-                if child.neural is not None
-                else child.replace(
-                    neural=init_neural_genome(rng, cfg.neural_hidden_size, child.n_muscles, cfg.neural_activation)
-                )
-                for child in made_children
-            ]
-        )
-    return GenomeBatch.concat([GenomeBatch.of(next_gen), made_children])
+    if cfg.use_mutation:
+        return mutate_many(children, mutation, cfg.constraints, rng, lineages)
+    return GenomeBatch.of(children)

@@ -21,7 +21,6 @@ from evolab.genetics.structure import CHANGES, change_bodies, follow_muscles
 from evolab.genome.arrays import split_blocks
 from evolab.genome.batch import GenomeBatch
 from evolab.genome.genes import (
-    HSL,
     M_DIR_X,
     M_DIR_Z,
     M_REST,
@@ -150,29 +149,30 @@ def mutate_many(
     Each result satisfies `constraints` whenever its genome does: values stay in range, structural
     changes never disconnect a body, and a neural output layer always matches the muscles.
     """
-    if not genomes:
-        return GenomeBatch.of([])
+    source = GenomeBatch.of(genomes)
+    if not source:
+        return source
     c = constraints
-    b = len(genomes)
+    b = len(source)
     # Structural changes first, body by body (they are rare); every value change after them is one
     # compiled pass over the whole batch, so new muscles get mutated like old ones.
     structural = rng.random((b, len(CHANGES))) < p.structural_rate
     nodes, n_nodes, ends, muscles, n_muscles, origin, changed = change_bodies(
-        np.concatenate([g.node_params for g in genomes]),
-        np.fromiter((g.n_nodes for g in genomes), np.int64, b),
-        np.concatenate([g.muscle_nodes for g in genomes]),
-        np.concatenate([g.muscle_params for g in genomes]),
-        np.fromiter((g.n_muscles for g in genomes), np.int64, b),
+        source.node_params.copy(),  # the kernels change their copies in place
+        source.n_nodes.copy(),
+        source.muscle_nodes.copy(),
+        source.muscle_params.copy(),
+        source.n_muscles.copy(),
         structural,
         c,
         rng,
     )
-    nets = [g.neural for g in genomes]
+    nets = source.networks()
     muscle_start = np.cumsum(n_muscles) - n_muscles
     for i in np.flatnonzero(changed):  # network outputs follow their muscles
         if nets[i] is not None:
             nets[i] = follow_muscles(nets[i], origin[muscle_start[i] : muscle_start[i] + n_muscles[i]], rng)
-    multipliers = np.fromiter((g.global_frequency_multiplier for g in genomes), np.float64, b)
+    multipliers = source.multipliers.copy()
     lo, hi = muscle_bounds(c, for_mutation=True)
     lo_pos, hi_pos = position_bounds(c)
     _perturb_values(
@@ -197,17 +197,20 @@ def mutate_many(
 
     recolored = recolor.tolist()  # Python values: indexing numpy arrays one by one is slower
     colors, ids, parent_ids, lineage_numbers, streaks = [], [], [], [], []
-    for i, genome in enumerate(genomes):
-        color = genome.color
+    own = zip(source.ids, source.parent_ids, source.lineage.tolist(), source.survival_streaks.tolist(), strict=True)
+    for i, ((h, s, light), (genome_id, parents, generation, streak)) in enumerate(
+        zip(source.colors.tolist(), own, strict=True)
+    ):
         if recolored[i]:
-            color = HSL((color.h + hue_shift[i]) % 1.0, color.s, color.l)
-        colors.append((color.h, color.s, color.l))
+            h = (h + hue_shift[i]) % 1.0
+        colors.append((h, s, light))
         lineage = lineages[i] if lineages is not None else None
-        genome_id, parents, generation = lineage or (genome.id, genome.parent_ids, genome.generation)
+        if lineage:
+            genome_id, parents, generation = lineage
         ids.append(genome_id)
         parent_ids.append(tuple(parents))
         lineage_numbers.append(generation)
-        streaks.append(0 if lineage else genome.survival_streak)
+        streaks.append(0 if lineage else streak)
     return GenomeBatch.of_arrays(
         ids, parent_ids, lineage_numbers, streaks, multipliers, colors, n_nodes, n_muscles, nodes, ends, muscles, nets
     )

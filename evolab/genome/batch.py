@@ -8,6 +8,7 @@ so code written for lists of genomes reads it unchanged (DESIGN §5).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import overload
@@ -154,25 +155,32 @@ class GenomeBatch(Sequence[Genome]):
             raise IndexError(f"genome index out of range for a batch of {len(self)}")
         idx = idx % max(len(self), 1)
 
-        def rows(values: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+        def offsets(counts: np.ndarray) -> np.ndarray:
+            """The rows of the chosen genomes, in order, for rows laid out `counts` per genome."""
             picked = counts[idx]
-            offsets = np.repeat(starts[idx] - (np.cumsum(picked) - picked), picked) + np.arange(picked.sum())
-            return _frozen(values[offsets])
+            ends = np.cumsum(picked)
+            return np.repeat((np.cumsum(counts) - counts)[idx] - (ends - picked), picked) + np.arange(ends[-1])
 
-        per_genome = {
-            name: _frozen(getattr(self, name)[idx])
-            for name in ("lineage", "survival_streaks", "multipliers", "colors", "n_nodes", "n_muscles",
-                         "net_hidden", "net_outputs", "net_activation")
-        }  # fmt: skip
-        weights = self.weight_counts
+        per_genome = {name: _frozen(getattr(self, name)[idx]) for name in _GENOME_COLUMNS}
+        if idx.size == 0:
+            return GenomeBatch.of([])
+        muscle_rows = offsets(self.n_muscles)
+        has_nets = self.net_weights.size > 0
+        order = idx.tolist()
         return GenomeBatch(
-            ids=tuple(self.ids[i] for i in idx.tolist()),
-            parent_ids=tuple(self.parent_ids[i] for i in idx.tolist()),
-            node_params=rows(self.node_params, self.node_start, self.n_nodes),
-            muscle_nodes=rows(self.muscle_nodes, self.muscle_start, self.n_muscles),
-            muscle_params=rows(self.muscle_params, self.muscle_start, self.n_muscles),
-            net_weights=rows(self.net_weights, np.cumsum(weights) - weights, weights),
+            ids=tuple(self.ids[i] for i in order),
+            parent_ids=tuple(self.parent_ids[i] for i in order),
+            node_params=_frozen(self.node_params[offsets(self.n_nodes)]),
+            muscle_nodes=_frozen(self.muscle_nodes[muscle_rows]),
+            muscle_params=_frozen(self.muscle_params[muscle_rows]),
+            net_weights=_frozen(self.net_weights[offsets(self.weight_counts)]) if has_nets else self.net_weights,
             **per_genome,
+        )
+
+    def with_streaks(self, survival_streaks: np.ndarray) -> GenomeBatch:
+        """The same genomes with these survival streaks (elites carried into the next generation)."""
+        return dataclasses.replace(
+            self, survival_streaks=_frozen(np.array(survival_streaks, dtype=np.int64)), _views=[]
         )
 
     # -- where each genome's rows are ---------------------------------------------------------------
@@ -203,7 +211,10 @@ class GenomeBatch(Sequence[Genome]):
     def __getitem__(self, index: int | slice) -> Genome | list[Genome]:
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(len(self)))]
-        return self.genomes()[index]  # one genome asked for is usually the first of many
+        if self._views:
+            return self._views[0][index]
+        i = range(len(self))[index]  # negative indices count from the end; out of range raises IndexError
+        return self._genome(i, int(self.node_start[i]), int(self.muscle_start[i]), int(self._weight_start()[i]))
 
     def __iter__(self) -> Iterator[Genome]:
         return iter(self.genomes())
@@ -216,6 +227,22 @@ class GenomeBatch(Sequence[Genome]):
             )
             self._views.append(tuple(self._genome(i, n, m, w) for i, (n, m, w) in enumerate(starts)))
         return self._views[0]
+
+    def networks(self) -> list[NeuralGenome | None]:
+        """Each genome's network (views of `net_weights`), None for a genome without one."""
+        if self._views:
+            return [g.neural for g in self._views[0]]
+        starts = self._weight_start().tolist()
+        return [
+            None
+            if hidden == 0
+            else NeuralGenome(
+                self.net_weights[w : w + neural_weight_count(hidden, outputs)], hidden, outputs, ACTIVATIONS[code]
+            )
+            for hidden, outputs, code, w in zip(
+                self.net_hidden.tolist(), self.net_outputs.tolist(), self.net_activation.tolist(), starts, strict=True
+            )
+        ]
 
     def _weight_start(self) -> np.ndarray:
         counts = self.weight_counts
@@ -260,6 +287,11 @@ def _rows(blocks: list[np.ndarray], dtype: type, tail: tuple[int, ...]) -> np.nd
     return _frozen(rows.reshape((-1, *tail)))
 
 
+_GENOME_COLUMNS = (
+    "lineage", "survival_streaks", "multipliers", "colors", "n_nodes", "n_muscles", "net_hidden", "net_outputs",
+    "net_activation",
+)  # fmt: skip
+"""The one-value-per-genome arrays."""
 _ARRAY_FIELDS = (
     "lineage", "survival_streaks", "multipliers", "colors", "n_nodes", "n_muscles", "node_params", "muscle_nodes",
     "muscle_params", "net_hidden", "net_outputs", "net_activation", "net_weights",
