@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -91,11 +92,9 @@ def evolve_step(
             second_parents[slot] = picks(1)[0]
             if second_parents[slot] != first_parents[slot]:
                 break
-    first_idx, second_idx = survivors[first_parents], survivors[second_parents]
-    if cfg.use_mutation and cfg.crossover_method == "blend":
-        made_children = _blend_and_mutate(population, crossing, first_idx, second_idx, ids, cfg, mutation, rng)
-    else:
-        made_children = _one_by_one(population, crossing, first_idx, second_idx, ids, cfg, mutation, rng)
+    recipe = _Recipe(crossing, survivors[first_parents], survivors[second_parents], ids)
+    make = _blend_and_mutate if cfg.use_mutation and cfg.crossover_method == "blend" else _one_by_one
+    made_children = make(population, recipe, cfg, mutation, rng)
     if neural_on and (made_children.net_hidden == 0).any():  # children of networkless parents get one
         made_children = GenomeBatch.of(
             [
@@ -110,18 +109,23 @@ def evolve_step(
     return GenomeBatch.concat([next_gen, made_children])
 
 
+@dataclass(frozen=True, slots=True)
+class _Recipe:
+    """Each child's kind and parents, drawn before any child is made: crossed or not, its parents'
+    positions in the population, its id."""
+
+    crossing: np.ndarray
+    first_idx: np.ndarray
+    second_idx: np.ndarray
+    ids: list[str]
+
+
 def _blend_and_mutate(
-    population: GenomeBatch,
-    crossing: np.ndarray,
-    first_idx: np.ndarray,
-    second_idx: np.ndarray,
-    ids: list[str],
-    cfg: EvolutionConfig,
-    mutation: MutationParams,
-    rng: np.random.Generator,
+    population: GenomeBatch, recipe: _Recipe, cfg: EvolutionConfig, mutation: MutationParams, rng: np.random.Generator
 ) -> GenomeBatch:
     """The children of the usual recipe, batch to batch: blends of their parents' rows, clones as their
     parent's rows, then every child mutated (a clone takes its id and lineage in the mutation)."""
+    crossing, first_idx, second_idx, ids = recipe.crossing, recipe.first_idx, recipe.second_idx, recipe.ids
     crossed, cloned = np.flatnonzero(crossing), np.flatnonzero(~crossing)
     blended = blend_batches(
         population.take(first_idx[crossed]), population.take(second_idx[crossed]), cfg.constraints, rng,
@@ -140,16 +144,10 @@ def _blend_and_mutate(
 
 
 def _one_by_one(
-    population: GenomeBatch,
-    crossing: np.ndarray,
-    first_idx: np.ndarray,
-    second_idx: np.ndarray,
-    ids: list[str],
-    cfg: EvolutionConfig,
-    mutation: MutationParams,
-    rng: np.random.Generator,
+    population: GenomeBatch, recipe: _Recipe, cfg: EvolutionConfig, mutation: MutationParams, rng: np.random.Generator
 ) -> GenomeBatch:
     """The children of the other recipes (uniform crossover, or no mutation), genome by genome."""
+    crossing, first_idx, second_idx, ids = recipe.crossing, recipe.first_idx, recipe.second_idx, recipe.ids
     children: list[Genome | None] = [None] * len(ids)
     lineages: list[Lineage | None] = [None] * len(ids)  # clones: made by the mutation itself
     pairs: list[tuple[Genome, Genome]] = []
