@@ -114,8 +114,11 @@ def _blend_kernel(own_nodes, own_node_start, their_nodes, their_node_start, n2, 
                 nodes[r, col] = own[col] + (theirs[col] - own[col]) * (t / 2.0)
 
     kept_counts = np.zeros(pairs, dtype=np.int64)
-    kept_local = np.empty(own_muscles.shape[0], dtype=np.int64)
-    owner = np.empty(own_muscles.shape[0], dtype=np.int64)
+    own_total = 0  # the pairs' own muscles (a parent in several pairs counts once per pair)
+    for i in range(pairs):
+        own_total += m1[i]
+    kept_local = np.empty(own_total, dtype=np.int64)
+    owner = np.empty(own_total, dtype=np.int64)
     k = 0
     for i in range(pairs):
         for j in range(m1[i]):
@@ -169,60 +172,65 @@ def blend_many(
     snap: bool = True,
 ) -> GenomeBatch:
     """`blend_crossover` of many pairs at once (see `blend_batches`)."""
-    return blend_batches(
-        GenomeBatch.of([p for p, _ in pairs]), GenomeBatch.of([q for _, q in pairs]), constraints, rng, child_ids,
-        snap=snap,
-    )  # fmt: skip
+    parents = GenomeBatch.of([p for p, _ in pairs] + [q for _, q in pairs])
+    n = len(pairs)
+    return blend_batches(parents, np.arange(n), np.arange(n, 2 * n), constraints, rng, child_ids, snap=snap)
 
 
 def blend_batches(
-    firsts: GenomeBatch,
-    seconds: GenomeBatch,
+    parents: GenomeBatch,
+    first: np.ndarray,
+    second: np.ndarray,
     constraints: GenomeConstraints,
     rng: np.random.Generator,
     child_ids: Sequence[str],
     *,
     snap: bool = True,
 ) -> GenomeBatch:
-    """`blend_crossover` of `firsts[i]` with `seconds[i]` for every i: every gene of every child in one
-    compiled pass, read from and written to batches.
+    """`blend_crossover` of `parents[first[i]]` with `parents[second[i]]` for every i: every gene of every
+    child in one compiled pass, reading the parents' rows where they are and writing one batch.
 
     With `snap=False` the children's genes are left unrounded (a mutation that snaps follows).
     """
-    if not firsts:
+    if len(first) == 0:
         return GenomeBatch.of([])
-    n1, n2, m1, m2 = firsts.n_nodes, seconds.n_nodes, firsts.n_muscles, seconds.n_muscles
+    node_start, muscle_start = parents.node_start, parents.muscle_start
+    n1, n2 = parents.n_nodes[first], parents.n_nodes[second]
+    m1, m2 = parents.n_muscles[first], parents.n_muscles[second]
     kept_nodes = np.minimum(n1, constraints.effective_max_nodes)
     nodes, muscles, ends, kept_counts, kept_flat, multipliers, color_t = _blend_kernel(
-        firsts.node_params, _starts(n1), seconds.node_params, _starts(n2), n2, kept_nodes,
-        firsts.muscle_params, firsts.muscle_nodes, _starts(m1), m1,
-        seconds.muscle_params, _starts(m2), m2,
-        firsts.multipliers, seconds.multipliers,
+        parents.node_params, node_start[first], parents.node_params, node_start[second], n2, kept_nodes,
+        parents.muscle_params, parents.muscle_nodes, muscle_start[first], m1,
+        parents.muscle_params, muscle_start[second], m2,
+        parents.multipliers[first], parents.multipliers[second],
         constraints.max_muscles, *REST_LENGTH_RANGE, rng,
     )  # fmt: skip
     if snap:
         nodes, muscles, multipliers = snap_genes(nodes, muscles, multipliers, kept_counts, constraints)
-    nets1 = firsts.networks()
+    networks = parents.networks()
+    nets1 = [networks[i] for i in first.tolist()]
+    nets2 = [networks[i] for i in second.tolist()]
     kept = split_blocks(kept_flat, kept_counts) if any(net is not None for net in nets1) else []
 
     def blend(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         return as_float32(x + (y - x) * rng.random(x.shape))
 
-    nets2, colors1, colors2 = seconds.networks(), firsts.colors.tolist(), seconds.colors.tolist()
-    networks, colors = [], []
+    colors1, colors2 = parents.colors[first].tolist(), parents.colors[second].tolist()
+    children_nets, colors = [], []
     for i, t in enumerate(color_t.tolist()):
         neural = None
         if nets1[i] is not None:
             neural = _child_neural(nets1[i], nets2[i], kept[i], kept[i] % max(int(m2[i]), 1), blend)
-        networks.append(neural)
+        children_nets.append(neural)
         color = lerp_hsl(HSL(*colors1[i]), HSL(*colors2[i]), t)
         colors.append((color.h, color.s, color.l))
+    ids = parents.ids
     return GenomeBatch.of_arrays(
         child_ids,
-        list(zip(firsts.ids, seconds.ids, strict=True)),
-        (np.maximum(firsts.lineage, seconds.lineage) + 1).tolist(),
-        [0] * len(firsts),
-        multipliers, colors, kept_nodes, kept_counts, nodes, ends, muscles, networks,
+        [(ids[a], ids[b]) for a, b in zip(first.tolist(), second.tolist(), strict=True)],
+        (np.maximum(parents.lineage[first], parents.lineage[second]) + 1).tolist(),
+        [0] * len(first),
+        multipliers, colors, kept_nodes, kept_counts, nodes, ends, muscles, children_nets,
     )  # fmt: skip
 
 

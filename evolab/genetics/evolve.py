@@ -128,8 +128,8 @@ def _blend_and_mutate(
     crossing, first_idx, second_idx, ids = recipe.crossing, recipe.first_idx, recipe.second_idx, recipe.ids
     crossed, cloned = np.flatnonzero(crossing), np.flatnonzero(~crossing)
     blended = blend_batches(
-        population.take(first_idx[crossed]), population.take(second_idx[crossed]), cfg.constraints, rng,
-        [ids[s] for s in crossed.tolist()], snap=False,
+        population, first_idx[crossed], second_idx[crossed], cfg.constraints, rng, [ids[s] for s in crossed.tolist()],
+        snap=False,
     )  # fmt: skip
     # each child's rows: its parent's (a clone) or its blend's, in the population followed by the blends
     source = np.empty(len(ids), dtype=np.int64)
