@@ -232,17 +232,16 @@ class GenomeBatch(Sequence[Genome]):
         """Each genome's network (views of `net_weights`), None for a genome without one."""
         if self._views:
             return [g.neural for g in self._views[0]]
-        starts = self._weight_start().tolist()
-        return [
-            None
-            if hidden == 0
-            else NeuralGenome(
-                self.net_weights[w : w + neural_weight_count(hidden, outputs)], hidden, outputs, ACTIVATIONS[code]
-            )
-            for hidden, outputs, code, w in zip(
-                self.net_hidden.tolist(), self.net_outputs.tolist(), self.net_activation.tolist(), starts, strict=True
-            )
-        ]
+        return [self._network(i, w) for i, w in enumerate(self._weight_start().tolist())]
+
+    def _network(self, i: int, weight: int) -> NeuralGenome | None:
+        """Genome i's network, its weights starting at `weight` in `net_weights`."""
+        hidden = int(self.net_hidden[i])
+        if hidden == 0:
+            return None
+        outputs = int(self.net_outputs[i])
+        weights = self.net_weights[weight : weight + neural_weight_count(hidden, outputs)]
+        return NeuralGenome(weights, hidden, outputs, ACTIVATIONS[self.net_activation[i]])
 
     def _weight_start(self) -> np.ndarray:
         counts = self.weight_counts
@@ -250,13 +249,6 @@ class GenomeBatch(Sequence[Genome]):
 
     def _genome(self, i: int, node: int, muscle: int, weight: int) -> Genome:
         n, m = int(self.n_nodes[i]), int(self.n_muscles[i])
-        neural = None
-        if self.net_hidden[i] > 0:
-            hidden, outputs = int(self.net_hidden[i]), int(self.net_outputs[i])
-            count = neural_weight_count(hidden, outputs)
-            neural = NeuralGenome(
-                self.net_weights[weight : weight + count], hidden, outputs, ACTIVATIONS[self.net_activation[i]]
-            )
         return Genome(
             self.ids[i],
             self.node_params[node : node + n],
@@ -267,7 +259,7 @@ class GenomeBatch(Sequence[Genome]):
             int(self.lineage[i]),
             int(self.survival_streaks[i]),
             self.parent_ids[i],
-            neural,
+            self._network(i, weight),
         )
 
 

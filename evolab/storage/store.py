@@ -110,30 +110,32 @@ class Store:
                 self._archive.forget_numbers()
                 self._data_version = version
             try:
-                yield cur
-                cur.execute("COMMIT")
-            except BaseException as err:
-                if self._conn.in_transaction:
-                    cur.execute("ROLLBACK")
+                with self._ending(cur, "write failed, nothing was changed"):
+                    yield cur
+            except BaseException:
                 self._archive.forget_numbers()  # the cache may hold numbers the rollback took back
-                if isinstance(err, sqlite3.Error):
-                    raise DatabaseUnavailable(f"{self.path}: write failed, nothing was changed ({err})") from None
                 raise
 
     @contextmanager
     def _reading(self) -> Iterator[sqlite3.Cursor]:
         """A read transaction: every statement in it sees the same snapshot of the file."""
-        with self._lock, self._session() as cur:
-            try:
-                cur.execute("BEGIN")
-                yield cur
-                cur.execute("COMMIT")
-            except BaseException as err:
-                if self._conn.in_transaction:
-                    cur.execute("ROLLBACK")
-                if isinstance(err, sqlite3.Error):
-                    raise DatabaseUnavailable(f"{self.path}: read failed ({err})") from None
-                raise
+        with self._lock, self._session() as cur, self._ending(cur, "read failed"):
+            cur.execute("BEGIN")
+            yield cur
+
+    @contextmanager
+    def _ending(self, cur: sqlite3.Cursor, failure: str) -> Iterator[None]:
+        """End the open transaction: COMMIT after the block, ROLLBACK on any exception (an SQLite error
+        becomes `DatabaseUnavailable`, saying `failure`)."""
+        try:
+            yield
+            cur.execute("COMMIT")
+        except BaseException as err:
+            if self._conn.in_transaction:
+                cur.execute("ROLLBACK")
+            if isinstance(err, sqlite3.Error):
+                raise DatabaseUnavailable(f"{self.path}: {failure} ({err})") from None
+            raise
 
     @contextmanager
     def _session(self) -> Iterator[sqlite3.Cursor]:
