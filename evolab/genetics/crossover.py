@@ -23,14 +23,18 @@ from evolab.genome.neural import remove_outputs
 from evolab.genome.ranges import REST_LENGTH_RANGE, as_float32, snap_genes
 
 
+def lerp_colors(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Interpolate (n, 3) HSL colours by (n,) weights, the hue along the shorter way round the circle."""
+    dh = b[:, 0] - a[:, 0]
+    dh = np.where(dh > 0.5, dh - 1.0, np.where(dh < -0.5, dh + 1.0, dh))
+    out = a + (b - a) * t[:, None]
+    out[:, 0] = (a[:, 0] + dh * t) % 1.0
+    return out
+
+
 def lerp_hsl(a: HSL, b: HSL, t: float) -> HSL:
-    """Interpolate colours, the hue along the shorter way round the circle."""
-    dh = b.h - a.h
-    if dh > 0.5:
-        dh -= 1.0
-    elif dh < -0.5:
-        dh += 1.0
-    return HSL((a.h + dh * t) % 1.0, a.s + (b.s - a.s) * t, a.l + (b.l - a.l) * t)
+    """`lerp_colors` of two colours."""
+    return HSL(*lerp_colors(np.array([[a.h, a.s, a.l]]), np.array([[b.h, b.s, b.l]]), np.array([t]))[0].tolist())
 
 
 def _kept_muscles(
@@ -215,15 +219,10 @@ def blend_batches(
     def blend(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         return as_float32(x + (y - x) * rng.random(x.shape))
 
-    colors1, colors2 = parents.colors[first].tolist(), parents.colors[second].tolist()
-    children_nets, colors = [], []
-    for i, t in enumerate(color_t.tolist()):
-        neural = None
-        if nets1[i] is not None:
-            neural = _child_neural(nets1[i], nets2[i], kept[i], kept[i] % max(int(m2[i]), 1), blend)
-        children_nets.append(neural)
-        color = lerp_hsl(HSL(*colors1[i]), HSL(*colors2[i]), t)
-        colors.append((color.h, color.s, color.l))
+    children_nets: list[NeuralGenome | None] = [None] * len(first)
+    for i in np.flatnonzero([net is not None for net in nets1]).tolist():
+        children_nets[i] = _child_neural(nets1[i], nets2[i], kept[i], kept[i] % max(int(m2[i]), 1), blend)
+    colors = lerp_colors(parents.colors[first], parents.colors[second], color_t)
     ids = parents.ids
     return GenomeBatch.of_arrays(
         child_ids,

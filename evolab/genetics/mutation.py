@@ -195,22 +195,14 @@ def mutate_many(
             for net in nets
         ]
 
-    recolored = recolor.tolist()  # Python values: indexing numpy arrays one by one is slower
-    colors, ids, parent_ids, lineage_numbers, streaks = [], [], [], [], []
-    own = zip(source.ids, source.parent_ids, source.lineage.tolist(), source.survival_streaks.tolist(), strict=True)
-    for i, ((h, s, light), (genome_id, parents, generation, streak)) in enumerate(
-        zip(source.colors.tolist(), own, strict=True)
-    ):
-        if recolored[i]:
-            h = (h + hue_shift[i]) % 1.0
-        colors.append((h, s, light))
-        lineage = lineages[i] if lineages is not None else None
-        if lineage:
-            genome_id, parents, generation = lineage
-        ids.append(genome_id)
-        parent_ids.append(tuple(parents))
-        lineage_numbers.append(generation)
-        streaks.append(0 if lineage else streak)
+    colors = source.colors.copy()
+    colors[:, 0] = np.where(recolor, (colors[:, 0] + hue_shift) % 1.0, colors[:, 0])
+    ids, parent_ids = list(source.ids), list(source.parent_ids)
+    lineage_numbers, streaks = source.lineage.copy(), source.survival_streaks.copy()
+    for i, lineage in enumerate(lineages or ()):
+        if lineage:  # a clone: the copy is the new creature, not its parent
+            ids[i], parent_ids[i], lineage_numbers[i] = lineage[0], tuple(lineage[1]), lineage[2]
+            streaks[i] = 0
     return GenomeBatch.of_arrays(
         ids, parent_ids, lineage_numbers, streaks, multipliers, colors, n_nodes, n_muscles, nodes, ends, muscles, nets
     )

@@ -9,10 +9,12 @@ so code written for lists of genomes reads it unchanged (DESIGN §5).
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import overload
 
+import numba as nb
 import numpy as np
 
 from evolab.genome.genes import (
@@ -143,38 +145,32 @@ class GenomeBatch(Sequence[Genome]):
             return _frozen(np.concatenate([getattr(b, name) for b in batches]))
 
         return cls(
-            ids=tuple(i for b in batches for i in b.ids),
-            parent_ids=tuple(p for b in batches for p in b.parent_ids),
+            ids=tuple(itertools.chain.from_iterable(b.ids for b in batches)),
+            parent_ids=tuple(itertools.chain.from_iterable(b.parent_ids for b in batches)),
             **{name: joined(name) for name in _ARRAY_FIELDS},
         )
 
     def take(self, indices: Sequence[int] | np.ndarray) -> GenomeBatch:
         """The genomes at `indices`, in that order (repeats allowed): every genome's rows gathered at once."""
         idx = np.asarray(indices, dtype=np.int64).reshape(-1)
-        if idx.size and (idx.min() < -len(self) or idx.max() >= len(self)):
-            raise IndexError(f"genome index out of range for a batch of {len(self)}")
-        idx = idx % max(len(self), 1)
-
-        def offsets(counts: np.ndarray) -> np.ndarray:
-            """The rows of the chosen genomes, in order, for rows laid out `counts` per genome."""
-            picked = counts[idx]
-            ends = np.cumsum(picked)
-            return np.repeat((np.cumsum(counts) - counts)[idx] - (ends - picked), picked) + np.arange(ends[-1])
-
-        per_genome = {name: _frozen(getattr(self, name)[idx]) for name in _GENOME_COLUMNS}
         if idx.size == 0:
             return GenomeBatch.of([])
-        muscle_rows = offsets(self.n_muscles)
-        has_nets = self.net_weights.size > 0
+        if idx.min() < -len(self) or idx.max() >= len(self):
+            raise IndexError(f"genome index out of range for a batch of {len(self)}")
+        idx = idx % len(self)
+        muscle_rows = _ragged_rows(self.n_muscles, idx)
         order = idx.tolist()
         return GenomeBatch(
-            ids=tuple(self.ids[i] for i in order),
-            parent_ids=tuple(self.parent_ids[i] for i in order),
-            node_params=_frozen(self.node_params[offsets(self.n_nodes)]),
-            muscle_nodes=_frozen(self.muscle_nodes[muscle_rows]),
-            muscle_params=_frozen(self.muscle_params[muscle_rows]),
-            net_weights=_frozen(self.net_weights[offsets(self.weight_counts)]) if has_nets else self.net_weights,
-            **per_genome,
+            ids=tuple([self.ids[i] for i in order]),
+            parent_ids=tuple([self.parent_ids[i] for i in order]),
+            # ndarray.take: a few times faster than fancy indexing for these small gathers
+            node_params=_frozen(self.node_params.take(_ragged_rows(self.n_nodes, idx), axis=0)),
+            muscle_nodes=_frozen(self.muscle_nodes.take(muscle_rows, axis=0)),
+            muscle_params=_frozen(self.muscle_params.take(muscle_rows, axis=0)),
+            net_weights=_frozen(self.net_weights.take(_ragged_rows(self.weight_counts, idx)))
+            if self.net_weights.size
+            else self.net_weights,
+            **{name: _frozen(getattr(self, name).take(idx, axis=0)) for name in _GENOME_COLUMNS},
         )
 
     def with_streaks(self, survival_streaks: np.ndarray) -> GenomeBatch:
@@ -232,6 +228,8 @@ class GenomeBatch(Sequence[Genome]):
         """Each genome's network (views of `net_weights`), None for a genome without one."""
         if self._views:
             return [g.neural for g in self._views[0]]
+        if not self.net_weights.size:  # an oscillator run: no genome has one
+            return [None] * len(self)
         return [self._network(i, w) for i, w in enumerate(self._weight_start().tolist())]
 
     def _network(self, i: int, weight: int) -> NeuralGenome | None:
@@ -269,9 +267,30 @@ def _network_columns(net: NeuralGenome | None) -> tuple[int, int, int]:
 
 def _frozen(values: np.ndarray) -> np.ndarray:
     """`values` contiguous and read-only (a fresh array is not copied again)."""
-    values = np.ascontiguousarray(values)
+    if not values.flags.c_contiguous:
+        values = np.ascontiguousarray(values)
     values.flags.writeable = False
     return values
+
+
+@nb.njit(cache=True)
+def _ragged_rows(counts, idx):
+    """The row numbers of items `idx`, in that order, for rows laid out `counts[i]` per item."""
+    starts = np.empty(counts.shape[0], dtype=np.int64)
+    total = 0
+    for i in range(counts.shape[0]):
+        starts[i] = total
+        total += counts[i]
+    size = 0
+    for i in idx:
+        size += counts[i]
+    rows = np.empty(size, dtype=np.int64)
+    at = 0
+    for i in idx:
+        for r in range(starts[i], starts[i] + counts[i]):
+            rows[at] = r
+            at += 1
+    return rows
 
 
 def _rows(blocks: list[np.ndarray], dtype: type, tail: tuple[int, ...]) -> np.ndarray:
