@@ -9,8 +9,8 @@ import numpy as np
 
 from evolab.config import EvolutionConfig
 from evolab.errors import ConfigError
-from evolab.genetics.crossover import blend_batches, blend_many, clone, uniform_crossover
-from evolab.genetics.mutation import Lineage, MutationParams, mutate_many
+from evolab.genetics.crossover import blend_batches, uniform_crossover
+from evolab.genetics.mutation import MutationParams, mutate_many
 from evolab.genetics.selection import (
     elite_indices,
     rank_probabilities,
@@ -68,10 +68,10 @@ def evolve_step(
 
     survivors = truncation_survivors(fitness, 1.0 - cfg.cull_fraction)
     elites = elite_indices(fitness, min(cfg.elite_count, cfg.population_size))
-    next_gen = population.take(elites).with_streaks(population.survival_streaks[elites] + 1)
+    next_gen = population.take(elites)
+    next_gen = next_gen.with_lineage(survival_streaks=next_gen.survival_streaks + 1)
 
     cumulative = np.cumsum(rank_probabilities(len(survivors)))
-    mutation = MutationParams.from_config(cfg)
     neural_on = cfg.sim.neural_mode != "off"
 
     def picks(count: int) -> np.ndarray:
@@ -93,17 +93,14 @@ def evolve_step(
             if second_parents[slot] != first_parents[slot]:
                 break
     recipe = _Recipe(crossing, survivors[first_parents], survivors[second_parents], ids)
-    make = _blend_and_mutate if cfg.use_mutation and cfg.crossover_method == "blend" else _one_by_one
-    made_children = make(population, recipe, cfg, mutation, rng)
+    made_children = _children(population, recipe, cfg, rng)
     if neural_on and (made_children.net_hidden == 0).any():  # children of networkless parents get one
-        made_children = GenomeBatch.of(
+        made_children = made_children.with_networks(
             [
-                child
-                if child.neural is not None
-                else child.replace(
-                    neural=init_neural_genome(rng, cfg.neural_hidden_size, child.n_muscles, cfg.neural_activation)
-                )
-                for child in made_children
+                net
+                if net is not None
+                else init_neural_genome(rng, cfg.neural_hidden_size, muscles, cfg.neural_activation)
+                for net, muscles in zip(made_children.networks(), made_children.n_muscles.tolist(), strict=True)
             ]
         )
     return GenomeBatch.concat([next_gen, made_children])
@@ -120,61 +117,45 @@ class _Recipe:
     ids: list[str]
 
 
-def _blend_and_mutate(
-    population: GenomeBatch, recipe: _Recipe, cfg: EvolutionConfig, mutation: MutationParams, rng: np.random.Generator
-) -> GenomeBatch:
-    """The children of the usual recipe, batch to batch: blends of their parents' rows, clones as their
-    parent's rows, then every child mutated (a clone takes its id and lineage in the mutation)."""
+def _children(population: GenomeBatch, recipe: _Recipe, cfg: EvolutionConfig, rng: np.random.Generator) -> GenomeBatch:
+    """Every child of the recipe, batch to batch: crossovers made from their parents' rows, clones as
+    their parent's rows under the child's id and lineage, then every child mutated when mutation is on."""
     crossing, first_idx, second_idx, ids = recipe.crossing, recipe.first_idx, recipe.second_idx, recipe.ids
     crossed, cloned = np.flatnonzero(crossing), np.flatnonzero(~crossing)
-    blended = blend_batches(
-        population, first_idx[crossed], second_idx[crossed], cfg.constraints, rng, [ids[s] for s in crossed.tolist()],
-        snap=False,
-    )  # fmt: skip
-    # each child's rows: its parent's (a clone) or its blend's, in the population followed by the blends
+    crossed_ids = [ids[s] for s in crossed.tolist()]
+    if cfg.crossover_method == "blend":  # a mutation that snaps the genes follows, or the blend snaps them
+        made = blend_batches(
+            population, first_idx[crossed], second_idx[crossed], cfg.constraints, rng, crossed_ids,
+            snap=not cfg.use_mutation,
+        )  # fmt: skip
+    else:
+        genomes = population.genomes()
+        made = GenomeBatch.of(
+            [
+                uniform_crossover(genomes[a], genomes[b], cfg.constraints, rng, child_id)
+                for a, b, child_id in zip(
+                    first_idx[crossed].tolist(), second_idx[crossed].tolist(), crossed_ids, strict=True
+                )
+            ]
+        )
+    # each child's rows: its parent's (a clone) or its crossover's, in the population followed by `made`
     source = np.empty(len(ids), dtype=np.int64)
     source[cloned] = first_idx[cloned]
     source[crossed] = len(population) + np.arange(len(crossed))
-    children = GenomeBatch.concat([population, blended]).take(source)
+    children = GenomeBatch.concat([population, made]).take(source)
+    # a clone is a new creature: its own id, its parent's as parent, one generation deeper
     parents = population.ids
-    lineages: list[Lineage | None] = [None] * len(ids)
-    for slot, parent in zip(cloned.tolist(), first_idx[cloned].tolist(), strict=True):
-        lineages[slot] = (ids[slot], (parents[parent],), int(population.lineage[parent]) + 1)
-    return mutate_many(children, mutation, cfg.constraints, rng, lineages)
-
-
-def _one_by_one(
-    population: GenomeBatch, recipe: _Recipe, cfg: EvolutionConfig, mutation: MutationParams, rng: np.random.Generator
-) -> GenomeBatch:
-    """The children of the other recipes (uniform crossover, or no mutation), genome by genome."""
-    crossing, first_idx, second_idx, ids = recipe.crossing, recipe.first_idx, recipe.second_idx, recipe.ids
-    children: list[Genome | None] = [None] * len(ids)
-    lineages: list[Lineage | None] = [None] * len(ids)  # clones: made by the mutation itself
-    pairs: list[tuple[Genome, Genome]] = []
-    pair_slots: list[int] = []
-    # Python lists: indexing numpy arrays element by element costs more than the rest of this loop
-    genomes = population.genomes()
-    firsts = [genomes[i] for i in first_idx.tolist()]
-    seconds = [genomes[i] for i in second_idx.tolist()]
-    for slot, crossed in enumerate(crossing.tolist()):
-        if crossed:
-            pairs.append((firsts[slot], seconds[slot]))
-            pair_slots.append(slot)
-        else:
-            parent = firsts[slot]
-            if cfg.use_mutation:
-                children[slot] = parent
-                lineages[slot] = (ids[slot], (parent.id,), parent.generation + 1)
-            else:
-                children[slot] = clone(parent, rng, ids[slot])
-    if cfg.crossover_method == "blend":
-        made = list(blend_many(pairs, cfg.constraints, rng, [ids[s] for s in pair_slots], snap=not cfg.use_mutation))
-    else:
-        made = [
-            uniform_crossover(a, b, cfg.constraints, rng, ids[s]) for (a, b), s in zip(pairs, pair_slots, strict=True)
-        ]
-    for slot, child in zip(pair_slots, made, strict=True):
-        children[slot] = child
+    children = children.with_lineage(
+        ids=ids,
+        parent_ids=[
+            crossed_parents if crossed else (parents[first],)
+            for crossed, crossed_parents, first in zip(
+                crossing.tolist(), children.parent_ids, first_idx.tolist(), strict=True
+            )
+        ],
+        lineage=np.where(crossing, children.lineage, population.lineage[first_idx] + 1),
+        survival_streaks=np.zeros(len(ids), dtype=np.int64),
+    )
     if cfg.use_mutation:
-        return mutate_many(children, mutation, cfg.constraints, rng, lineages)
-    return GenomeBatch.of(children)
+        return mutate_many(children, MutationParams.from_config(cfg), cfg.constraints, rng)
+    return children

@@ -132,19 +132,13 @@ def _perturb_values(nodes, muscles, multipliers, size_range, friction_range, lo_
     _perturb_column(multipliers, multiplier_range[0], multiplier_range[1], magnitude, rate, rng)
 
 
-Lineage = tuple[str, tuple[str, ...], int]
-"""(id, parent ids, lineage generation) a mutated copy takes instead of its source's."""
-
-
 def mutate_many(
     genomes: Sequence[Genome],
     p: MutationParams,
     constraints: GenomeConstraints,
     rng: np.random.Generator,
-    lineages: Sequence[Lineage | None] | None = None,
 ) -> GenomeBatch:
-    """Mutated copies of `genomes`, as one batch; ids and lineage fields are kept, or taken from `lineages` (so a clone
-    and its mutation make one genome, not two).
+    """Mutated copies of `genomes`, as one batch, under the same ids and lineage.
 
     Each result satisfies `constraints` whenever its genome does: values stay in range, structural
     changes never disconnect a body, and a neural output layer always matches the muscles.
@@ -197,15 +191,10 @@ def mutate_many(
 
     colors = source.colors.copy()
     colors[:, 0] = np.where(recolor, (colors[:, 0] + hue_shift) % 1.0, colors[:, 0])
-    ids, parent_ids = list(source.ids), list(source.parent_ids)
-    lineage_numbers, streaks = source.lineage.copy(), source.survival_streaks.copy()
-    for i, lineage in enumerate(lineages or ()):
-        if lineage:  # a clone: the copy is the new creature, not its parent
-            ids[i], parent_ids[i], lineage_numbers[i] = lineage[0], tuple(lineage[1]), lineage[2]
-            streaks[i] = 0
     return GenomeBatch.of_arrays(
-        ids, parent_ids, lineage_numbers, streaks, multipliers, colors, n_nodes, n_muscles, nodes, ends, muscles, nets
-    )
+        source.ids, source.parent_ids, source.lineage, source.survival_streaks, multipliers, colors, n_nodes,
+        n_muscles, nodes, ends, muscles, nets,
+    )  # fmt: skip
 
 
 def mutate(genome: Genome, p: MutationParams, constraints: GenomeConstraints, rng: np.random.Generator) -> Genome:

@@ -173,11 +173,32 @@ class GenomeBatch(Sequence[Genome]):
             **{name: _frozen(getattr(self, name).take(idx, axis=0)) for name in _GENOME_COLUMNS},
         )
 
-    def with_streaks(self, survival_streaks: np.ndarray) -> GenomeBatch:
-        """The same genomes with these survival streaks (elites carried into the next generation)."""
-        return dataclasses.replace(
-            self, survival_streaks=_frozen(np.array(survival_streaks, dtype=np.int64)), _views=[]
-        )
+    def with_lineage(
+        self,
+        *,
+        ids: Sequence[str] | None = None,
+        parent_ids: Sequence[tuple[str, ...]] | None = None,
+        lineage: np.ndarray | None = None,
+        survival_streaks: np.ndarray | None = None,
+    ) -> GenomeBatch:
+        """The same genes under other lineage columns (elites carried on, clones under new ids)."""
+        changes: dict[str, object] = {}
+        if ids is not None:
+            changes["ids"] = tuple(ids)
+        if parent_ids is not None:
+            changes["parent_ids"] = tuple(tuple(p) for p in parent_ids)
+        if lineage is not None:
+            changes["lineage"] = _frozen(np.array(lineage, dtype=np.int64))
+        if survival_streaks is not None:
+            changes["survival_streaks"] = _frozen(np.array(survival_streaks, dtype=np.int64))
+        return dataclasses.replace(self, **changes, _views=[])
+
+    def with_networks(self, networks: Sequence[NeuralGenome | None]) -> GenomeBatch:
+        """The same genomes with these networks (one per genome, None for none)."""
+        return GenomeBatch.of_arrays(
+            self.ids, self.parent_ids, self.lineage, self.survival_streaks, self.multipliers, self.colors,
+            self.n_nodes, self.n_muscles, self.node_params, self.muscle_nodes, self.muscle_params, networks,
+        )  # fmt: skip
 
     # -- where each genome's rows are ---------------------------------------------------------------
 

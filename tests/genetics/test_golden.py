@@ -17,6 +17,9 @@ GOLDEN = {
     "default": "40e31ce4e1b9d759790baa60f2bbde784040f5c59192392c22645316ef3e60f7",
     "neural-hybrid": "f4086c7cabdf9b3cbc4af5f63c6e40616d0de65f8b936aee5bd27bb5d21da6b2",
     "uniform-tournament": "79257db372ec7de1a68e33c7eef074c1f9533a0365e40ac69b2bfe5d0ba13325",
+    "blend-no-mutation": "38a9dc2aca796b8c2fe16fc7c66e00041f9a9fadd0a27f1c5aac60fe6d07732a",
+    "uniform-no-mutation": "f24f87f2aee6bf55f16810a1bba3358f6c7c5e1c7c8b5a932b4c337e15d617b8",
+    "clones-only": "53016d5aad39ae77bbe626ca51e4b28874a504d4763bf6dd8344f12ca5ea2cc0",
 }
 """sha256 of five generations of each configuration below (see `digest`)."""
 
@@ -24,6 +27,9 @@ CONFIGS = {
     "default": {},
     "neural-hybrid": {"sim": {"neural_mode": "hybrid"}},
     "uniform-tournament": {"crossover_method": "uniform", "selection": "tournament", "structural_rate": 0.5},
+    "blend-no-mutation": {"use_mutation": False},
+    "uniform-no-mutation": {"use_mutation": False, "crossover_method": "uniform"},
+    "clones-only": {"use_crossover": False, "use_mutation": False},
 }
 
 
