@@ -8,6 +8,10 @@ WEB_SOURCES := $(shell find web/src web/index.html web/package.json web/package-
 OPENAPI := web/openapi.json
 API_SOURCES := $(shell find evolab -name '*.py' -not -path '*/__pycache__/*' 2>/dev/null)
 CHROMIUM := /usr/bin/chromium
+# The torch backend's extra, from the CPU wheel kept on this kind of machine (a download would be several GB):
+# where the wheel is absent, evolab installs without torch and the torch backend's tests skip.
+TORCH_WHEEL := $(firstword $(wildcard /opt/wheels/torch-2.13.0+cpu-*.whl))
+comma := ,
 
 .PHONY: run test lint bench setup web browser serve clean
 
@@ -16,7 +20,7 @@ setup: $(STAMP) $(WEB_BUILD)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev$(if $(TORCH_WHEEL),$(comma)torch)]' $(TORCH_WHEEL)
 	touch $(STAMP)
 
 # The browser UI: TypeScript + three.js, built by Vite into evolab/server/static (served by `evolab serve`).

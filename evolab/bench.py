@@ -15,8 +15,10 @@ import numpy as np
 
 from evolab.config import GenomeConstraints, NeuralMode, SimConfig
 from evolab.genome.generate import random_genome
-from evolab.physics.pack import pack_batch
-from evolab.physics.simulate import default_workers, run_batch
+from evolab.physics.backend_cpu import CpuBackend, default_workers
+from evolab.physics.contract import Backend, BatchOutputs, PelletDraws, SimParams
+from evolab.physics.pack import PackedBatch, pack_batch
+from evolab.physics.simulate import run_batch
 
 BENCH_SEED = 20261126
 
@@ -112,9 +114,13 @@ def warm_up(workers: int | None = None) -> float:
     return time.perf_counter() - start
 
 
-def run_workload(workload: Workload, workers: int | None = None, repeats: int = 3) -> WorkloadResult:
-    """Time one workload: pack + kernel, best of `repeats` (after `warm_up`)."""
+def run_workload(
+    workload: Workload, workers: int | None = None, repeats: int = 3, backend: Backend | None = None
+) -> WorkloadResult:
+    """Time one workload: pack + simulation on `backend` (default: the CPU kernel on `workers` threads),
+    best of `repeats` (after `warm_up`)."""
     workers = workers or default_workers()
+    backend = backend or CpuBackend(workers)
     rng = np.random.default_rng(BENCH_SEED)
     hidden = 8 if workload.neural_mode != "off" else None
     genomes = [random_genome(rng, GenomeConstraints(), neural_hidden_size=hidden) for _ in range(workload.creatures)]
@@ -125,7 +131,7 @@ def run_workload(workload: Workload, workers: int | None = None, repeats: int = 
         start = time.perf_counter()
         batch = pack_batch(genomes)
         packed = time.perf_counter()
-        run_batch(batch, cfg, BENCH_SEED, workers=workers)
+        run_batch(batch, cfg, BENCH_SEED, backend=backend)
         elapsed = time.perf_counter() - start
         if elapsed < best:
             best, best_pack = elapsed, packed - start
@@ -167,6 +173,25 @@ class EndToEndResult:
         return asdict(self)
 
 
+class TimedBackend:
+    """A backend that adds up the seconds its calls take (E1's kernel time)."""
+
+    def __init__(self, inner: Backend) -> None:
+        self.name = inner.name
+        self._inner = inner
+        self.seconds = 0.0
+
+    def describe(self) -> str:
+        return self._inner.describe()
+
+    def run(self, batch: PackedBatch, params: SimParams, draws: PelletDraws, record: bool) -> BatchOutputs:
+        start = time.perf_counter()
+        try:
+            return self._inner.run(batch, params, draws, record)
+        finally:
+            self.seconds += time.perf_counter() - start
+
+
 def run_end_to_end(
     directory: str,
     generations: int = 1000,
@@ -174,6 +199,7 @@ def run_end_to_end(
     duration: float = 10.0,
     workers: int | None = None,
     on_generation=None,
+    backend: Backend | None = None,
 ) -> EndToEndResult:
     """E1 of DESIGN §8: `generations` generations of `population` creatures x `duration` s, one pellet
     layout per creature, with the default frame policy and benchmark scoring, stored in a fresh database
@@ -184,14 +210,7 @@ def run_end_to_end(
     from evolab.runner import Run
 
     workers = workers or default_workers()
-    kernel = 0.0
-
-    def timed_kernel(batch, cfg, seed, **options):
-        nonlocal kernel
-        start = time.perf_counter()
-        out = run_batch(batch, cfg, seed, **options)
-        kernel += time.perf_counter() - start
-        return out
+    timed = TimedBackend(backend or CpuBackend(workers))
 
     path = Path(directory) / "e1.db"
     cfg = EvolutionConfig.from_preset("default", population_size=population, trials=1, sim={"duration": duration})
@@ -208,7 +227,7 @@ def run_end_to_end(
             on_generation(r)
 
     start = time.perf_counter()
-    with Run.create(cfg, path, seed=BENCH_SEED, workers=workers, kernel=timed_kernel) as run:
+    with Run.create(cfg, path, seed=BENCH_SEED, backend=timed) as run:
         run.advance(generations, on_generation=report)
     wall = time.perf_counter() - start
     size = sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))
@@ -219,11 +238,11 @@ def run_end_to_end(
         duration=duration,
         workers=workers,
         wall_seconds=wall,
-        kernel_seconds=kernel,
+        kernel_seconds=timed.seconds,
         store_seconds_per_generation=store_seconds / generations,
         ga_seconds_per_generation=ga_seconds / generations,
-        pack_seconds_per_generation=(evaluation_seconds - kernel) / generations,
-        host_share=1.0 - kernel / wall,
+        pack_seconds_per_generation=(evaluation_seconds - timed.seconds) / generations,
+        host_share=1.0 - timed.seconds / wall,
         database_bytes=size,
         database_bytes_per_generation=size / generations,
     )

@@ -103,3 +103,14 @@ class DatabaseUnavailable(StorageError):
     nothing was changed."""
 
     http_status = 503
+
+
+class BackendUnavailable(ConfigError):
+    """The physics backend asked for cannot run here (no usable GPU, or its extra is not installed)."""
+
+
+class BackendMismatch(InvalidInput):
+    """A run would continue on another physics backend than the one it was evolved on (results are
+    bit-exact per backend only)."""
+
+    http_status = 409

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from evolab.cli._backend import BackendChoice, BackendOption, chosen_backend
 from evolab.cli._output import fail, fail_on, print_json, stderr, stdout
 
 EPILOG = """Examples:
@@ -16,6 +17,8 @@ EPILOG = """Examples:
   $ evolab bench --workers 1 --json
 
   $ evolab bench --e2e
+
+  $ evolab bench --backend cuda              # the GPU kernel (evolab[cuda], a CUDA GPU)
 
   $ evolab bench --api                       # API latency on a fresh 1000-generation run
 
@@ -41,6 +44,7 @@ def bench_command(
         Path | None, typer.Option("--api-db", help="Measure the API on this database instead of a fresh E1 run.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")] = False,
+    backend: BackendOption = BackendChoice.auto,
 ) -> None:
     """Measure creature-steps per second and seconds per generation on W1-W3 (and E1 with --e2e)."""
     import tempfile
@@ -48,7 +52,7 @@ def bench_command(
     from rich.table import Table
 
     from evolab.bench import WORKLOADS, machine_info, run_workload, warm_up
-    from evolab.physics.simulate import default_workers
+    from evolab.physics.backend_cpu import default_workers
 
     chosen = [w for w in WORKLOADS if not workload or w.name in {name.upper() for name in workload}]
     unknown = {name.upper() for name in workload or []} - {w.name for w in WORKLOADS}
@@ -57,6 +61,7 @@ def bench_command(
     if api_db is not None and not api_db.is_file():  # refused before minutes of measuring, not after
         fail(f"--api-db {api_db}: no such database")
     n_workers = min(workers or default_workers(), default_workers())
+    physics = chosen_backend(backend, n_workers)
     if not as_json:
         stderr.print("compiling kernels (cached after the first run)...")
     compile_seconds = warm_up(n_workers)
@@ -64,7 +69,7 @@ def bench_command(
     for w in chosen:
         if not as_json:
             stderr.print(f"running {w.name}: {w.description}...")
-        results.append(run_workload(w, n_workers, repeats))
+        results.append(run_workload(w, n_workers, repeats, backend=physics))
     end_to_end = None
     latency = None
     live = None
@@ -74,7 +79,7 @@ def bench_command(
 
             if not as_json:
                 stderr.print(f"running E1: {e2e_generations} generations x 100 creatures x 10 s into a new database...")
-            end_to_end = run_end_to_end(directory, generations=e2e_generations, workers=n_workers)
+            end_to_end = run_end_to_end(directory, generations=e2e_generations, workers=n_workers, backend=physics)
         if api:
             from evolab.errors import StorageError
             from evolab.server.latency import measure_api, measure_live_delay
@@ -89,7 +94,7 @@ def bench_command(
             if not as_json:
                 stderr.print("timing live updates: `evolab evolve` in another process, the server watching...")
             live = measure_live_delay(Path(directory) / "live.db")
-    machine = machine_info(n_workers)
+    machine = {**machine_info(n_workers), "backend": physics.describe()}
     if as_json:
         document = {"workloads": [r.to_dict() for r in results], "compile_seconds": compile_seconds}
         if end_to_end is not None:
@@ -101,7 +106,7 @@ def bench_command(
         document["machine"] = machine
         print_json(document)
         return
-    table = Table(title=f"evolab bench — {machine['cpu']}, {n_workers} worker(s)")
+    table = Table(title=f"evolab bench — {machine['cpu']}, {n_workers} worker(s), on {physics.describe()}")
     for column in ("workload", "creatures", "steps", "creature-steps/s", "s/generation", "pack s"):
         table.add_column(column, justify="right" if column != "workload" else "left")
     for r in results:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from evolab.cli._backend import BACKEND_HELP, BackendChoice, chosen_backend
 from evolab.cli._db import DEFAULT_DB, DbOption, open_store
 from evolab.cli._output import fail, fail_on, stderr, stdout
 
@@ -205,6 +206,24 @@ def evolve_command(
     weight_mutation_magnitude: Annotated[
         float | None, typer.Option(help="Std-dev of a weight mutation.", rich_help_panel=_NEURAL)
     ] = None,
+    backend: Annotated[
+        BackendChoice | None,
+        typer.Option(
+            "--backend",
+            envvar="EVOLAB_BACKEND",
+            case_sensitive=False,
+            rich_help_panel=_RUN,
+            help=BACKEND_HELP + " [default: auto; with --resume: the run's own]",
+        ),
+    ] = None,
+    force_backend: Annotated[
+        bool,
+        typer.Option(
+            "--force-backend",
+            rich_help_panel=_RUN,
+            help="With --resume: continue on another backend than the run's (results are bit-exact per backend).",
+        ),
+    ] = False,
     db: DbOption = DEFAULT_DB,
 ) -> None:
     """Evolve creatures and store every generation in the database."""
@@ -226,10 +245,15 @@ def evolve_command(
     )  # fmt: skip
     if resume is not None:
         if overrides or preset or config or seed is not None or name:
-            fail("a resumed run keeps its own configuration and seed; give only --generations, --workers, --db")
+            fail(
+                "a resumed run keeps its own configuration and seed; "
+                "give only --generations, --workers, --backend, --db"
+            )
         store = open_store(db)
         try:
-            run = Run.resume(resume, store, workers=workers)
+            run = Run.resume(
+                resume, store, workers=workers, backend=backend and backend.value, force_backend=force_backend
+            )
         except EvolabError as err:
             store.close()
             fail_on(err)
@@ -247,9 +271,12 @@ def evolve_command(
                 cfg = EvolutionConfig.from_preset(preset or "default", **overrides)
         except ConfigError as err:
             fail_on(err)
+        if force_backend:
+            fail("--force-backend applies only with --resume (a new run records the backend it is evolved on)")
+        physics = chosen_backend(backend or BackendChoice.auto, workers)  # before the database is touched
         store = open_store(db, must_exist=False)
         try:
-            run = Run.create(cfg, store, seed=seed, name=name, workers=workers)
+            run = Run.create(cfg, store, seed=seed, name=name, backend=physics)
         except EvolabError as err:
             store.close()
             fail_on(err)
@@ -302,7 +329,8 @@ def evolve_command(
 
     verb = "resuming" if resume else "created"
     stderr.print(
-        f"{verb} run {run.id} ({info.name}) in {db}: generations {first} to {target - 1}, {settings_line(snapshot())}",
+        f"{verb} run {run.id} ({info.name}) in {db}: generations {first} to {target - 1}, {settings_line(snapshot())}"
+        f"; physics on {run.backend.describe()}",
         highlight=False,
     )
     try:

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from evolab.cli._backend import BackendChoice, BackendOption, chosen_backend
 from evolab.cli._db import DEFAULT_DB, DbOption
 from evolab.cli._output import EXIT_FAILED, fail, fail_on, stderr
 
@@ -26,6 +27,7 @@ def serve_command(
     workers: Annotated[
         int | None, typer.Option("--workers", help="Kernel threads (default: all cores).", min=1)
     ] = None,
+    backend: BackendOption = BackendChoice.auto,
 ) -> None:
     """Serve the web UI: watch runs live (CLI runs too), replay creatures, start, advance and fork runs."""
     import socket
@@ -39,9 +41,12 @@ def serve_command(
         fail(f"{db}: is a folder, not a database file")
     from evolab.server.app import LOOPBACK_HOSTS
 
+    physics = chosen_backend(backend, workers)  # one clear line now, not a failed job later
     loopback = host in LOOPBACK_HOSTS or host.startswith("127.")
     try:  # on loopback, only this machine's names may address the server (no DNS rebinding)
-        app = create_app(db, workers=workers, allowed_hosts=[*LOOPBACK_HOSTS, host] if loopback else None)
+        app = create_app(
+            db, workers=workers, backend=physics.name, allowed_hosts=[*LOOPBACK_HOSTS, host] if loopback else None
+        )
     except StorageError as err:
         fail_on(err)
     try:  # a taken port is a one-line error, not a uvicorn traceback
@@ -49,5 +54,8 @@ def serve_command(
             pass
     except OSError as err:
         fail(f"cannot listen on {host}:{port} ({err.strerror})", EXIT_FAILED)
-    stderr.print(f"evolab UI on http://{host}:{port}  (database {db}; Ctrl-C to stop)", highlight=False)
+    stderr.print(
+        f"evolab UI on http://{host}:{port}  (database {db}; new runs on {physics.describe()}; Ctrl-C to stop)",
+        highlight=False,
+    )
     uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from evolab.cli._backend import BackendChoice, BackendOption, chosen_backend
 from evolab.cli._output import fail_on, print_json, read_json, stdout
 from evolab.errors import EvolabError
 
@@ -17,6 +18,8 @@ EPILOG = """Examples:
   $ evolab simulate creature.json --seed 7 --duration 20
 
   $ evolab simulate creature.json --preset neural-hybrid --json
+
+  $ evolab simulate creature.json --backend cpu
 """
 
 
@@ -26,6 +29,7 @@ def simulate_command(
     duration: Annotated[float | None, typer.Option(help="Seconds to simulate [default: the preset's].")] = None,
     preset: Annotated[str, typer.Option(help="Preset whose constraints and physics apply.")] = "default",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")] = False,
+    backend: BackendOption = BackendChoice.auto,
 ) -> None:
     """Simulate one creature and print its fitness, pellets and movement."""
     from evolab.config import EvolutionConfig
@@ -43,7 +47,8 @@ def simulate_command(
         validate_genome(genome, cfg.constraints)
     except EvolabError as err:
         fail_on(err, prefix=str(genome_file))
-    result = simulate([genome], sim, seed=seed)[0]
+    physics = chosen_backend(backend)
+    result = simulate([genome], sim, seed=seed, backend=physics)[0]
     document = {
         "genome_id": result.genome_id,
         "seed": seed,
@@ -60,6 +65,7 @@ def simulate_command(
             "movement": result.terms.movement,
         },
         "substeps": result.substeps,
+        "backend": physics.name,
     }
     if as_json:
         print_json(document)
@@ -75,7 +81,7 @@ def simulate_command(
     )
     stdout.print(f"pellets    {result.pellets_collected}")
     stdout.print(f"distance   {result.distance_traveled:.2f} traveled, {result.net_displacement:.2f} net")
-    stdout.print(f"simulated  {sim.duration:g} s with seed {seed}")
+    stdout.print(f"simulated  {sim.duration:g} s with seed {seed} on {physics.describe()}")
 
 
 def random_genome_command(

@@ -1,33 +1,278 @@
-"""The physics contract every backend keeps: time steps, the rules' constants, disqualification codes,
-sensor frames, controller modes, the fitness terms and the layout of the `sim` parameter vector
-(DESIGN §4). Backends and the Python reference read these; none defines its own."""
+"""The physics contract: what every backend takes, what it returns, and the rules it shares (DESIGN §4).
+
+A backend is anything with a `name`, a `describe()` and a `run(batch, params, draws, record)` that
+simulates a `PackedBatch` and returns `BatchOutputs` (Brax's per-backend `pipeline.init/step` in
+spirit: one small seam, pure over arrays). Everything a backend must agree on lives here or in
+`evolab.physics.constants`: the `sim` parameter vector, the pellet draws, the sub-step policy and the
+output layout, so a creature's result means the same thing whichever backend computed it.
+
+Every backend keeps, for every creature (DESIGN §4): (a) its result does not depend on its batch-mates;
+(b) the same genome, seed and backend give bitwise-identical results; (c) no NaN or explosion goes
+unreported; (d) a passive body neither gains energy nor crawls.
+"""
 
 from __future__ import annotations
 
-CONTROL_DT = 1.0 / 60.0
-STEPS_PER_FRAME = 4
-"""Frames are recorded every 4th control step: exactly 15 FPS (DESIGN §3)."""
-STABILITY_OMEGA_H = 0.9
-STABILITY_DAMPING_H = 0.5
-LINEAR_DAMPING = 0.1
-"""Velocity decays by (1 - 0.1)^dt (cannon's linear damping, DESIGN §4)."""
-GROUND_RESTITUTION = 0.06
-CONTACT_OMEGA_H = 0.4
-"""Node-node contact stiffness, as omega * h of the pair: k = m_red (0.4 / h)^2."""
-BOUNCE_THRESHOLD = 0.5
-"""Impacts slower than this (units/s) do not bounce, so resting contacts stay at rest."""
-PELLET_REACH = 0.35
-MAX_PELLETS = 10
-EXPLOSION_RADIUS = 50.0
-EXPLOSION_HEIGHT = 30.0
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from typing import Protocol, runtime_checkable
 
-DQ_NONE, DQ_FREQUENCY, DQ_NAN, DQ_EXPLOSION = 0, 1, 2, 3
-FRAME_WORLD, FRAME_BODY, FRAME_MOTION = 0, 1, 2
-MODE_OFF, MODE_HYBRID, MODE_PURE = 0, 1, 2
-N_TERMS = 4  # pellets, progress, regression (positive number subtracted), movement
+import numpy as np
 
-# Indices into the `sim` float64 parameter vector the driver fills.
-P_GRAVITY, P_GROUND_FRICTION, P_ARENA, P_MAX_FREQUENCY = 0, 1, 2, 3
-P_W_PELLET, P_W_PROGRESS, P_W_REGRESSION, P_W_MOVEMENT, P_W_SPEED = 4, 5, 6, 7, 8
-P_SENSOR_FRAME = 9  # SimConfig.sensor_frame: FRAME_WORLD, FRAME_BODY or FRAME_MOTION
-N_SIM_PARAMS = 10
+from evolab.config import SimConfig
+from evolab.physics import kernel_rules
+from evolab.physics.constants import (
+    FRAME_BODY,
+    FRAME_MOTION,
+    FRAME_WORLD,
+    MAX_PELLETS,
+    MODE_HYBRID,
+    MODE_OFF,
+    MODE_PURE,
+    N_SIM_PARAMS,
+    N_TERMS,
+    P_ARENA,
+    P_GRAVITY,
+    P_GROUND_FRICTION,
+    P_MAX_FREQUENCY,
+    P_SENSOR_FRAME,
+    P_W_MOVEMENT,
+    P_W_PELLET,
+    P_W_PROGRESS,
+    P_W_REGRESSION,
+    P_W_SPEED,
+)
+from evolab.physics.pack import PackedBatch
+
+NEURAL_MODES = {"off": MODE_OFF, "hybrid": MODE_HYBRID, "pure": MODE_PURE}
+SENSOR_FRAMES = {"world": FRAME_WORLD, "body": FRAME_BODY, "motion": FRAME_MOTION}
+
+
+@dataclass(frozen=True, slots=True)
+class SimParams:
+    """Everything about a simulation that is not the creatures or the pellet draws, as a backend reads it.
+
+    Attributes:
+        sim: (N_SIM_PARAMS,) float64, indexed by the `P_*` constants (gravity, friction, arena, weights...).
+        neural_mode: `MODE_OFF`, `MODE_HYBRID` or `MODE_PURE`.
+        self_collision: whether a creature's nodes collide with each other.
+        n_steps: control steps (60 Hz) of the rollout.
+        n_frames: frames recorded at 15 FPS when recording (floor(15 D) + 1).
+        min_substeps: the fewest integrator sub-steps per control step (`substeps` may give more).
+        explicit_pellets: (k, 3) float64 pellet positions used in order; (1, 3) zeros when random.
+        n_explicit: k, or -1 for pellets drawn from the `PelletDraws`.
+    """
+
+    sim: np.ndarray
+    neural_mode: int
+    self_collision: bool
+    n_steps: int
+    n_frames: int
+    min_substeps: int
+    explicit_pellets: np.ndarray
+    n_explicit: int
+
+    @classmethod
+    def of(cls, cfg: SimConfig, pellets: np.ndarray | None = None) -> SimParams:
+        """The parameters of `cfg`, with explicit pellet positions (already checked) or random ones."""
+        sim = np.empty(N_SIM_PARAMS)
+        sim[P_GRAVITY] = cfg.gravity
+        sim[P_GROUND_FRICTION] = cfg.ground_friction
+        sim[P_ARENA] = cfg.arena_size
+        sim[P_MAX_FREQUENCY] = cfg.max_allowed_frequency
+        sim[P_W_PELLET] = cfg.fitness.pellet
+        sim[P_W_PROGRESS] = cfg.fitness.progress
+        sim[P_W_REGRESSION] = cfg.fitness.regression
+        sim[P_W_MOVEMENT] = cfg.fitness.movement
+        sim[P_W_SPEED] = cfg.fitness.movement_reference_speed
+        sim[P_SENSOR_FRAME] = SENSOR_FRAMES[cfg.sensor_frame]
+        explicit = np.zeros((1, 3)) if pellets is None else np.ascontiguousarray(pellets, dtype=np.float64)
+        return cls(
+            sim=sim,
+            neural_mode=NEURAL_MODES[cfg.neural_mode],
+            self_collision=bool(cfg.self_collision),
+            n_steps=cfg.n_steps,
+            n_frames=cfg.n_frames,
+            min_substeps=cfg.substeps,
+            explicit_pellets=explicit,
+            n_explicit=-1 if pellets is None else len(explicit),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PelletDraws:
+    """The uniform draws pellets are placed from: creature c of the batch reads `rows[row_of[c]]`.
+
+    Attributes:
+        rows: (R, MAX_PELLETS, 2) float64 in [0, 1): each pellet's distance and angle draw.
+        row_of: (B,) int64, the row of each creature of the batch a backend is given.
+    """
+
+    rows: np.ndarray
+    row_of: np.ndarray
+
+    def take(self, index: np.ndarray | slice) -> PelletDraws:
+        """The draws of the sub-batch `batch.take(index)` (rows shared, not copied)."""
+        return PelletDraws(self.rows, np.ascontiguousarray(self.row_of[index]))
+
+
+def pellet_draws(batch: PackedBatch, cfg: SimConfig, seed: int, trials: int = 1) -> PelletDraws:
+    """The pellet draws of the batch's `trials` replicas (B * trials creatures, trial-major: replica
+    t * B + c is creature c in trial t, as `replicate` lays them out).
+
+    "shared": one row per trial from `seed` for every creature (a fair comparison: common random numbers).
+    "per_creature": rows per creature from (seed, the creature's id key), so they do not depend on the batch.
+    Trial 0 draws exactly what a single evaluation draws, so one trial is the plain evaluation.
+    """
+    b = batch.size
+    if cfg.pellet_mode == "shared":
+        draws = np.random.default_rng(seed).random((trials, MAX_PELLETS, 2))
+        return PelletDraws(draws, np.repeat(np.arange(trials, dtype=np.int64), b))
+    per_creature = [np.random.default_rng([seed, int(key)]).random((trials, MAX_PELLETS, 2)) for key in batch.draw_keys]
+    draws = np.ascontiguousarray(np.stack(per_creature, axis=1).reshape(trials * b, MAX_PELLETS, 2))
+    return PelletDraws(draws, np.arange(trials * b, dtype=np.int64))
+
+
+def replicate(batch: PackedBatch, trials: int) -> PackedBatch:
+    """The batch repeated `trials` times, trial-major: one backend call evaluates every trial."""
+    return batch if trials == 1 else batch.take(np.tile(np.arange(batch.size), trials))
+
+
+def substeps(batch: PackedBatch, min_substeps: int) -> np.ndarray:
+    """(B,) int64 integrator sub-steps per control step of each creature: at least `min_substeps`, and as
+    many more as its stiffest node needs to stay stable (`kernel_rules.creature_substeps`). Every backend
+    integrates with these, so they agree step for step."""
+    return kernel_rules.batch_substeps(
+        batch.n_nodes, batch.n_muscles, batch.node_params, batch.muscle_ends, batch.muscle_params, min_substeps
+    )
+
+
+def costliest_first(batch: PackedBatch, steps: np.ndarray) -> np.ndarray:
+    """(B,) int64 the batch's creatures by descending estimated cost (sub-steps x (muscles + node pairs)),
+    ties in batch order: the order backends hand creatures to their threads, so the costliest start first
+    and similar ones run side by side. Results never depend on it."""
+    n = batch.n_nodes.astype(np.int64)
+    cost = steps * (batch.n_muscles + n * (n + 1) // 2) + batch.n_muscles
+    return np.argsort(-cost, kind="stable").astype(np.int64)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchOutputs:
+    """What a backend returns for a batch of B creatures (row c is creature c of the batch it was given).
+
+    Attributes:
+        fitness: (B,) float64 final fitness, 0 when disqualified.
+        pellets: (B,) int32 pellets collected.
+        dq: (B,) int8 `DQ_NONE`, `DQ_FREQUENCY`, `DQ_NAN` or `DQ_EXPLOSION`.
+        distance: (B,) float64 path length of the centre of mass over the control steps.
+        net_displacement: (B,) float64 spawn-to-end distance of the centre of mass (0 when disqualified).
+        terms: (B, N_TERMS) float64 pellets, progress, regression (subtracted), movement.
+        pellet_pos: (B, MAX_PELLETS, 3) float64 positions of the pellets spawned, 0 after `n_spawned`.
+        pellet_spawn: (B, MAX_PELLETS) int32 control step each pellet appeared, -1 never.
+        pellet_collect: (B, MAX_PELLETS) int32 control step each pellet was collected, -1 never.
+        pellet_init: (B, MAX_PELLETS) float64 edge distance to each pellet when it appeared.
+        n_spawned: (B,) int32 pellets spawned.
+        frames: (B, n_frames, N, 3) float32 node positions at 15 FPS when recorded (nodes past a creature's
+            count are 0); (0, 0, 0, 3) when not.
+        fitness_over_time: (B, n_frames) float64 fitness at each frame when recorded; (0, 0) when not.
+        substeps: (B,) int64 sub-steps per control step used (`substeps`).
+    """
+
+    fitness: np.ndarray
+    pellets: np.ndarray
+    dq: np.ndarray
+    distance: np.ndarray
+    net_displacement: np.ndarray
+    terms: np.ndarray
+    pellet_pos: np.ndarray
+    pellet_spawn: np.ndarray
+    pellet_collect: np.ndarray
+    pellet_init: np.ndarray
+    n_spawned: np.ndarray
+    frames: np.ndarray
+    fitness_over_time: np.ndarray
+    substeps: np.ndarray
+
+    @classmethod
+    def zeros(cls, b: int, n_frames: int, max_nodes: int, record: bool, substeps: np.ndarray) -> BatchOutputs:
+        """Outputs for B creatures as a backend starts them: nothing collected, no pellet spawned."""
+        return cls(
+            fitness=np.zeros(b),
+            pellets=np.zeros(b, dtype=np.int32),
+            dq=np.zeros(b, dtype=np.int8),
+            distance=np.zeros(b),
+            net_displacement=np.zeros(b),
+            terms=np.zeros((b, N_TERMS)),
+            pellet_pos=np.zeros((b, MAX_PELLETS, 3)),
+            pellet_spawn=np.full((b, MAX_PELLETS), -1, dtype=np.int32),
+            pellet_collect=np.full((b, MAX_PELLETS), -1, dtype=np.int32),
+            pellet_init=np.zeros((b, MAX_PELLETS)),
+            n_spawned=np.zeros(b, dtype=np.int32),
+            frames=np.zeros((b, n_frames, max_nodes, 3) if record else (0, 0, 0, 3), dtype=np.float32),
+            fitness_over_time=np.zeros((b, n_frames) if record else (0, 0)),
+            substeps=np.asarray(substeps, dtype=np.int64),
+        )
+
+    @property
+    def size(self) -> int:
+        return int(self.fitness.shape[0])
+
+    @property
+    def recorded(self) -> bool:
+        return self.frames.shape[0] == self.size > 0
+
+    def take(self, index: np.ndarray | slice) -> BatchOutputs:
+        """The outputs of the creatures at `index`, in that order."""
+        recorded = self.recorded
+        return BatchOutputs(
+            **{
+                f.name: np.ascontiguousarray(value[index]) if recorded or f.name not in _RECORDED else value
+                for f in fields(self)
+                for value in (getattr(self, f.name),)
+            }
+        )
+
+    @classmethod
+    def concat(cls, parts: Sequence[BatchOutputs]) -> BatchOutputs:
+        """The outputs of several batches, one after another (frames padded to the widest body)."""
+        if not parts:
+            raise ValueError("BatchOutputs.concat needs at least one part")
+        recorded = all(p.recorded for p in parts)
+        joined = {
+            f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(cls) if f.name not in _RECORDED
+        }
+        if recorded:
+            width = max(p.frames.shape[2] for p in parts)
+            joined["frames"] = np.concatenate(
+                [np.pad(p.frames, ((0, 0), (0, 0), (0, width - p.frames.shape[2]), (0, 0))) for p in parts]
+            )
+            joined["fitness_over_time"] = np.concatenate([p.fitness_over_time for p in parts])
+        else:
+            joined["frames"] = parts[0].frames[:0]
+            joined["fitness_over_time"] = parts[0].fitness_over_time[:0]
+        return cls(**joined)
+
+
+_RECORDED = ("frames", "fitness_over_time")
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """Something that simulates packed batches: the one seam between evolab and its physics.
+
+    `run` simulates creature c of `batch` with `params` on the pellets of `draws.rows[draws.row_of[c]]`
+    (or `params.explicit_pellets`), integrating with `substeps(batch, params.min_substeps)`, and returns
+    its outputs in row c; with `record` it also fills the frames and fitness over time. It must keep the
+    invariants (a)-(d) above, and must not keep state between calls that changes a result.
+    """
+
+    name: str
+    """The backend's name as runs record it: "cpu", "cuda" or "torch"."""
+
+    def describe(self) -> str:
+        """One line for people: the backend and the device it runs on."""
+        ...
+
+    def run(self, batch: PackedBatch, params: SimParams, draws: PelletDraws, record: bool) -> BatchOutputs:
+        """Simulate every creature of `batch` for `params.n_steps` control steps."""
+        ...

@@ -21,7 +21,7 @@ import numba as nb
 import numpy as np
 
 from evolab.physics.atomics import fetch_add
-from evolab.physics.contract import N_TERMS
+from evolab.physics.constants import N_TERMS
 from evolab.physics.kernel_creature import simulate_creature
 from evolab.physics.kernel_rules import JIT
 

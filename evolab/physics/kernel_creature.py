@@ -39,7 +39,7 @@ from evolab.genome.genes import (
     N_SIZE,
     N_X,
 )
-from evolab.physics.contract import (
+from evolab.physics.constants import (
     BOUNCE_THRESHOLD,
     CONTACT_OMEGA_H,
     CONTROL_DT,

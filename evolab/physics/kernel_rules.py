@@ -12,7 +12,7 @@ import numba as nb
 import numpy as np
 
 from evolab.genome.genes import M_DAMPING, M_STIFFNESS, N_SIZE
-from evolab.physics.contract import (
+from evolab.physics.constants import (
     CONTROL_DT,
     P_W_MOVEMENT,
     P_W_PELLET,

@@ -9,7 +9,7 @@ import numpy as np
 
 from evolab.config import SimConfig
 from evolab.genome.model import Genome
-from evolab.physics import contract
+from evolab.physics import constants
 from evolab.physics import kernel_rules as rules
 from evolab.physics.pack import ACTIVATION_CODES, creature_draw_key
 from evolab.physics.reference_rules import center_of_mass, edge_distance, fitness_terms, network_forward, spawn_pellet
@@ -17,7 +17,7 @@ from evolab.physics.reference_rules import center_of_mass, edge_distance, fitnes
 _SIZE, _FRICTION, _X = 0, 1, 2
 _REST, _STIFF, _DAMP, _FREQ, _AMP, _PHASE = 0, 1, 2, 3, 4, 5
 _DIR, _BIAS_S, _VEL, _VEL_S, _DIST_B, _DIST_S = 6, 9, 10, 13, 14, 15
-_MODES = {"off": contract.MODE_OFF, "hybrid": contract.MODE_HYBRID, "pure": contract.MODE_PURE}
+_MODES = {"off": constants.MODE_OFF, "hybrid": constants.MODE_HYBRID, "pure": constants.MODE_PURE}
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -27,7 +27,7 @@ class ReferenceResult:
     Attributes:
         fitness: final fitness (0 when disqualified).
         pellets_collected: pellets touched.
-        disqualified: `contract.DQ_*` code (0: not disqualified).
+        disqualified: `constants.DQ_*` code (0: not disqualified).
         distance_traveled: 3D path length of the centre of mass over all control steps (units).
         net_displacement: 3D spawn-to-final centre-of-mass distance (units; 0 when disqualified).
         terms: (4,) float64 final fitness terms: pellets, progress, regression, movement.
@@ -58,8 +58,8 @@ class ReferenceResult:
 def pellet_draws_for(genome: Genome, cfg: SimConfig, seed: int) -> np.ndarray:
     """(10, 2) uniform pellet draws (distance, angle) that `simulate` gives `genome` under `seed`."""
     if cfg.pellet_mode == "shared":
-        return np.random.default_rng(seed).random((1, contract.MAX_PELLETS, 2))[0]
-    return np.random.default_rng([seed, creature_draw_key(genome.id)]).random((contract.MAX_PELLETS, 2))
+        return np.random.default_rng(seed).random((1, constants.MAX_PELLETS, 2))[0]
+    return np.random.default_rng([seed, creature_draw_key(genome.id)]).random((constants.MAX_PELLETS, 2))
 
 
 def simulate_reference(
@@ -111,9 +111,9 @@ def simulate_reference(
             np.empty(n),
         )
     )
-    dt = contract.CONTROL_DT
+    dt = constants.CONTROL_DT
     h = dt / n_sub
-    damp_h = math.exp(h * math.log(1.0 - contract.LINEAR_DAMPING))
+    damp_h = math.exp(h * math.log(1.0 - constants.LINEAR_DAMPING))
 
     radius, mass, inv_mass, pos, vel = [], [], [], [], []
     total_mass = 0.0
@@ -140,13 +140,13 @@ def simulate_reference(
         extent = max(extent, math.sqrt(dx * dx + dz * dz) + radius[i])
     body_radius = max(1.0, 1.3 * extent)
 
-    dq = contract.DQ_NONE
+    dq = constants.DQ_NONE
     max_f = cfg.max_allowed_frequency * (1.0 + 1e-6)
     rest_base, ph_c, ph_s, rot_c, rot_s = [], [], [], [], []
     for j in range(m):
         f = muscle_params[j][_FREQ] * multiplier
         if f > max_f:
-            dq = contract.DQ_FREQUENCY
+            dq = constants.DQ_FREQUENCY
         rest_base.append(muscle_params[j][_REST])
         ph_c.append(math.cos(muscle_params[j][_PHASE]))
         ph_s.append(math.sin(muscle_params[j][_PHASE]))
@@ -168,8 +168,8 @@ def simulate_reference(
     pellet_init: list[float] = []
     pellet = [0.0, 0.0, 0.0]
     angle_prev = 0.0
-    max_pellets = contract.MAX_PELLETS if n_explicit < 0 else n_explicit
-    if max_pellets > 0 and dq == contract.DQ_NONE:
+    max_pellets = constants.MAX_PELLETS if n_explicit < 0 else n_explicit
+    if max_pellets > 0 and dq == constants.DQ_NONE:
         if explicit is None:
             pellet, angle_prev = spawn_pellet(0, c0x, c0z, body_radius, arena, draws[0][0], draws[0][1], 0.0)
         else:
@@ -190,10 +190,10 @@ def simulate_reference(
         frames[0] = pos
     last_frame = 0
 
-    use_net = neural_mode != contract.MODE_OFF and net_hidden > 0
+    use_net = neural_mode != constants.MODE_OFF and net_hidden > 0
     ground_friction = cfg.ground_friction
     step = 0
-    while step < n_steps and dq == contract.DQ_NONE:
+    while step < n_steps and dq == constants.DQ_NONE:
         # sense
         cx, cy, cz = center_of_mass(pos, mass, total_mass)
         vx = cx - prev_x
@@ -241,7 +241,7 @@ def simulate_reference(
             p = muscle_params[j]
             base = ph_s[j]
             amp = p[_AMP]
-            if use_net and neural_mode == contract.MODE_HYBRID:
+            if use_net and neural_mode == constants.MODE_HYBRID:
                 contraction = base * amp * (0.5 + (net_out[j] + 1.0) * 0.5)
             elif use_net:
                 contraction = net_out[j] * amp
@@ -311,7 +311,7 @@ def simulate_reference(
                             # inelastic: stop the approach; then a stiff contact spring (omega h = CONTACT_OMEGA_H,
                             # stable by construction) pushes the overlap out through real, momentum-conserving
                             # velocities, so nothing is pumped into the body or turned into a crawl by friction
-                            imp = max(-closing, 0.0) / w + contract.CONTACT_OMEGA_H * contract.CONTACT_OMEGA_H * (
+                            imp = max(-closing, 0.0) / w + constants.CONTACT_OMEGA_H * constants.CONTACT_OMEGA_H * (
                                 reach - d
                             ) / (h * w)
                             vel[i][0] -= imp * inv_mass[i] * nx
@@ -324,7 +324,7 @@ def simulate_reference(
                 v = vel[i]
                 if pos[i][1] <= radius[i] and v[1] < 0.0:
                     approach = -v[1]
-                    v[1] = contract.GROUND_RESTITUTION * approach if approach > contract.BOUNCE_THRESHOLD else 0.0
+                    v[1] = constants.GROUND_RESTITUTION * approach if approach > constants.BOUNCE_THRESHOLD else 0.0
                     tx = v[0]
                     tz = v[2]
                     tangential = math.sqrt(tx * tx + tz * tz)
@@ -345,15 +345,15 @@ def simulate_reference(
         # disqualification, first reason wins
         for x, y, z in pos:
             if not (math.isfinite(x) and math.isfinite(y) and math.isfinite(z)):
-                dq = contract.DQ_NAN
+                dq = constants.DQ_NAN
                 break
             if (
-                x * x + y * y + z * z > contract.EXPLOSION_RADIUS * contract.EXPLOSION_RADIUS
-                or y > contract.EXPLOSION_HEIGHT
+                x * x + y * y + z * z > constants.EXPLOSION_RADIUS * constants.EXPLOSION_RADIUS
+                or y > constants.EXPLOSION_HEIGHT
             ):
-                dq = contract.DQ_EXPLOSION
+                dq = constants.DQ_EXPLOSION
                 break
-        if dq != contract.DQ_NONE:
+        if dq != constants.DQ_NONE:
             break
 
         cx, cy, cz = center_of_mass(pos, mass, total_mass)
@@ -371,7 +371,7 @@ def simulate_reference(
                 dx = pos[i][0] - pellet[0]
                 dy = pos[i][1] - pellet[1]
                 dz = pos[i][2] - pellet[2]
-                reach = radius[i] + contract.PELLET_REACH
+                reach = radius[i] + constants.PELLET_REACH
                 if dx * dx + dy * dy + dz * dz < reach * reach:
                     pellet_collect[collected] = step
                     collected += 1
@@ -395,8 +395,8 @@ def simulate_reference(
             if d < closest:
                 closest = d
 
-        if frames is not None and fot is not None and step % contract.STEPS_PER_FRAME == 0:
-            f_idx = step // contract.STEPS_PER_FRAME
+        if frames is not None and fot is not None and step % constants.STEPS_PER_FRAME == 0:
+            f_idx = step // constants.STEPS_PER_FRAME
             if f_idx < n_frames:
                 frames[f_idx] = pos
                 init = pellet_init[collected] if collected < n_spawned else 0.0
@@ -405,14 +405,14 @@ def simulate_reference(
                 )
                 last_frame = f_idx
 
-    if dq == contract.DQ_NONE:
+    if dq == constants.DQ_NONE:
         cx, cy, cz = center_of_mass(pos, mass, total_mass)
         init = pellet_init[collected] if collected < n_spawned else 0.0
         fitness, terms = fitness_terms(
             cfg, collected, collected < n_spawned, pellet, init, closest, cx, cz, body_radius, net_xz, n_steps * dt
         )
     else:
-        fitness, terms = 0.0, [0.0] * contract.N_TERMS
+        fitness, terms = 0.0, [0.0] * constants.N_TERMS
     if frames is not None and fot is not None:
         frames[last_frame + 1 :] = frames[last_frame]
         fot[last_frame + 1 :] = 0.0
@@ -420,7 +420,7 @@ def simulate_reference(
     ex = cx - c0x
     ey = cy - c0y
     ez = cz - c0z
-    net_disp = math.sqrt(ex * ex + ey * ey + ez * ez) if dq == contract.DQ_NONE else 0.0
+    net_disp = math.sqrt(ex * ex + ey * ey + ez * ez) if dq == constants.DQ_NONE else 0.0
     return ReferenceResult(
         fitness=fitness,
         pellets_collected=collected,

@@ -9,25 +9,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 from numba.extending import register_jitable
 
 from evolab.config import SimConfig
 from evolab.errors import ConfigError
 from evolab.genome.model import Genome
-from evolab.physics import contract
-from evolab.physics import kernel_cpu as k
-from evolab.physics import kernel_rules as rules
+from evolab.physics import constants
+from evolab.physics.backend_cpu import CpuBackend
+from evolab.physics.contract import Backend, BatchOutputs, SimParams, pellet_draws, replicate
 from evolab.physics.pack import PackedBatch, pack_batch
 
 DISQUALIFICATION_REASONS = {
-    contract.DQ_FREQUENCY: "frequency_exceeded",
-    contract.DQ_NAN: "nan_position",
-    contract.DQ_EXPLOSION: "physics_explosion",
+    constants.DQ_FREQUENCY: "frequency_exceeded",
+    constants.DQ_NAN: "nan_position",
+    constants.DQ_EXPLOSION: "physics_explosion",
 }
-_NEURAL_MODES = {"off": contract.MODE_OFF, "hybrid": contract.MODE_HYBRID, "pure": contract.MODE_PURE}
-_SENSOR_FRAMES = {"world": contract.FRAME_WORLD, "body": contract.FRAME_BODY, "motion": contract.FRAME_MOTION}
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,70 +104,6 @@ class SimResult:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class BatchOutputs:
-    """Raw per-creature kernel outputs of one batch (arrays indexed by creature)."""
-
-    fitness: np.ndarray
-    pellets: np.ndarray
-    dq: np.ndarray
-    distance: np.ndarray
-    net_displacement: np.ndarray
-    terms: np.ndarray
-    pellet_pos: np.ndarray
-    pellet_spawn: np.ndarray
-    pellet_collect: np.ndarray
-    pellet_init: np.ndarray
-    n_spawned: np.ndarray
-    frames: np.ndarray
-    fitness_over_time: np.ndarray
-    substeps: np.ndarray
-
-
-def default_workers() -> int:
-    """Worker threads used when none are asked for: every core numba was started with."""
-    return int(numba.config.NUMBA_NUM_THREADS)
-
-
-def _sim_vector(cfg: SimConfig) -> np.ndarray:
-    sim = np.empty(contract.N_SIM_PARAMS)
-    sim[contract.P_GRAVITY] = cfg.gravity
-    sim[contract.P_GROUND_FRICTION] = cfg.ground_friction
-    sim[contract.P_ARENA] = cfg.arena_size
-    sim[contract.P_MAX_FREQUENCY] = cfg.max_allowed_frequency
-    sim[contract.P_W_PELLET] = cfg.fitness.pellet
-    sim[contract.P_W_PROGRESS] = cfg.fitness.progress
-    sim[contract.P_W_REGRESSION] = cfg.fitness.regression
-    sim[contract.P_W_MOVEMENT] = cfg.fitness.movement
-    sim[contract.P_W_SPEED] = cfg.fitness.movement_reference_speed
-    sim[contract.P_SENSOR_FRAME] = _SENSOR_FRAMES[cfg.sensor_frame]
-    return sim
-
-
-def pellet_draws(batch: PackedBatch, cfg: SimConfig, seed: int, trials: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    """Uniform draws for pellet distance and angle: (rows, 10, 2), and the row of each of the batch's
-    `trials` replicas (B * trials,) int64, trial-major (replica t * B + c is creature c in trial t).
-
-    "shared": one row per trial from `seed` for every creature (a fair comparison: common random numbers).
-    "per_creature": rows per creature from (seed, the creature's id key), so they do not depend on the batch.
-    Trial 0 draws exactly what a single evaluation draws, so one trial is the plain evaluation.
-    """
-    b = batch.size
-    if cfg.pellet_mode == "shared":
-        draws = np.random.default_rng(seed).random((trials, contract.MAX_PELLETS, 2))
-        return draws, np.repeat(np.arange(trials, dtype=np.int64), b)
-    per_creature = [
-        np.random.default_rng([seed, int(key)]).random((trials, contract.MAX_PELLETS, 2)) for key in batch.draw_keys
-    ]
-    draws = np.ascontiguousarray(np.stack(per_creature, axis=1).reshape(trials * b, contract.MAX_PELLETS, 2))
-    return draws, np.arange(trials * b, dtype=np.int64)
-
-
-def replicate(batch: PackedBatch, trials: int) -> PackedBatch:
-    """The batch repeated `trials` times, trial-major: one kernel call evaluates every trial."""
-    return batch if trials == 1 else batch.take(np.tile(np.arange(batch.size), trials))
-
-
 def run_batch(
     batch: PackedBatch,
     cfg: SimConfig,
@@ -180,57 +113,17 @@ def run_batch(
     record: bool = False,
     pellets: np.ndarray | None = None,
     workers: int | None = None,
+    backend: Backend | None = None,
 ) -> BatchOutputs:
-    """Simulate a packed batch with the CPU kernel and return its raw outputs.
+    """Simulate a packed batch on `backend` (default: the CPU kernel on `workers` threads) and return its
+    raw outputs.
 
     With `trials` > 1 every creature is simulated on `trials` pellet layouts in the same call; the outputs
     then have B * trials rows, trial-major (row t * B + c is creature c on layout t; `pellet_draws`).
     """
-    workers = min(workers or default_workers(), default_workers())
-    numba.set_num_threads(workers)
-    draws, draw_row = pellet_draws(batch, cfg, seed, trials)
-    batch = replicate(batch, trials)
-    b = batch.size
-    n_steps, n_frames = cfg.n_steps, cfg.n_frames
-    substeps = rules.batch_substeps(
-        batch.n_nodes, batch.n_muscles, batch.node_params, batch.muscle_ends, batch.muscle_params, cfg.substeps
-    )
-    n = batch.n_nodes.astype(np.int64)
-    cost = substeps * (batch.n_muscles + n * (n + 1) // 2) + batch.n_muscles
-    order = np.argsort(-cost, kind="stable").astype(np.int64)
-    explicit = np.zeros((1, 3)) if pellets is None else np.ascontiguousarray(pellets, dtype=np.float64)
-    n_explicit = -1 if pellets is None else len(explicit)
-
-    max_n = batch.node_params.shape[1]
-    frames = np.zeros((b, n_frames, max_n, 3) if record else (1, 1, 1, 3), dtype=np.float32)
-    fot = np.zeros((b, n_frames) if record else (1, 1))
-    out = BatchOutputs(
-        fitness=np.zeros(b),
-        pellets=np.zeros(b, dtype=np.int32),
-        dq=np.zeros(b, dtype=np.int8),
-        distance=np.zeros(b),
-        net_displacement=np.zeros(b),
-        terms=np.zeros((b, contract.N_TERMS)),
-        pellet_pos=np.zeros((b, contract.MAX_PELLETS, 3)),
-        pellet_spawn=np.full((b, contract.MAX_PELLETS), -1, dtype=np.int32),
-        pellet_collect=np.full((b, contract.MAX_PELLETS), -1, dtype=np.int32),
-        pellet_init=np.zeros((b, contract.MAX_PELLETS)),
-        n_spawned=np.zeros(b, dtype=np.int32),
-        frames=frames,
-        fitness_over_time=fot,
-        substeps=substeps,
-    )
-    k.simulate_batch_kernel(
-        order, workers, substeps,
-        batch.n_nodes, batch.n_muscles, batch.node_params, batch.muscle_ends, batch.muscle_params,
-        batch.frequency_multiplier, batch.net_hidden, batch.net_activation, batch.net_weights, draws, draw_row,
-        _sim_vector(cfg), _NEURAL_MODES[cfg.neural_mode], cfg.self_collision, n_steps, n_frames, explicit,
-        n_explicit, record,
-        out.fitness, out.pellets, out.dq, out.distance, out.net_displacement, out.terms,
-        out.pellet_pos, out.pellet_spawn, out.pellet_collect, out.pellet_init, out.n_spawned,
-        out.frames, out.fitness_over_time,
-    )  # fmt: skip
-    return out
+    backend = backend or CpuBackend(workers)
+    draws = pellet_draws(batch, cfg, seed, trials)
+    return backend.run(replicate(batch, trials), SimParams.of(cfg, pellets), draws, record)
 
 
 def trial_mean(rows: np.ndarray, trials: int) -> np.ndarray:
@@ -254,8 +147,8 @@ def _check_pellets(pellets: Sequence[Sequence[float]] | np.ndarray | None) -> np
     if pellets is None:
         return None
     arr = np.asarray(pellets, dtype=np.float64)
-    if arr.ndim != 2 or arr.shape[1] != 3 or not 1 <= len(arr) <= contract.MAX_PELLETS:
-        raise ConfigError(f"pellets: expected 1 to {contract.MAX_PELLETS} (x, y, z) positions (got shape {arr.shape})")
+    if arr.ndim != 2 or arr.shape[1] != 3 or not 1 <= len(arr) <= constants.MAX_PELLETS:
+        raise ConfigError(f"pellets: expected 1 to {constants.MAX_PELLETS} (x, y, z) positions (got shape {arr.shape})")
     if not np.isfinite(arr).all():
         raise ConfigError("pellets: positions must be finite")
     return arr
@@ -270,6 +163,7 @@ def simulate(
     pellets: Sequence[Sequence[float]] | np.ndarray | None = None,
     workers: int | None = None,
     trials: int = 1,
+    backend: Backend | None = None,
 ) -> list[SimResult]:
     """Simulate creatures, each in its own world, and return their results in input order.
 
@@ -283,8 +177,9 @@ def simulate(
         seed: per-evaluation seed of the pellet draws.
         record: also return frames at 15 FPS and fitness over time.
         pellets: explicit pellet positions used in order instead of random ones (scenarios, tests).
-        workers: kernel threads (default: all cores).
+        workers: kernel threads of the default CPU backend (default: all cores).
         trials: pellet layouts per creature (ignored with explicit `pellets`: there is one layout).
+        backend: what runs the physics (`evolab.physics.backends.make_backend`); the CPU kernel by default.
 
     Raises:
         ConfigError: bad seed, pellets, worker count or trials.
@@ -301,8 +196,9 @@ def simulate(
     explicit = _check_pellets(pellets)
     trials = 1 if explicit is not None else int(trials)
     out = run_batch(
-        pack_batch(genomes), cfg, int(seed), trials=trials, record=record, pellets=explicit, workers=workers
-    )
+        pack_batch(genomes), cfg, int(seed), trials=trials, record=record, pellets=explicit, workers=workers,
+        backend=backend,
+    )  # fmt: skip
     return unpack_results(list(genomes) * trials, out, int(seed), record)
 
 
@@ -354,12 +250,12 @@ def pellet_tables(out: BatchOutputs) -> np.ndarray:
 @register_jitable  # compiled code (pellet rows) calls it too
 def frame_of_step(step: int) -> int:
     """The first recorded frame at or after a control step (frames are every `STEPS_PER_FRAME` steps)."""
-    return -(-step // contract.STEPS_PER_FRAME)
+    return -(-step // constants.STEPS_PER_FRAME)
 
 
 def frame_times(n_frames: int) -> np.ndarray:
     """(n_frames,) time in seconds of each frame: k / 15."""
-    return np.arange(n_frames) / (60.0 / contract.STEPS_PER_FRAME)
+    return np.arange(n_frames) / (60.0 / constants.STEPS_PER_FRAME)
 
 
 __all__ = ["FitnessTerms", "PelletRecord", "SimResult", "frame_times", "simulate"]

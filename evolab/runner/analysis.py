@@ -15,7 +15,6 @@ from evolab.genome.model import Genome
 from evolab.physics.simulate import (
     DISQUALIFICATION_REASONS,
     BatchOutputs,
-    SimResult,
     frame_of_step,
     pellet_tables,
     trial_mean,
@@ -29,8 +28,8 @@ from evolab.storage.replay_block import pellet_dicts
 @dataclass(frozen=True, slots=True, eq=False)
 class Evaluation:
     """A generation's simulation results as columns, in population order: what ranking, statistics and
-    the kept replays read. Made straight from the kernel's outputs, it spares the per-creature
-    `SimResult`s a run never looks at; made from `SimResult`s, it serves custom evaluators.
+    the kept replays read. Made straight from a backend's outputs, it spares the per-creature
+    `SimResult`s a run never looks at.
 
     With several trials (pellet layouts) per creature, `fitness` is the mean over the trials, `pellets`
     the total, `disqualified` the first trial's reason that disqualified it, `fitness_std` the spread and
@@ -44,29 +43,9 @@ class Evaluation:
     displacement: list[float]
     fitness_std: list[float] | None = None
     trial_pellets: list[tuple[int, ...]] | None = None
-    _results: Sequence[SimResult] | None = None
     _outputs: BatchOutputs | None = None
     _n_nodes: list[int] | None = None
     _pellet_rows: np.ndarray | None = None
-
-    @classmethod
-    def of_results(cls, results: Sequence[SimResult], trials: int = 1) -> Evaluation:
-        """From `SimResult`s in population order, trial-major when `trials` > 1 (what `simulate` returns)."""
-        b = len(results) // trials
-        columns = _trial_columns(
-            np.array([r.fitness for r in results], dtype=np.float64),
-            np.array([r.pellets_collected for r in results], dtype=np.int64),
-            [r.disqualified for r in results],
-            trials,
-        )
-        first = results[:b]
-        return cls(
-            *columns[:3],
-            [r.distance_traveled for r in first],
-            [r.net_displacement for r in first],
-            *columns[3:],
-            _results=first,
-        )
 
     @classmethod
     def of_outputs(cls, out: BatchOutputs, n_nodes: np.ndarray, record: bool, trials: int = 1) -> Evaluation:
@@ -92,11 +71,6 @@ class Evaluation:
     def replay(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """Creature i's frames (F, n, 3), fitness over time (F,) and pellet events as rows (`pellet_rows`)
         on the first trial's layout; None when it was not recorded."""
-        if self._results is not None:
-            r = self._results[i]
-            if r.frames is None or r.fitness_over_time is None:
-                return None
-            return r.frames, r.fitness_over_time, pellet_rows(r.pellet_table)
         out = self._outputs
         if out is None or self._n_nodes is None or self._pellet_rows is None:
             return None

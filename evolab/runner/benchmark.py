@@ -7,15 +7,16 @@ on it tells whether evolution generalises or merely chases lucky layouts, and pi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from evolab.config import BenchmarkPolicy, SimConfig
 from evolab.genome.model import Genome
+from evolab.physics.contract import Backend
 from evolab.physics.pack import pack_batch
-from evolab.physics.simulate import BatchOutputs, run_batch, trial_mean
+from evolab.physics.simulate import run_batch, trial_mean
 from evolab.runner.seeds import benchmark_seed
 
 
@@ -44,12 +45,12 @@ def score_on_layouts(
     seed: int,
     layouts: int,
     *,
-    kernel: Callable[..., BatchOutputs] = run_batch,
+    backend: Backend | None = None,
     workers: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each genome's mean fitness and mean pellets over `layouts` shared pellet layouts drawn from `seed`,
-    all in one kernel call."""
-    out = kernel(pack_batch(genomes), benchmark_sim(sim), seed, trials=layouts, workers=workers)
+    all in one call of `backend` (default: the CPU kernel on `workers` threads)."""
+    out = run_batch(pack_batch(genomes), benchmark_sim(sim), seed, trials=layouts, workers=workers, backend=backend)
     return trial_mean(out.fitness, layouts), trial_mean(out.pellets, layouts)
 
 
@@ -67,13 +68,13 @@ class Benchmark:
         run_seed: int,
         policy: BenchmarkPolicy,
         *,
-        kernel: Callable[..., BatchOutputs] = run_batch,
+        backend: Backend | None = None,
         workers: int | None = None,
     ) -> None:
         self._sim = benchmark_sim(sim)
         self._seed = benchmark_seed(run_seed)
         self._layouts = policy.layouts
-        self._kernel = kernel
+        self._backend = backend
         self._workers = workers
         self._known: dict[str, tuple[float, float]] = {}
         self.simulated = 0
@@ -86,7 +87,7 @@ class Benchmark:
         self.simulated = len(new)
         if new:
             fitness, pellets = score_on_layouts(
-                new, self._sim, self._seed, self._layouts, kernel=self._kernel, workers=self._workers
+                new, self._sim, self._seed, self._layouts, backend=self._backend, workers=self._workers
             )
             self._known.update(
                 zip([g.id for g in new], zip(fitness.tolist(), pellets.tolist(), strict=True), strict=True)

@@ -8,6 +8,8 @@ from typing import Literal
 import numpy as np
 
 from evolab.errors import CreatureNotFound, GenerationNotStored
+from evolab.physics.backends import make_backend
+from evolab.physics.contract import Backend
 from evolab.physics.simulate import simulate
 from evolab.runner.analysis import pellet_events
 from evolab.storage import Store
@@ -32,10 +34,14 @@ class Replay:
     source: Literal["stored", "simulated"]
 
 
-def replay_creature(store: Store, run_id: str, generation: int, creature_id: str) -> Replay:
-    """A creature's replay in one generation, from storage or by deterministic re-simulation.
+def replay_creature(
+    store: Store, run_id: str, generation: int, creature_id: str, *, backend: Backend | None = None
+) -> Replay:
+    """A creature's replay in one generation, from storage or by deterministic re-simulation on
+    `backend` (default: the backend the run records, on which the re-simulation is exact).
 
     Raises:
+        BackendUnavailable: the run's backend cannot run here (and none was given).
         StorageError: unknown run or creature, or a generation that is not stored or that the creature
             was not part of.
     """
@@ -48,8 +54,9 @@ def replay_creature(store: Store, run_id: str, generation: int, creature_id: str
     if not any(r.generation == generation for r in store.creature_results(run_id, creature_id)):
         raise CreatureNotFound(f"creature {creature_id!r} was not in generation {generation} of run {run_id!r}")
     genome = store.genome(run_id, creature_id)
-    cfg = store.get_run(run_id).config
-    result = simulate([genome], cfg.sim, seed=stats.sim_seed, record=True)[0]
+    info = store.get_run(run_id)
+    physics = backend or make_backend(info.backend)
+    result = simulate([genome], info.config.sim, seed=stats.sim_seed, record=True, backend=physics)[0]
     assert result.frames is not None
     assert result.fitness_over_time is not None
     return Replay(

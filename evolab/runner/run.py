@@ -12,24 +12,19 @@ from pathlib import Path
 import numpy as np
 
 from evolab.config import EvolutionConfig
-from evolab.errors import ConfigError, RunBusy, StorageError
+from evolab.errors import BackendMismatch, ConfigError, RunBusy, StorageError
 from evolab.genetics import evolve_step
 from evolab.genome import initial_population
 from evolab.genome.batch import GenomeBatch
 from evolab.genome.model import Genome
+from evolab.physics.backends import make_backend
+from evolab.physics.contract import Backend
 from evolab.physics.pack import pack_batch
-from evolab.physics.simulate import BatchOutputs, SimResult, run_batch
+from evolab.physics.simulate import run_batch
 from evolab.runner.analysis import Evaluation, generation_stats, pick_replays, rank_results, replays_to_store
 from evolab.runner.benchmark import Benchmark, BenchmarkScore, benchmark_due
 from evolab.runner.seeds import frame_policy_rng, fresh_run_seed, generation_seed
 from evolab.storage import CreatureResult, GenerationRecord, GenerationStats, RankedResults, RunInfo, Store
-
-Evaluator = Callable[..., list[SimResult]]
-"""simulate-compatible: (genomes, sim_config, seed, *, record, workers[, trials]) -> results in input order,
-trial-major (`trials` is passed only when a run evaluates more than one trial per creature)."""
-
-BatchKernel = Callable[..., BatchOutputs]
-"""run_batch-compatible: (packed batch, sim_config, seed, *, trials, record, workers) -> the raw outputs."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,9 +56,7 @@ class Run:
         rng: np.random.Generator,
         generation: int,
         *,
-        workers: int | None = None,
-        evaluator: Evaluator | None = None,
-        kernel: BatchKernel = run_batch,
+        backend: Backend,
         owns_store: bool = True,
     ) -> None:
         self._store = store
@@ -71,13 +64,11 @@ class Run:
         self._population = GenomeBatch.of(population)
         self._rng = rng
         self._generation = generation
-        self._workers = workers
-        self._evaluate = evaluator
-        self._kernel = kernel
+        self._backend = backend
         self._owns_store = owns_store
         self._checkpointed_generation = generation  # created and resumed runs start at a checkpoint
         cfg = info.config
-        self._benchmark = Benchmark(cfg.sim, info.seed, cfg.benchmark, kernel=kernel, workers=workers)
+        self._benchmark = Benchmark(cfg.sim, info.seed, cfg.benchmark, backend=backend)
         self._best = (
             (info.best_fitness, info.best_creature_id, info.best_generation, info.best_pellets)
             if info.best_creature_id
@@ -100,8 +91,7 @@ class Run:
         *,
         name: str | None = None,
         workers: int | None = None,
-        evaluator: Evaluator | None = None,
-        kernel: BatchKernel = run_batch,
+        backend: str | Backend = "auto",
     ) -> Run:
         """Start a new run: random generation 0 is made and stored (with its checkpoint).
 
@@ -110,27 +100,27 @@ class Run:
             db: database file (or an open `Store`).
             seed: seeds everything; drawn fresh when None.
             name: the run's name.
-            workers: kernel threads (default: all cores).
-            evaluator: a custom simulate-compatible evaluator (a remote one, say). By default a generation
-                is packed, run through `kernel` and read from the kernel's outputs directly, which stores
-                exactly what `simulate` as evaluator would, without one `SimResult` per creature.
-            kernel: run_batch-compatible batch kernel (to time it or to hold a lock around it).
+            workers: CPU backend threads (default: all cores).
+            backend: what runs the physics: a name ("auto": CUDA when a usable GPU is there, else the
+                CPU kernel; "cpu", "cuda", "torch") or a `Backend`. The run records it.
 
         Raises:
             ConfigError: a negative seed.
+            BackendUnavailable: the backend cannot run here.
             StorageError: the database cannot be used.
         """
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
             raise ConfigError(f"seed: expected a non-negative integer (got {seed!r})")
         seed = fresh_run_seed() if seed is None else seed
+        physics = make_backend(backend, workers=workers)
         store, owns = _open(db)
         rng = np.random.default_rng(seed)
         population = initial_population(cfg, rng)
         # a run is registered with its generation-0 checkpoint, or not at all
-        info = store.create_run(cfg, seed, name=name, population=population, rng_state=rng.bit_generator.state)
-        return cls(
-            store, info, population, rng, 0, workers=workers, evaluator=evaluator, kernel=kernel, owns_store=owns
+        info = store.create_run(
+            cfg, seed, name=name, population=population, rng_state=rng.bit_generator.state, backend=physics.name
         )
+        return cls(store, info, population, rng, 0, backend=physics, owns_store=owns)
 
     @classmethod
     def resume(
@@ -139,18 +129,32 @@ class Run:
         db: str | Path | Store = "evolution.db",
         *,
         workers: int | None = None,
-        evaluator: Evaluator | None = None,
-        kernel: BatchKernel = run_batch,
+        backend: str | Backend | None = None,
+        force_backend: bool = False,
     ) -> Run:
         """Continue a run from its latest checkpoint; generations stored after it are recomputed.
 
-        `workers`, `evaluator` and `kernel` are as in `Run.create`.
+        Args:
+            run_id, db: the run and its database.
+            workers: CPU backend threads (default: all cores).
+            backend: as in `Run.create`; by default the backend the run was evolved on.
+            force_backend: continue on another backend than the run's (it is bit-exact per backend only:
+                the continuation is then not what the run itself would have made).
 
         Raises:
             StorageError: unknown run, or a run without a checkpoint.
+            BackendMismatch: `backend` is not the run's and `force_backend` is not set.
+            BackendUnavailable: the backend cannot run here.
         """
         store, owns = _open(db)
         info = store.get_run(run_id)
+        physics = make_backend(info.backend if backend is None else backend, workers=workers)
+        if physics.name != info.backend and not force_backend:
+            raise BackendMismatch(
+                f"run {run_id!r} was evolved on the {info.backend} backend, not {physics.name}: "
+                "it continues bit for bit on its own backend only",
+                hint=f"resume with --backend {info.backend}, or add --force-backend to continue on {physics.name}",
+            )
         if info.being_written and info.writer_pid != os.getpid():
             raise RunBusy(f"run {run_id!r} is being written by process {info.writer_pid}; stop it first")
         checkpoint = store.checkpoint(run_id)
@@ -167,9 +171,7 @@ class Run:
             checkpoint.population,
             rng,
             checkpoint.generation,
-            workers=workers,
-            evaluator=evaluator,
-            kernel=kernel,
+            backend=physics,
             owns_store=owns,
         )
 
@@ -191,6 +193,11 @@ class Run:
     def generation(self) -> int:
         """The next generation to evaluate (= generations stored)."""
         return self._generation
+
+    @property
+    def backend(self) -> Backend:
+        """What runs the physics of this run's generations."""
+        return self._backend
 
     @property
     def store(self) -> Store:
@@ -225,7 +232,7 @@ class Run:
             The statistics of the generations run.
         """
         done: list[GenerationStats] = []
-        self._store.set_status(self.id, "running", writer_pid=os.getpid())
+        self._store.set_status(self.id, "running", writer_pid=os.getpid(), backend=self._backend.name)
         status = "failed"
         try:
             for _ in range(generations):
@@ -309,14 +316,9 @@ class Run:
         return stats
 
     def _evaluate_generation(self, genomes: Sequence[Genome], seed: int, record: bool) -> Evaluation:
-        cfg = self.config.sim
         trials = self.config.trials
-        if self._evaluate is not None:
-            extra = {"trials": trials} if trials > 1 else {}  # evaluators written for one trial keep working
-            results = self._evaluate(genomes, cfg, seed, record=record, workers=self._workers, **extra)
-            return Evaluation.of_results(results, trials)
         batch = pack_batch(genomes)
-        out = self._kernel(batch, cfg, seed, trials=trials, record=record, workers=self._workers)
+        out = run_batch(batch, self.config.sim, seed, trials=trials, record=record, backend=self._backend)
         return Evaluation.of_outputs(out, batch.n_nodes, record, trials)
 
     def _score_benchmark(self, genomes: Sequence[Genome], ranked: RankedResults) -> BenchmarkScore:

@@ -14,6 +14,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from evolab import __version__
 from evolab.errors import EvolabError
+from evolab.physics.backends import make_backend
 from evolab.server.hub import Hub
 from evolab.server.routes import creatures, defaults, live, presets, runs
 from evolab.server.state import ServerState
@@ -34,6 +35,7 @@ def create_app(
     db: str | Path,
     *,
     workers: int | None = None,
+    backend: str = "auto",
     poll_interval: float = 0.25,
     static_dir: Path | None = STATIC_DIR,
     allowed_hosts: Sequence[str] | None = None,
@@ -42,7 +44,9 @@ def create_app(
 
     Args:
         db: the SQLite file every route reads and the one writer thread writes.
-        workers: kernel threads for runs advanced by the server (default: all cores).
+        workers: CPU backend threads for runs advanced by the server (default: all cores).
+        backend: the physics backend of runs created through the API without one ("auto": CUDA when a
+            usable GPU is there, else the CPU kernel); a run is advanced on the backend it records.
         poll_interval: seconds between the watcher's looks for other processes' writes.
         static_dir: the built web UI (`web/` built by Vite); None serves the API only.
         allowed_hosts: host names requests may address (the Host header) and WebSocket pages may come
@@ -54,10 +58,13 @@ def create_app(
     """
     db = Path(db)
     Store(db).close()  # fail now, with a clear message, rather than on the first request
+    make_backend(backend, workers=workers)  # an unusable backend, too
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        state = ServerState.start(db, Hub(asyncio.get_running_loop()), workers=workers, poll_interval=poll_interval)
+        state = ServerState.start(
+            db, Hub(asyncio.get_running_loop()), workers=workers, poll_interval=poll_interval, backend=backend
+        )
         app.state.evolab = state  # what `evolab.server.deps` hands the routes
         try:
             yield

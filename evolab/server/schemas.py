@@ -40,6 +40,9 @@ class RunSummary(BaseModel):
     status: RunStatus
     live: bool = Field(description="a process is writing this run right now (the server or `evolab evolve`)")
     seed: int
+    backend: Literal["cpu", "cuda", "torch"] = Field(
+        description="the physics backend the run is evolved on (its results are bit-exact on it)"
+    )
     created_at: float
     updated_at: float
     generation_count: int
@@ -327,6 +330,9 @@ class CreateRunRequest(_Request):
     name: str | None = Field(None, max_length=200)
     seed: int | None = Field(None, ge=0, le=2**63 - 1)
     turbo: bool = Field(False, description="store no replays (they are re-simulated on demand)")
+    backend: Literal["auto", "cpu", "cuda", "torch"] | None = Field(
+        None, description="the physics backend to evolve on; by default the server's (`evolab serve --backend`)"
+    )
 
 
 class RenameRequest(_Request):

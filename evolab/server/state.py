@@ -4,11 +4,13 @@ watcher and the event hub (`evolab.server.deps` hands them to the routes)."""
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evolab.physics.simulate import run_batch
+from evolab.physics.backends import make_backend
+from evolab.physics.contract import Backend, BatchOutputs, PelletDraws, SimParams
+from evolab.physics.pack import PackedBatch
 from evolab.server.hub import Hub
 from evolab.server.watch import Watcher
 from evolab.server.worker import Worker
@@ -56,6 +58,44 @@ class ThreadStore:
         return getattr(self._stores.get(), name)
 
 
+class LockedBackend:
+    """A backend whose calls take turns: the writer's generations and the replays re-simulated on request
+    threads share one compiled kernel and the machine's cores."""
+
+    def __init__(self, inner: Backend, lock: threading.Lock) -> None:
+        self.name = inner.name
+        self._inner = inner
+        self._lock = lock
+
+    def describe(self) -> str:
+        return self._inner.describe()
+
+    def run(self, batch: PackedBatch, params: SimParams, draws: PelletDraws, record: bool) -> BatchOutputs:
+        with self._lock:
+            return self._inner.run(batch, params, draws, record)
+
+
+class Backends:
+    """The server's physics backends by name, made on first use, all behind one lock; `default` is the
+    one `evolab serve --backend` chose for new runs."""
+
+    def __init__(self, default: str, workers: int | None) -> None:
+        self._workers = workers
+        self._lock = threading.Lock()
+        self._made: dict[str, Backend] = {}
+        self.default = self.get(default)
+
+    def get(self, name: str | None) -> Backend:
+        """The backend called `name` (None: the default); raises BackendUnavailable when it cannot run."""
+        if name is None:
+            return self.default
+        if name not in self._made:
+            inner = make_backend(name, workers=self._workers)
+            self._made.setdefault(inner.name, LockedBackend(inner, self._lock))
+            self._made.setdefault(name, self._made[inner.name])
+        return self._made[name]
+
+
 @dataclass
 class ServerState:
     """Everything a running app shares between requests (`create_app`'s lifespan makes and closes it)."""
@@ -65,26 +105,22 @@ class ServerState:
     worker: Worker
     watcher: Watcher
     hub: Hub
-    kernel_lock: threading.Lock = field(default_factory=threading.Lock)
+    backends: Backends
 
     @classmethod
-    def start(cls, db: Path, hub: Hub, *, workers: int | None, poll_interval: float) -> ServerState:
+    def start(
+        cls, db: Path, hub: Hub, *, workers: int | None, poll_interval: float, backend: str = "auto"
+    ) -> ServerState:
         """Open the read connections and start the writer and the watcher over `db`, both publishing to
         `hub` (see `evolab.server.create_app` for the arguments)."""
-        kernel_lock = threading.Lock()
-
-        def locked_kernel(*args: Any, **kwargs: Any) -> Any:
-            # replays re-simulate on request threads with the same compiled kernel the writer runs
-            with kernel_lock:
-                return run_batch(*args, **kwargs)
-
+        backends = Backends(backend, workers)
         state = cls(
             db=db,
             stores=ReadStores(db),
-            worker=Worker(db, hub.publish, kernel=locked_kernel, workers=workers),
+            worker=Worker(db, hub.publish, backends=backends.get),
             watcher=Watcher(db, hub.publish, poll_interval),
             hub=hub,
-            kernel_lock=kernel_lock,
+            backends=backends,
         )
         state.worker.start()
         state.watcher.start()

@@ -43,6 +43,7 @@ def run_summary(info: RunInfo) -> RunSummary:
         status=info.status,
         live=info.being_written,
         seed=info.seed,
+        backend=info.backend,
         created_at=info.created_at,
         updated_at=info.updated_at,
         generation_count=info.generation_count,

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from evolab.errors import EvolabError
+from evolab.physics.contract import Backend
 from evolab.runner import Run
 from evolab.runner.run import GenerationReport
 from evolab.server.schemas import JobDoc, JobKind, JobsDoc, JobState
@@ -59,8 +60,8 @@ class Worker:
     Args:
         db: the database file.
         publish: receives `{"type": "job", "job": ...}` events (from the worker thread).
-        kernel: the batch kernel runs use (the server wraps `run_batch` in its kernel lock).
-        workers: kernel threads per generation (default: all cores).
+        backends: the physics backend called by a name (None: the server's default), as runs are
+            created on and resumed on their own (the server's take turns behind one lock).
     """
 
     def __init__(
@@ -68,13 +69,11 @@ class Worker:
         db: Path,
         publish: Callable[[dict[str, Any]], None],
         *,
-        kernel: Callable[..., Any],
-        workers: int | None = None,
+        backends: Callable[[str | None], Backend],
     ) -> None:
         self._db = db
         self._publish = publish
-        self._kernel = kernel
-        self._workers = workers
+        self.backends = backends
         self._cond = threading.Condition()
         self._control: deque[Job] = deque()
         self._advances: deque[Job] = deque()
@@ -206,7 +205,7 @@ class Worker:
             self._emit(job)
 
         try:
-            run = Run.resume(job.run_id, store, workers=self._workers, kernel=self._kernel)
+            run = Run.resume(job.run_id, store, backend=self.backends(store.get_run(job.run_id).backend))
             run.advance(job.total, on_generation=progress, should_stop=lambda: self._between_generations(store, job))
             job.state = "done" if job.done == job.total else "stopped"
         except EvolabError as err:

@@ -19,7 +19,7 @@ from evolab.storage.settings import upgrade_settings
 _COLUMNS = (
     "pk, id, name, config, seed, status, created_at, updated_at, generation_count, best_fitness, best_creature, "
     "best_generation, longest_creature, longest_streak, longest_generation, parent_run_id, fork_generation, "
-    "evolab_version, writer_pid, best_pellets, settings_version"
+    "evolab_version, writer_pid, best_pellets, settings_version, backend"
 )
 
 
@@ -77,6 +77,7 @@ def insert_run(
     parent_run_id: str | None,
     fork_generation: int | None,
     created_at: float | None,
+    backend: str = "cpu",
 ) -> tuple[int, str]:
     """Register a new run (status "created"); its (pk, id). A taken `run_id` is replaced by a new one."""
     from evolab import __version__
@@ -88,7 +89,8 @@ def insert_run(
         rid = new_run_id(now)
     cur.execute(
         "INSERT INTO runs (id, name, config, seed, status, created_at, updated_at, parent_run_id, "
-        "fork_generation, evolab_version, settings_version) VALUES (?, ?, ?, ?, 'created', ?, ?, ?, ?, ?, ?)",
+        "fork_generation, evolab_version, settings_version, backend) "
+        "VALUES (?, ?, ?, ?, 'created', ?, ?, ?, ?, ?, ?, ?)",
         (
             rid,
             name or rid,
@@ -100,6 +102,7 @@ def insert_run(
             fork_generation,
             __version__,
             SETTINGS_VERSION,
+            backend,
         ),
     )
     return cur.lastrowid, rid
@@ -113,10 +116,11 @@ def rename_run(cur: sqlite3.Cursor, run_id: str, name: str) -> None:
     )
 
 
-def set_status(cur: sqlite3.Cursor, pk: int, status: str, writer_pid: int | None) -> None:
+def set_status(cur: sqlite3.Cursor, pk: int, status: str, writer_pid: int | None, backend: str | None = None) -> None:
     check_status(status)
     cur.execute(
-        "UPDATE runs SET status = ?, writer_pid = ?, updated_at = ? WHERE pk = ?", (status, writer_pid, time.time(), pk)
+        "UPDATE runs SET status = ?, writer_pid = ?, updated_at = ?, backend = coalesce(?, backend) WHERE pk = ?",
+        (status, writer_pid, time.time(), backend, pk),
     )
 
 
@@ -193,6 +197,7 @@ def _run_from_row(row: tuple) -> RunInfo:
         evolab_version=row[17],
         writer_pid=row[18],
         best_pellets=row[19],
+        backend=row[21],
     )
 
 

@@ -277,11 +277,18 @@ def _v4_settings_versions(cur: sqlite3.Cursor) -> None:
         cur.execute(f"UPDATE {table} SET settings_version = 1 WHERE json_type(config, '$.trials') IS NULL")
 
 
+def _v5_backends(cur: sqlite3.Cursor) -> None:
+    """A run records the physics backend it was evolved on (results are bit-exact per backend): every
+    run stored before there was a choice ran on the CPU kernel."""
+    cur.execute("ALTER TABLE runs ADD COLUMN backend TEXT NOT NULL DEFAULT 'cpu'")
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Cursor], None], ...] = (
     _v1_initial,
     _v2_replay_blocks,
     _v3_trials_and_benchmark,
     _v4_settings_versions,
+    _v5_backends,
 )
 """MIGRATIONS[k] takes a database from version k to k + 1."""
 LATEST_VERSION = len(MIGRATIONS)

@@ -46,6 +46,9 @@ class RunInfo:
     best_pellets: float | None = None
     """The best creature's mean pellets on the held-out benchmark; None when the run has no benchmark
     scores and its best creature is simply the fittest on its own generation's layouts."""
+    backend: str = "cpu"
+    """The physics backend the run is evolved on ("cpu", "cuda" or "torch"): its results are bit-exact on
+    that backend, so resuming and re-simulating replays use it too."""
 
     @property
     def best_by_benchmark(self) -> bool:
@@ -307,6 +310,7 @@ class RunRows:
     generations: tuple[GenerationRows, ...]
     replays: tuple[ReplayRow, ...]
     checkpoints: tuple[CheckpointRow, ...]
+    backend: str = "cpu"
 
 
 def process_alive(pid: int) -> bool:

@@ -174,16 +174,17 @@ class Store:
         created_at: float | None = None,
         population: Sequence[Genome] = (),
         rng_state: dict | None = None,
+        backend: str = "cpu",
     ) -> RunInfo:
         """Register a new run (status "created") and return it; with `population` and `rng_state`, also
         its generation 0 and that generation's checkpoint (a run that can be advanced), in the same
-        transaction."""
+        transaction. `backend` is the physics backend it is evolved on."""
         if population and rng_state is None:
             raise InvalidInput("a run's first population needs the GA generator state it was bred with")
         with self.transaction() as cur:
             pk, rid = _runs.insert_run(
                 cur, config, seed, name=name, run_id=run_id, parent_run_id=parent_run_id,
-                fork_generation=fork_generation, created_at=created_at,
+                fork_generation=fork_generation, created_at=created_at, backend=backend,
             )  # fmt: skip
             if population:
                 self._archive.add(cur, pk, 0, population)
@@ -225,11 +226,12 @@ class Store:
             _runs.rename_run(cur, run_id, name)
             return _runs.get_run(cur, run_id)
 
-    def set_status(self, run_id: str, status: str, *, writer_pid: int | None = None) -> None:
-        """Record a run's status (and the pid of the process writing it, while "running")."""
-        _runs.check_status(status)
-        with self.transaction() as cur:
-            _runs.set_status(cur, _runs.run_pk(cur, run_id), status, writer_pid)
+    def set_status(
+        self, run_id: str, status: str, *, writer_pid: int | None = None, backend: str | None = None
+    ) -> None:
+        """Record a run's status, the pid writing it while "running", and the backend it continues on."""
+        with self.transaction() as cur:  # (an unknown status is refused before anything is written)
+            _runs.set_status(cur, _runs.run_pk(cur, run_id), status, writer_pid, backend)
 
     def delete_run(self, run_id: str) -> None:
         """Delete a run and everything stored for it."""
@@ -405,7 +407,7 @@ class Store:
             source = _runs.require_generation(_runs.get_run(cur, source_id), generation, "fork")
             dst, fork_id = _runs.insert_run(
                 cur, source.config, seed, name=name or f"Fork of {source.name} (Gen {generation})", run_id=None,
-                parent_run_id=source.id, fork_generation=generation, created_at=None,
+                parent_run_id=source.id, fork_generation=generation, created_at=None, backend=source.backend,
             )  # fmt: skip
             _runs.copy_history(cur, _runs.run_pk(cur, source_id), dst, generation)
             self._archive.add(cur, dst, generation + 1, next_population)
@@ -473,7 +475,7 @@ class Store:
         with self.transaction() as cur:
             pk, rid = _runs.insert_run(
                 cur, rows.config, rows.seed, name=rows.name, run_id=rows.run_id, parent_run_id=rows.parent_run_id,
-                fork_generation=rows.fork_generation, created_at=rows.created_at,
+                fork_generation=rows.fork_generation, created_at=rows.created_at, backend=rows.backend,
             )  # fmt: skip
             by_birth: dict[int, list[Genome]] = {}
             for creature in rows.creatures:

@@ -3,7 +3,7 @@
 The document (format "evolab-run", version 2):
 
     {"format": "evolab-run", "version": 2, "evolab_version": "0.1.0",
-     "run": {id, name, seed, status, created_at, config, parent_run_id, fork_generation},
+     "run": {id, name, seed, status, created_at, config, parent_run_id, fork_generation, backend},
      "generations": [{generation, best, average, worst, median, p10, p25, p75, p90, disqualified, pellets,
                       node_counts, avg_nodes, avg_muscles, sim_seed, sim_seconds, host_seconds,
                       benchmark_fitness, benchmark_pellets, benchmark_creature,
@@ -74,6 +74,7 @@ class _RunDoc(_Doc):
     config: dict[str, Any]
     parent_run_id: str | None
     fork_generation: int | None = Field(ge=0)
+    backend: Literal["cpu", "cuda", "torch"] = "cpu"  # exports before backends ran on the CPU kernel
 
 
 class _ResultDoc(_Doc):
@@ -210,6 +211,7 @@ def export_run(store: Store, run_id: str) -> dict[str, Any]:
             "config": info.config.model_dump(mode="json"),
             "parent_run_id": info.parent_run_id,
             "fork_generation": info.fork_generation,
+            "backend": info.backend,
         },
         "generations": generations,
         "creatures": [
@@ -446,6 +448,7 @@ def import_run(store: Store, document: Any) -> RunInfo:
             created_at=run.created_at,
             parent_run_id=run.parent_run_id,
             fork_generation=run.fork_generation,
+            backend=run.backend,
             creatures=parsed.creatures,
             generations=parsed.generations,
             replays=parsed.replays,

@@ -51,8 +51,11 @@ def test_export_writes_a_versioned_document(exported, run_db):
         "checkpoints",
     }
     run = exported["run"]
-    assert set(run) == {"id", "name", "seed", "status", "created_at", "config", "parent_run_id", "fork_generation"}
+    assert set(run) == {
+        "id", "name", "seed", "status", "created_at", "config", "parent_run_id", "fork_generation", "backend",
+    }  # fmt: skip
     assert run["id"] == run_db.oscillator
+    assert run["backend"] == "cpu"
     assert [g["generation"] for g in exported["generations"]] == [0, 1, 2, 3, 4]
     assert all(len(g["results"]) == 10 for g in exported["generations"])
     assert exported["frames"]
@@ -268,3 +271,17 @@ def test_a_version_1_document_is_a_run_of_one_trial_without_a_benchmark(exported
     assert parsed.config.trials == 1
     assert not parsed.config.benchmark.enabled
     assert all(r.trial_pellets is None for generation in parsed.generations for r in generation.results)
+
+
+def test_a_document_from_before_backends_is_a_run_on_the_cpu_kernel(exported):
+    old = json.loads(json.dumps(exported))
+    del old["run"]["backend"]
+    assert parse_document(old).run.backend == "cpu"
+
+
+def test_an_imported_run_keeps_the_backend_it_was_evolved_on(run_db, exported, tmp_path):
+    document = json.loads(json.dumps(exported))
+    document["run"]["backend"] = "torch"
+    with Store(tmp_path / "other.db") as store:
+        info = import_run(store, document)
+        assert info.backend == "torch"

@@ -103,6 +103,12 @@ def centre_of_mass(genome: Genome, frames: np.ndarray) -> np.ndarray:
     return (frames.astype(np.float64) * m[None, :, None]).sum(axis=1) / m.sum()
 
 
+def last_seconds_drift(genome: Genome, frames: np.ndarray, seconds: float) -> float:
+    """Largest XZ distance the centre of mass strays from where it was `seconds` before the end."""
+    com = centre_of_mass(genome, frames)[-int(15 * seconds) - 1 :]
+    return float(np.linalg.norm(com[:, [0, 2]] - com[0, [0, 2]], axis=1).max())
+
+
 def body_radius(genome: Genome) -> float:
     """The creature's XZ radius from its rest pose (reference §4.2)."""
     xz = genome.node_params[:, [2, 4]]

@@ -14,6 +14,7 @@ from tests.physics.creatures import (
     centre_of_mass,
     creature,
     edge_distance,
+    last_seconds_drift,
     muscle,
     node,
     passive,
@@ -43,12 +44,6 @@ def crawler(frictions: tuple[float, float, float] = (0.9, 0.5, 0.2)) -> Genome:
 def spawn_position(genome: Genome, i: int) -> tuple[float, float, float]:
     x, y, z = genome.node_params[i, 2:5]
     return (float(x), float(y) + 1.0, float(z))
-
-
-def last_seconds_drift(genome: Genome, frames: np.ndarray, seconds: float) -> float:
-    """Largest XZ distance the centre of mass strays from where it was `seconds` before the end."""
-    com = centre_of_mass(genome, frames)[-int(15 * seconds) - 1 :]
-    return float(np.linalg.norm(com[:, [0, 2]] - com[0, [0, 2]], axis=1).max())
 
 
 # -- passive creatures (DESIGN §4 (d)) ----------------------------------------------------------------

@@ -6,15 +6,15 @@ import numpy as np
 import pytest
 
 from evolab import FitnessWeights, Genome, SimConfig, simulate
-from evolab.physics import contract
+from evolab.physics import constants
 from evolab.physics.reference import ReferenceResult, simulate_reference
 from evolab.physics.simulate import SimResult
 from tests.physics.creatures import NEURAL_MODES, creature, muscle, node, random_genomes
 
 # fastmath contract/afn lets the kernel fuse and approximate, so agreement is tight but not bitwise.
 ATOL = 1e-6
-_DQ_CODES = {None: contract.DQ_NONE, "frequency_exceeded": contract.DQ_FREQUENCY}
-_DQ_CODES |= {"nan_position": contract.DQ_NAN, "physics_explosion": contract.DQ_EXPLOSION}
+_DQ_CODES = {None: constants.DQ_NONE, "frequency_exceeded": constants.DQ_FREQUENCY}
+_DQ_CODES |= {"nan_position": constants.DQ_NAN, "physics_explosion": constants.DQ_EXPLOSION}
 
 
 def assert_matches_reference(result: SimResult, ref: ReferenceResult) -> None:

@@ -1,5 +1,5 @@
-"""How a run evaluates its generations: straight from the kernel's outputs by default, or through a custom
-simulate-compatible evaluator; both store exactly the same run."""
+"""How a run evaluates its generations: each one packed, simulated by the run's backend in one call, and
+read straight from the backend's outputs (the same run whether the batch is simulated whole or in chunks)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,14 @@ import numpy as np
 import pytest
 
 import evolab
+from evolab.physics.backend_cpu import CpuBackend
+from evolab.physics.contract import BatchOutputs
 from evolab.physics.pack import pack_batch
 from evolab.physics.simulate import run_batch, simulate
 from evolab.runner import Run
-from evolab.runner.analysis import Evaluation, pellet_events, rank_results, replays_to_store
+from evolab.runner.analysis import Evaluation, pellet_events, replays_to_store
 from evolab.storage.replay_block import pellet_dicts
+from tests.hooked_backend import HookedBackend
 from tests.runner.shared import small_config, without_timings
 
 SEED = 41
@@ -33,52 +36,69 @@ def _stored(run: Run) -> tuple:
     )
 
 
+class ChunkedBackend(CpuBackend):
+    """The CPU backend, a batch at a time in chunks of `size` creatures, the outputs put back together:
+    what a distributed evaluator does."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def run(self, batch, params, draws, record):
+        starts = range(0, batch.size, self.size)
+        parts = [
+            super(ChunkedBackend, self).run(
+                batch.take(slice(s, s + self.size)), params, draws.take(slice(s, s + self.size)), record
+            )
+            for s in starts
+        ]
+        return BatchOutputs.concat(parts)  # fmt: skip
+
+
 @pytest.mark.parametrize("preset", ["quick", "neural-hybrid"])
-def test_the_kernel_path_stores_what_simulate_as_evaluator_stores(tmp_path: Path, preset: str) -> None:
+def test_a_run_evaluated_in_chunks_stores_exactly_the_run_evaluated_whole(tmp_path: Path, preset: str) -> None:
     cfg = small_config(preset)
-    with Run.create(cfg, tmp_path / "direct.db", seed=SEED) as direct:
-        direct.advance(GENERATIONS)
-        expected = _stored(direct)
-    with Run.create(cfg, tmp_path / "evaluator.db", seed=SEED, evaluator=simulate) as through_simulate:
-        through_simulate.advance(GENERATIONS)
-        assert _stored(through_simulate) == expected
+    with Run.create(cfg, tmp_path / "whole.db", seed=SEED, backend="cpu") as whole:
+        whole.advance(GENERATIONS)
+        expected = _stored(whole)
+    with Run.create(cfg, tmp_path / "chunked.db", seed=SEED, backend=ChunkedBackend(5)) as chunked:
+        chunked.advance(GENERATIONS)
+        assert _stored(chunked) == expected
     assert any(expected[2])  # replays were kept, so their frames were compared too
 
 
-def test_a_run_calls_the_kernel_it_is_given_once_per_generation(tmp_path: Path) -> None:
-    calls: list[int] = []
-
-    def counting_kernel(batch, cfg, seed, **kwargs):
-        calls.append((batch.size, kwargs["trials"]))
-        return run_batch(batch, cfg, seed, **kwargs)
-
+def test_a_run_calls_the_backend_it_is_given_once_per_generation_and_once_per_benchmark(tmp_path: Path) -> None:
+    backend = HookedBackend()
     cfg = small_config()
-    with Run.create(cfg, tmp_path / "run.db", seed=SEED, kernel=counting_kernel) as run:
+    with Run.create(cfg, tmp_path / "run.db", seed=SEED, backend=backend) as run:
         run.advance(3)
+        assert run.backend is backend
+        assert run.info().backend == "cpu"
     # each generation: the whole population on every trial in one call, then those of its top creatures on
     # the benchmark that it has not scored before (elites keep their score)
-    selection = [c for c in calls if c == (cfg.population_size, cfg.trials)]
-    benchmark = [c for c in calls if c != (cfg.population_size, cfg.trials)]
+    sizes = [size for size, _ in backend.calls]
+    selection = [s for s in sizes if s == cfg.population_size * cfg.trials]
+    benchmark = [s for s in sizes if s != cfg.population_size * cfg.trials]
     assert len(selection) == 3
-    assert calls[:2] == [(cfg.population_size, cfg.trials), (cfg.benchmark.top, cfg.benchmark.layouts)]
-    assert all(size <= cfg.benchmark.top and layouts == cfg.benchmark.layouts for size, layouts in benchmark)
+    assert sizes[:2] == [cfg.population_size * cfg.trials, cfg.benchmark.top * cfg.benchmark.layouts]
+    assert all(s <= cfg.benchmark.top * cfg.benchmark.layouts for s in benchmark)
 
 
-def test_columns_from_kernel_outputs_match_the_simulate_results() -> None:
+def test_columns_from_backend_outputs_match_the_simulate_results() -> None:
     rng = np.random.default_rng(3)
     genomes = [evolab.random_genome(rng) for _ in range(6)]
     cfg = evolab.SimConfig(duration=2.0)
     batch = pack_batch(genomes)
-    from_outputs = Evaluation.of_outputs(run_batch(batch, cfg, 9, record=True), batch.n_nodes, record=True)
+    evaluation = Evaluation.of_outputs(run_batch(batch, cfg, 9, record=True), batch.n_nodes, record=True)
     results = simulate(genomes, cfg, 9, record=True)
-    from_results = Evaluation.of_results(results)
 
-    for column in ("pellets", "disqualified", "distance", "displacement"):
-        assert getattr(from_outputs, column) == getattr(from_results, column)
-    assert np.array_equal(from_outputs.fitness, from_results.fitness)
-    assert rank_results(0, genomes, from_outputs) == rank_results(0, genomes, from_results)
+    assert evaluation.pellets == [r.pellets_collected for r in results]
+    assert evaluation.disqualified == [r.disqualified for r in results]
+    assert evaluation.distance == [r.distance_traveled for r in results]
+    assert evaluation.displacement == [r.net_displacement for r in results]
+    assert np.array_equal(evaluation.fitness, [r.fitness for r in results])
     for i, result in enumerate(results):
-        frames, fitness_over_time, pellets = from_outputs.replay(i)
+        frames, fitness_over_time, pellets = evaluation.replay(i)
         assert np.array_equal(frames, result.frames)
         assert not frames.flags.writeable
         assert np.array_equal(fitness_over_time, result.fitness_over_time)

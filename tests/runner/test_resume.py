@@ -9,6 +9,7 @@ import pytest
 
 from evolab.runner import Run
 from evolab.storage import Store
+from tests.hooked_backend import HookedBackend
 from tests.runner.shared import small_config, without_timings
 
 SEED = 97
@@ -157,18 +158,17 @@ def test_a_completed_advance_leaves_the_run_completed(db_path: Path) -> None:
 
 def test_interrupt_during_a_generation_discards_it_and_resume_is_still_exact(tmp_path: Path) -> None:
     """A second Ctrl-C (KeyboardInterrupt inside the evaluation) loses only the generation in flight."""
-    from evolab import simulate
-
     cfg = small_config("quick")
-    calls = {"n": 0}
+    selections = []
 
-    def interrupted_on_third_generation(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise KeyboardInterrupt
-        return simulate(*args, **kwargs)
+    def interrupted_on_third_generation(batch) -> None:
+        if batch.size == cfg.population_size * cfg.trials:  # a generation's evaluation, not its benchmark
+            selections.append(batch.size)
+            if len(selections) == 3:
+                raise KeyboardInterrupt
 
-    with Run.create(cfg, tmp_path / "run.db", seed=SEED, evaluator=interrupted_on_third_generation) as run:
+    interrupted = HookedBackend(before=interrupted_on_third_generation)
+    with Run.create(cfg, tmp_path / "run.db", seed=SEED, backend=interrupted) as run:
         with pytest.raises(KeyboardInterrupt):
             run.advance(GENERATIONS)
         run_id = run.id
@@ -181,10 +181,10 @@ def test_interrupt_during_a_generation_discards_it_and_resume_is_still_exact(tmp
 
 
 def test_a_failing_evaluation_marks_the_run_failed_and_stores_nothing_of_it(db_path: Path) -> None:
-    def broken(*args, **kwargs):
+    def broken(batch) -> None:
         raise RuntimeError("backend exploded")
 
-    with Run.create(small_config("quick"), db_path, seed=SEED, evaluator=broken) as run:
+    with Run.create(small_config("quick"), db_path, seed=SEED, backend=HookedBackend(before=broken)) as run:
         with pytest.raises(RuntimeError, match="backend exploded"):
             run.advance(2)
         info = run.info()

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import evolab
+from evolab.physics.contract import pellet_draws
 from evolab.physics.pack import pack_batch
-from evolab.physics.simulate import pellet_draws, run_batch
+from evolab.physics.simulate import run_batch
 from evolab.runner import Run
 from evolab.runner.analysis import Evaluation
 from evolab.runner.benchmark import Benchmark, BenchmarkScore, score_on_layouts
 from evolab.runner.seeds import benchmark_seed, generation_seed
+from tests.hooked_backend import HookedBackend
 from tests.runner.shared import small_config, without_timings
 
 SEED = 31
@@ -55,7 +56,8 @@ def test_a_trial_does_not_depend_on_how_many_trials_there_are(genomes) -> None:
 
 def test_trials_are_different_layouts_that_every_creature_shares(genomes) -> None:
     cfg = evolab.SimConfig(duration=1.0)
-    draws, rows = pellet_draws(pack_batch(genomes), cfg, seed=9, trials=3)
+    draws = pellet_draws(pack_batch(genomes), cfg, seed=9, trials=3)
+    draws, rows = draws.rows, draws.row_of
     assert draws.shape == (3, 10, 2)
     assert rows.tolist() == [t for t in range(3) for _ in genomes]  # trial-major: every creature, trial t
     assert len({draws[t].tobytes() for t in range(3)}) == 3
@@ -203,13 +205,16 @@ def test_a_run_without_a_benchmark_stores_no_scores(tmp_path: Path) -> None:
 
 
 def test_the_champion_is_judged_on_the_benchmark_not_on_a_lucky_layout(tmp_path: Path) -> None:
-    def lucky_last(genomes, cfg, seed, **options):
-        """`simulate`, except that the last creature's every trial scores far above anything real."""
-        results = evolab.simulate(genomes, cfg, seed, **options)
-        b = len(genomes)
-        return [dataclasses.replace(r, fitness=10_000.0) if i % b == b - 1 else r for i, r in enumerate(results)]
+    cfg = small_config()
+    selection_batch = cfg.population_size * cfg.trials
+    assert selection_batch != cfg.benchmark.top * cfg.benchmark.layouts  # the two kinds of call are told apart
 
-    with Run.create(small_config(), tmp_path / "run.db", seed=SEED, evaluator=lucky_last) as run:
+    def lucky_last(batch, out) -> None:
+        """In selection, the last creature's every trial scores far above anything real (not on the benchmark)."""
+        if batch.size == selection_batch:
+            out.fitness[cfg.population_size - 1 :: cfg.population_size] = 10_000.0
+
+    with Run.create(cfg, tmp_path / "run.db", seed=SEED, backend=HookedBackend(after=lucky_last)) as run:
         run.advance(3)
         info, history = run.info(), run.history()
         assert max(s.best for s in history) == 10_000.0

@@ -6,14 +6,17 @@ import sqlite3
 from collections.abc import Sequence
 from contextlib import closing
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from evolab import EvolutionConfig, SimConfig, SimResult, simulate
+from evolab import EvolutionConfig, SimResult
 from evolab.genome import Genome, random_genome
 from evolab.genome.generate import new_creature_id
+from evolab.physics.contract import BatchOutputs
+from evolab.physics.pack import PackedBatch
+from evolab.physics.simulate import unpack_results
 from evolab.storage import CreatureResult, FramesToStore, GenerationRecord, GenerationStats, Store
+from tests.hooked_backend import HookedBackend
 
 RUN_TABLES = ("generations", "genome_batches", "creatures", "results", "replays", "checkpoints")
 """Every table whose rows belong to one run (column `run_pk`)."""
@@ -118,16 +121,20 @@ def rows_of_run(path: Path, pk: int) -> dict[str, int]:
         }
 
 
-class RecordingEvaluator:
-    """`simulate`, keeping every generation's genomes and results for comparison with what was stored."""
+class RecordingBackend(HookedBackend):
+    """The CPU backend, keeping every generation's genomes and results (on its first pellet layout) for
+    comparison with what was stored. `watch(run)` names the run whose generations it is given."""
 
     def __init__(self) -> None:
+        super().__init__(after=self._record)
         self.generations: list[tuple[list[Genome], list[SimResult]]] = []
 
-    def __call__(self, genomes: Sequence[Genome], cfg: SimConfig, seed: int, **options: Any) -> list[SimResult]:
-        results = simulate(genomes, cfg, seed, **options)
-        self.generations.append((list(genomes), results))
-        return results
+    def _record(self, batch: PackedBatch, out: BatchOutputs) -> None:
+        assert self.watched is not None, "watch(run) first"
+        genomes = self.watched.population
+        if batch.size == len(genomes) * self.watched.config.trials:  # a generation, not a benchmark call
+            first_layout = out.take(slice(0, len(genomes)))
+            self.generations.append((genomes, unpack_results(genomes, first_layout, 0, out.recorded)))
 
     def result(self, generation: int, creature_id: str) -> SimResult:
         genomes, results = self.generations[generation]

@@ -11,7 +11,7 @@ from evolab.runner.analysis import pellet_events
 from evolab.storage import FramesToStore, Store
 from evolab.storage.frame_codec import FITNESS_QUANTUM, POSITION_QUANTA
 
-from .builders import HandRun, RecordingEvaluator, run_pk
+from .builders import HandRun, RecordingBackend, run_pk
 
 # half a quantum, plus the float32 rounding of coordinates up to a few units
 
@@ -29,8 +29,8 @@ def test_a_stored_replay_matches_the_simulation_within_half_a_quantum(
     store: Store, quick_config: EvolutionConfig
 ) -> None:
     # original: "20 frames restored" and "positions ≈ to 2 dp"
-    evaluator = RecordingEvaluator()
-    run = Run.create(quick_config, store, seed=5, evaluator=evaluator)
+    evaluator = RecordingBackend()
+    run = evaluator.watch(Run.create(quick_config, store, seed=5, backend=evaluator))
     run.advance(2)
     for generation in range(2):
         framed = store.framed_creatures(run.id, generation)

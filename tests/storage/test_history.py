@@ -3,35 +3,38 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections import Counter
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import numpy as np
 import pytest
 
-from evolab import EvolutionConfig, Genome, SimConfig, SimResult, simulate
+from evolab import EvolutionConfig, Genome
+from evolab.physics.contract import BatchOutputs
+from evolab.physics.pack import PackedBatch
 from evolab.runner import Run
 from evolab.storage import GenerationStats, Store
+from tests.hooked_backend import HookedBackend
 
 from .builders import HandRun
 
 FitnessPlan = Callable[[Sequence[Genome]], list[float]]
 
 
-class ScriptedFitness:
-    """`simulate`, then each generation's fitness values replaced by the next plan's."""
+class ScriptedFitness(HookedBackend):
+    """The CPU backend, each generation's fitness values replaced by the next plan's (one trial per
+    creature, no benchmark). `watch(run)` names the run whose generations it is given."""
 
     def __init__(self, plans: Sequence[FitnessPlan]) -> None:
+        super().__init__(after=self._script)
         self._plans = list(plans)
         self.populations: list[list[Genome]] = []
 
-    def __call__(self, genomes: Sequence[Genome], cfg: SimConfig, seed: int, **options: Any) -> list[SimResult]:
-        results = simulate(genomes, cfg, seed, **options)
-        fitness = self._plans[len(self.populations)](genomes)
-        self.populations.append(list(genomes))
-        return [dataclasses.replace(r, fitness=f) for r, f in zip(results, fitness, strict=True)]
+    def _script(self, batch: PackedBatch, out: BatchOutputs) -> None:
+        assert self.watched is not None, "watch(run) first"
+        genomes = self.watched.population
+        out.fitness[:] = self._plans[len(self.populations)](genomes)
+        self.populations.append(genomes)
 
 
 def one_creature_scores(score: float, pick: Callable[[Sequence[Genome]], int]) -> FitnessPlan:
@@ -172,7 +175,7 @@ def test_only_a_strictly_better_result_replaces_the_best(store: Store, quick_con
         ]
     )
     one_trial = quick_config.replace(trials=1, benchmark={"enabled": False})
-    run = Run.create(one_trial, store, seed=3, evaluator=evaluator)
+    run = evaluator.watch(Run.create(one_trial, store, seed=3, backend=evaluator))
     seen = []
     for _ in range(4):
         run.advance(1)

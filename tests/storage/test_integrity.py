@@ -17,15 +17,15 @@ from evolab.genome import random_genome
 from evolab.runner import Run
 from evolab.storage import Store
 
-from .builders import HandRun, RecordingEvaluator
+from .builders import HandRun, RecordingBackend
 
 
 @pytest.mark.parametrize("preset", ["quick", "neural-hybrid", "neural-pure"])
 def test_stored_genomes_equal_the_genomes_evaluated(store: Store, preset: str) -> None:
     # original: node ids and count, muscle count, parentIds, lineage generation, neural network
     config = EvolutionConfig.from_preset(preset, population_size=10, elite_count=2, sim={"duration": 0.5})
-    evaluator = RecordingEvaluator()
-    run = Run.create(config, store, seed=8, evaluator=evaluator)
+    evaluator = RecordingBackend()
+    run = evaluator.watch(Run.create(config, store, seed=8, backend=evaluator))
     run.advance(3)
     for genomes, _ in evaluator.generations:
         stored = store.genomes(run.id, [g.id for g in genomes])

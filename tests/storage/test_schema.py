@@ -35,9 +35,9 @@ def files_in(folder: Path) -> dict[str, bytes]:
 
 
 def test_a_new_file_gets_the_latest_schema_and_evolabs_application_id(store: Store) -> None:
-    assert LATEST_VERSION == 4
-    assert store.schema_version == 4
-    assert pragma(store.path, "user_version") == 4
+    assert LATEST_VERSION == 5
+    assert store.schema_version == 5
+    assert pragma(store.path, "user_version") == 5
     assert pragma(store.path, "application_id") == APPLICATION_ID == 0x45564F4C
     with closing(sqlite3.connect(store.path)) as conn:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -139,6 +139,7 @@ def test_a_kept_database_opens_at_the_latest_version_and_its_runs_continue(kept:
                 assert config.trials == 1
                 assert not config.benchmark.enabled
         for run in runs:
+            assert run.backend == "cpu"  # every run before the choice of backends, and every one kept since
             assert run.generation_count == 2
             assert [s.generation for s in store.generation_stats(run.id)] == [0, 1]
             for generation in range(run.generation_count):

@@ -57,8 +57,7 @@ def replay(
         raise HTTPException(404, f"generation {generation} of run {run_id!r} is not stored")
     if not any(r.generation == generation for r in store.creature_results(run_id, creature_id)):
         raise HTTPException(404, f"creature {creature_id!r} was not in generation {generation} of run {run_id!r}")
-    with state.kernel_lock:  # re-simulation shares the compiled kernel with the writer's runs
-        result = replay_creature(store, run_id, generation, creature_id)
+    result = replay_creature(store, run_id, generation, creature_id, backend=state.backends.get(info.backend))
     return json_response(replay_doc(result, info.config.sim.neural_mode))
 
 

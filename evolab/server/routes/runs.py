@@ -66,7 +66,8 @@ def create_run(body: CreateRunRequest, store: StoreDep, worker: WorkerDep) -> Ru
     if body.turbo:
         cfg = cfg.replace(frames={"enabled": False})
     name = body.name.strip() if body.name and body.name.strip() else None
-    info = worker.call("create", None, lambda s: Run.create(cfg, s, body.seed, name=name).info())
+    backend = worker.backends(body.backend)
+    info = worker.call("create", None, lambda s: Run.create(cfg, s, body.seed, name=name, backend=backend).info())
     return run_detail(info)
 
 
