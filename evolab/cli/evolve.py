@@ -25,6 +25,8 @@ EPILOG = """Examples:
   $ evolab evolve --preset neural-pure --trials 8 --senses body --benchmark-every 10
 
   $ evolab evolve --resume run_20261126_101500_a3f2 --generations 500
+
+  $ evolab evolve --preset default --generations 5000 --backend cuda   # pip install 'evolab[cuda]'
 """
 
 _GA = "Genetic algorithm"

@@ -87,6 +87,7 @@ def run_summary(run: RunInfo) -> dict[str, Any]:
         "best_by_benchmark": run.best_by_benchmark,
         "created_at": run.created_at,
         "seed": run.seed,
+        "backend": run.backend,
         "parent_run_id": run.parent_run_id,
         "fork_generation": run.fork_generation,
     }
@@ -263,6 +264,7 @@ def show_command(run_id: RunArgument, as_json: JsonOption = False, db: DbOption 
             ),
         ),
         ("seed", str(run.seed)),
+        ("physics", f"{run.backend} backend (results are bit-exact on it)"),
         (
             "created",
             f"{format_time(run.created_at)}  (updated {format_time(run.updated_at)}, evolab {run.evolab_version})",

@@ -87,6 +87,7 @@ def test_show_summarises_a_run(cli, run_db):
     assert f"{run.best_fitness:.2f}" in out
     assert run.best_creature_id in out
     assert "last gen     4:" in out
+    assert "cpu backend" in out
 
 
 def test_show_json_has_stable_keys(cli, run_db):
@@ -105,6 +106,7 @@ def test_show_json_has_stable_keys(cli, run_db):
         "longest_survivor",
     } <= set(document)
     assert document["seed"] == 2
+    assert document["backend"] == "cpu"
     assert document["settings"]["neural_mode"] == "hybrid"
     assert document["settings"]["population_size"] == 8
     assert document["config"]["sim"]["neural_mode"] == "hybrid"
