@@ -32,6 +32,8 @@ class Workload:
     duration: float
     neural_mode: NeuralMode
     description: str
+    gpu_sized: bool = False
+    """Too big for a CPU in a benchmark's time: run by default on the GPU backends only."""
 
     @property
     def steps(self) -> int:
@@ -42,6 +44,7 @@ WORKLOADS = (
     Workload("W1", 100, 20.0, "off", "100 creatures x 20 s, oscillators, no recording"),
     Workload("W2", 1000, 20.0, "off", "1000 creatures x 20 s, oscillators"),
     Workload("W3", 1000, 20.0, "hybrid", "1000 creatures x 20 s, hybrid neural controllers"),
+    Workload("W4", 100_000, 20.0, "off", "100,000 creatures x 20 s, oscillators (GPU-sized)", gpu_sized=True),
 )
 
 

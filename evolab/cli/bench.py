@@ -30,7 +30,8 @@ def bench_command(
     workers: Annotated[int | None, typer.Option(help="Kernel threads [default: all cores].", min=1)] = None,
     repeats: Annotated[int, typer.Option(help="Timed runs per workload; the best counts.", min=1)] = 5,
     workload: Annotated[
-        list[str] | None, typer.Option("--workload", "-w", help="Run only these (W1, W2, W3); repeatable.")
+        list[str] | None,
+        typer.Option("--workload", "-w", help="Run only these (W1-W3; W4, GPU-sized, runs by default on a GPU)."),
     ] = None,
     e2e: Annotated[
         bool, typer.Option("--e2e", help="Also run E1: a stored 1000-generation evolution (about a minute).")
@@ -54,14 +55,16 @@ def bench_command(
     from evolab.bench import WORKLOADS, machine_info, run_workload, warm_up
     from evolab.physics.backend_cpu import default_workers
 
-    chosen = [w for w in WORKLOADS if not workload or w.name in {name.upper() for name in workload}]
-    unknown = {name.upper() for name in workload or []} - {w.name for w in WORKLOADS}
+    asked = {name.upper() for name in workload or []}
+    unknown = asked - {w.name for w in WORKLOADS}
     if unknown:
-        fail(f"unknown workload {', '.join(sorted(unknown))} (choose from W1, W2, W3)")
+        fail(f"unknown workload {', '.join(sorted(unknown))} (choose from {', '.join(w.name for w in WORKLOADS)})")
     if api_db is not None and not api_db.is_file():  # refused before minutes of measuring, not after
         fail(f"--api-db {api_db}: no such database")
     n_workers = min(workers or default_workers(), default_workers())
     physics = chosen_backend(backend, n_workers)
+    on_gpu = physics.name == "cuda" or "cuda" in physics.describe()
+    chosen = [w for w in WORKLOADS if w.name in asked] if asked else [w for w in WORKLOADS if on_gpu or not w.gpu_sized]
     if not as_json:
         stderr.print("compiling kernels (cached after the first run)...")
     compile_seconds = warm_up(n_workers)

@@ -9,12 +9,13 @@ from evolab.bench import WORKLOADS, Workload, run_workload
 
 def test_bench_json_reports_every_workload_with_the_documented_keys(cli, monkeypatch):
     # Shrink the standard workloads so the command's plumbing is tested in seconds.
-    small = tuple(Workload(w.name, 4, 0.5, w.neural_mode, w.description) for w in WORKLOADS)
+    small = tuple(Workload(w.name, 4, 0.5, w.neural_mode, w.description, w.gpu_sized) for w in WORKLOADS)
     monkeypatch.setattr("evolab.bench.WORKLOADS", small)
-    result = cli("bench", "--json", "--repeats", "1", "--workers", "1")
+    result = cli("bench", "--json", "--repeats", "1", "--workers", "1", "--backend", "cpu")
     assert result.exit_code == 0, result.stderr
     document = json.loads(result.stdout)
-    assert [w["name"] for w in document["workloads"]] == ["W1", "W2", "W3"]
+    assert [w["name"] for w in document["workloads"]] == ["W1", "W2", "W3"]  # W4 is for GPUs
+    assert document["machine"]["backend"].startswith("cpu (")
     for workload in document["workloads"]:
         assert workload["creatures"] == 4
         assert workload["steps"] == 30
@@ -25,12 +26,15 @@ def test_bench_json_reports_every_workload_with_the_documented_keys(cli, monkeyp
 
 
 def test_bench_table_and_workload_filter(cli, monkeypatch):
-    small = tuple(Workload(w.name, 3, 0.2, w.neural_mode, w.description) for w in WORKLOADS)
+    small = tuple(Workload(w.name, 3, 0.2, w.neural_mode, w.description, w.gpu_sized) for w in WORKLOADS)
     monkeypatch.setattr("evolab.bench.WORKLOADS", small)
     result = cli("bench", "-w", "w2", "--repeats", "1")
     assert result.exit_code == 0
     assert "W2" in result.stdout
     assert "W1" not in result.stdout
+    gpu_sized = cli("bench", "-w", "W4", "--repeats", "1", "--backend", "cpu")  # asked for, it runs anywhere
+    assert gpu_sized.exit_code == 0
+    assert "W4" in gpu_sized.stdout
     unknown = cli("bench", "-w", "W9")
     assert unknown.exit_code == 2
     assert "unknown workload W9" in unknown.stderr
@@ -50,7 +54,9 @@ def test_standard_workloads_are_the_designed_ones():
         ("W1", 100, 1200, "off"),
         ("W2", 1000, 1200, "off"),
         ("W3", 1000, 1200, "hybrid"),
+        ("W4", 100_000, 1200, "off"),
     ]
+    assert [w.name for w in WORKLOADS if w.gpu_sized] == ["W4"]
     result = run_workload(Workload("tiny", 2, 0.1, "off", ""), workers=1, repeats=1)
     assert result.creature_steps_per_s == 2 * 6 / result.seconds_per_generation
 
