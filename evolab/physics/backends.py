@@ -18,7 +18,7 @@ BACKEND_NAMES: tuple[str, ...] = ("auto", "cpu", "cuda", "torch")
 RECORDED_BACKENDS: tuple[str, ...] = ("cpu", "cuda", "torch")
 """The backends a run can be evolved on (what `auto` resolves to is recorded, never `auto`)."""
 
-_OPTIONAL = {
+OPTIONAL_BACKENDS = {  # name: (module, class, the extra that installs it)
     "cuda": ("evolab.physics.backend_cuda", "CudaBackend", "evolab[cuda]"),
     "torch": ("evolab.physics.backend_torch", "TorchBackend", "evolab[torch]"),
 }
@@ -43,13 +43,13 @@ def make_backend(name: str | Backend | None = "auto", *, workers: int | None = N
             return _optional("cuda")
         except BackendUnavailable:
             return CpuBackend(workers)
-    if name in _OPTIONAL:
+    if name in OPTIONAL_BACKENDS:
         return _optional(name)
     raise BackendUnavailable(f"backend: expected one of {', '.join(BACKEND_NAMES)} (got {name!r})")
 
 
 def _optional(name: str) -> Backend:
-    module_name, class_name, extra = _OPTIONAL[name]
+    module_name, class_name, extra = OPTIONAL_BACKENDS[name]
     try:
         module = importlib.import_module(module_name)
     except ImportError as err:

@@ -20,6 +20,7 @@ import evolab
 from evolab.config import EvolutionConfig, preset_names
 from evolab.genome import Genome
 from evolab.genome.genes import N_POS
+from evolab.physics.backends import OPTIONAL_BACKENDS
 from evolab.runner import Run, replay_creature
 from evolab.storage import GenerationStats, Store
 from tests.server.shared import (
@@ -161,6 +162,27 @@ def test_creating_a_run_answers_201_with_the_run_bred_but_not_yet_evaluated(clie
     assert run["parent_run_id"] is None
     assert run["config"] == small_config().model_dump(mode="json")
     assert (run["population_size"], run["duration"], run["turbo"]) == (POPULATION, 1.0, False)
+
+
+def test_a_new_run_is_evolved_on_the_backend_asked_for(client: TestClient) -> None:
+    run = create_run(client, backend="cpu")
+
+    assert run["backend"] == "cpu"
+    assert get_run(client, run["id"])["backend"] == "cpu"
+    assert advance(client, run["id"], 1)["backend"] == "cpu"
+
+
+def test_a_backend_that_cannot_run_on_the_server_is_refused_and_nothing_is_made(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(OPTIONAL_BACKENDS, "cuda", ("evolab.physics.no_such_backend", "CudaBackend", "evolab[cuda]"))
+    before = client.get("/api/runs").json()["count"]
+
+    response = client.post("/api/runs", json={"preset": "quick", "config": SMALL, "backend": "cuda"})
+
+    assert response.status_code == 422
+    assert "backend 'cuda' is not installed" in response.json()["detail"]
+    assert client.get("/api/runs").json()["count"] == before
 
 
 def test_a_new_run_has_the_name_and_seed_asked_for(client: TestClient) -> None:
