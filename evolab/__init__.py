@@ -32,12 +32,15 @@ _EXPORTS = {
     "PelletRecord": "evolab.physics",
     "SimResult": "evolab.physics",
     "simulate": "evolab.physics",
+    "Backend": "evolab.physics.contract",
+    "make_backend": "evolab.physics.backends",
     "Run": "evolab.runner",
     "CreatureResult": "evolab.storage",
     "GenerationStats": "evolab.storage",
 }
 
 __all__ = [
+    "Backend",
     "BenchmarkPolicy",
     "ConfigError",
     "CreatureResult",
@@ -59,6 +62,7 @@ __all__ = [
     "__version__",
     "evolve_step",
     "initial_population",
+    "make_backend",
     "random_genome",
     "simulate",
     "validate_genome",
@@ -91,5 +95,7 @@ if TYPE_CHECKING:
     from evolab.genetics import evolve_step
     from evolab.genome import Genome, NeuralGenome, initial_population, random_genome, validate_genome
     from evolab.physics import FitnessTerms, PelletRecord, SimResult, simulate
+    from evolab.physics.backends import make_backend
+    from evolab.physics.contract import Backend
     from evolab.runner import Run
     from evolab.storage import CreatureResult, GenerationStats

@@ -15,7 +15,7 @@ import numpy as np
 
 from evolab.config import GenomeConstraints, NeuralMode, SimConfig
 from evolab.genome.generate import random_genome
-from evolab.physics.backend_cpu import CpuBackend, default_workers
+from evolab.physics.backend_cpu import CpuBackend, cpu_name, default_workers
 from evolab.physics.contract import Backend, BatchOutputs, PelletDraws, SimParams
 from evolab.physics.pack import PackedBatch, pack_batch
 from evolab.physics.simulate import run_batch
@@ -67,18 +67,12 @@ class WorkloadResult:
 
 def machine_info(workers: int) -> dict[str, object]:
     """What the numbers were measured on."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
-    except OSError:
-        pass
     try:
         layer = numba.threading_layer()
     except ValueError:  # no parallel kernel has run yet in this process
         layer = numba.config.THREADING_LAYER
     return {
-        "cpu": cpu,
+        "cpu": cpu_name(),
         "cores": os.cpu_count(),
         "workers": workers,
         "python": platform.python_version(),

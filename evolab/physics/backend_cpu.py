@@ -11,6 +11,15 @@ from evolab.physics.contract import BatchOutputs, PelletDraws, SimParams, costli
 from evolab.physics.pack import PackedBatch
 
 
+def cpu_name() -> str:
+    """The processor's model name ("AMD EPYC 9654 96-Core Processor"), or its architecture."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or platform.machine()
+
+
 def default_workers() -> int:
     """Worker threads used when none are asked for: every core numba was started with."""
     return int(numba.config.NUMBA_NUM_THREADS)
@@ -29,7 +38,7 @@ class CpuBackend:
         self.workers = min(workers or default_workers(), default_workers())
 
     def describe(self) -> str:
-        return f"cpu ({platform.processor() or platform.machine()}, {self.workers} thread(s))"
+        return f"cpu ({cpu_name()}, {self.workers} thread{'s' if self.workers > 1 else ''})"
 
     def run(self, batch: PackedBatch, params: SimParams, draws: PelletDraws, record: bool) -> BatchOutputs:
         numba.set_num_threads(self.workers)
