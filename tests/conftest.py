@@ -11,6 +11,16 @@ settings.register_profile("evolab", deadline=None, suppress_health_check=[Health
 settings.load_profile("evolab")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def compiled_kernels() -> None:
+    """Every kernel compiled (or loaded from numba's cache) once per test process, before its first test:
+    on a cold cache that takes most of a minute, which must not eat into a test's own deadlines (a live
+    server's, a subprocess's)."""
+    from evolab.bench import warm_up
+
+    warm_up()
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     """A fresh generator with a fixed seed: tests never touch global random state."""

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from evolab.cli import bench, demo, evolve, fork, presets, runs, serve, simulate, stats, transfer
+from evolab.cli import bench, demo, evolve, fork, presets, refine, runs, serve, simulate, stats, transfer
 from evolab.cli._output import fail_on
 from evolab.errors import EvolabError
 
@@ -48,6 +48,7 @@ app.command("runs", epilog=runs.RUNS_EPILOG)(runs.runs_command)
 app.command("show", epilog=runs.SHOW_EPILOG)(runs.show_command)
 app.command("stats", epilog=stats.EPILOG)(stats.stats_command)
 app.command("fork", epilog=fork.EPILOG)(fork.fork_command)
+app.command("refine", epilog=refine.EPILOG)(refine.refine_command)
 app.command("export", epilog=transfer.EXPORT_EPILOG)(transfer.export_command)
 app.command("import", epilog=transfer.IMPORT_EPILOG)(transfer.import_command)
 app.command("rename", epilog=runs.RENAME_EPILOG)(runs.rename_command)

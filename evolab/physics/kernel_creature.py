@@ -1,4 +1,5 @@
-"""One creature's whole simulation, compiled: sense, control, integrate, contacts, pellets, record.
+"""One creature's whole simulation, compiled: set-up, then the loop over control steps calling the phases of
+`kernel_phases` (sense, control, sub-steps of springs, contacts and ground, pellets, record), then its outputs.
 
 Integrator: semi-implicit (symplectic) Euler with sub-steps. Each creature gets at least
 `min_substeps` and as many more as its stiffest node needs for stability: by Gershgorin, the largest
@@ -22,78 +23,42 @@ import math
 import numba as nb
 import numpy as np
 
-from evolab.genome.genes import (
-    M_AMPLITUDE,
-    M_BIAS_STRENGTH,
-    M_DAMPING,
-    M_DIR_X,
-    M_DIST_BIAS,
-    M_DIST_STRENGTH,
-    M_FREQUENCY,
-    M_PHASE,
-    M_REST,
-    M_STIFFNESS,
-    M_VEL_STRENGTH,
-    M_VEL_X,
-    N_FRICTION,
-    N_SIZE,
-    N_X,
-)
+from evolab.genome.genes import M_FREQUENCY, M_PHASE, M_REST, N_SIZE, N_X
 from evolab.physics.constants import (
-    BOUNCE_THRESHOLD,
-    CONTACT_OMEGA_H,
     CONTROL_DT,
-    DQ_EXPLOSION,
     DQ_FREQUENCY,
-    DQ_NAN,
     DQ_NONE,
-    EXPLOSION_HEIGHT,
-    EXPLOSION_RADIUS,
-    FRAME_MOTION,
-    FRAME_WORLD,
-    GROUND_RESTITUTION,
     LINEAR_DAMPING,
     MAX_PELLETS,
-    MODE_HYBRID,
     MODE_OFF,
     N_TERMS,
-    P_ARENA,
     P_GRAVITY,
     P_GROUND_FRICTION,
     P_MAX_FREQUENCY,
     P_SENSOR_FRAME,
-    PELLET_REACH,
-    STEPS_PER_FRAME,
 )
-from evolab.physics.kernel_rules import (
-    JIT,
-    body_heading,
-    center_of_mass,
-    edge_distance,
-    fitness_terms,
-    motion_heading,
-    network_forward,
-    spawn_pellet,
+from evolab.physics.kernel_phases import (
+    PHASE,
+    bounds,
+    control,
+    fitness_now,
+    ground,
+    hold_last_frame,
+    node_contacts,
+    odometry,
+    pellets,
+    record_pose,
+    record_step,
+    sense,
+    spawn_next,
+    springs,
 )
+from evolab.physics.kernel_rules import JIT, center_of_mass
 
 
-@nb.njit(**JIT)
-def simulate_creature(
-    c, n, m, n_sub,
-    node_params, muscle_ends, muscle_params, multiplier, net_hidden, net_activation, net_weights,
-    sim, neural_mode, self_collision, n_steps, n_frames, draws, explicit_pellets, n_explicit, record,
-    pos, vel, acc, mass, inv_mass, radius, rest_base, rest_now, ph_c, ph_s, rot_c, rot_s,
-    sensors, h_buf, net_out, com, pellet_xyz, terms,
-    out_fitness, out_pellets, out_dq, out_distance, out_net_disp, out_terms,
-    out_pellet_pos, out_pellet_spawn, out_pellet_collect, out_pellet_init, out_n_spawned,
-    out_frames, out_fot,
-):  # fmt: skip
-    """Simulate creature `c` (n nodes, m muscles) and write its rows of every output."""
-    dt = CONTROL_DT
-    h = dt / n_sub
-    damp_h = math.exp(h * math.log(1.0 - LINEAR_DAMPING))
-    gravity = sim[P_GRAVITY]
-
+@nb.njit(**PHASE)
+def init_nodes(n, node_params, pos, vel, mass, inv_mass, radius):
+    """Set-up: node sizes, masses and spawn pose at rest; returns (total mass, creature XZ radius)."""
     total_mass = 0.0
     for i in range(n):
         r = 0.5 * node_params[i, N_SIZE]
@@ -121,10 +86,14 @@ def simulate_creature(
         dx = node_params[i, N_X] - gx
         dz = node_params[i, N_X + 2] - gz
         extent = max(extent, math.sqrt(dx * dx + dz * dz) + radius[i])
-    body_radius = max(1.0, 1.3 * extent)
+    return total_mass, max(1.0, 1.3 * extent)
 
+
+@nb.njit(**PHASE)
+def init_muscles(m, muscle_params, multiplier, max_frequency, dt, rest_base, ph_c, ph_s, rot_c, rot_s):
+    """Set-up: each muscle's rest length and oscillator phasor; returns `DQ_FREQUENCY` if one is too fast."""
     dq = DQ_NONE
-    max_f = sim[P_MAX_FREQUENCY] * (1.0 + 1e-6)  # genes are float32: clamped products may round up
+    max_f = max_frequency * (1.0 + 1e-6)  # genes are float32: clamped products may round up
     for j in range(m):
         f = muscle_params[j, M_FREQUENCY] * multiplier
         if f > max_f:
@@ -135,6 +104,29 @@ def simulate_creature(
         angle = 2.0 * math.pi * f * dt
         rot_c[j] = math.cos(angle)
         rot_s[j] = math.sin(angle)
+    return dq
+
+
+@nb.njit(**JIT)
+def simulate_creature(
+    c, n, m, n_sub,
+    node_params, muscle_ends, muscle_params, multiplier, net_hidden, net_activation, net_weights,
+    sim, neural_mode, self_collision, n_steps, n_frames, draws, explicit_pellets, n_explicit, record,
+    pos, vel, acc, mass, inv_mass, radius, rest_base, rest_now, ph_c, ph_s, rot_c, rot_s,
+    sensors, h_buf, net_out, com, pellet_xyz, terms,
+    out_fitness, out_pellets, out_dq, out_distance, out_net_disp, out_terms,
+    out_pellet_pos, out_pellet_spawn, out_pellet_collect, out_pellet_init, out_n_spawned,
+    out_frames, out_fot,
+):  # fmt: skip
+    """Simulate creature `c` (n nodes, m muscles) and write its rows of every output."""
+    dt = CONTROL_DT
+    h = dt / n_sub
+    damp_h = math.exp(h * math.log(1.0 - LINEAR_DAMPING))
+    gravity = sim[P_GRAVITY]
+    ground_friction = sim[P_GROUND_FRICTION]
+
+    total_mass, body_radius = init_nodes(n, node_params, pos, vel, mass, inv_mass, radius)
+    dq = init_muscles(m, muscle_params, multiplier, sim[P_MAX_FREQUENCY], dt, rest_base, ph_c, ph_s, rot_c, rot_s)
     # time_phase sensor sin(2 pi t), advanced by the same phasor rotation
     tp_c = 1.0
     tp_s = 0.0
@@ -149,22 +141,14 @@ def simulate_creature(
     prev_y = c0y
     prev_z = c0z
 
-    # First pellet
     n_spawned = 0
     angle_prev = 0.0
     max_pellets = MAX_PELLETS if n_explicit < 0 else n_explicit
     if max_pellets > 0 and dq == DQ_NONE:
-        if n_explicit < 0:
-            angle_prev = spawn_pellet(0, c0x, c0z, body_radius, sim[P_ARENA], draws[0, 0], draws[0, 1], 0.0, pellet_xyz)
-        else:
-            pellet_xyz[0] = explicit_pellets[0, 0]
-            pellet_xyz[1] = explicit_pellets[0, 1]
-            pellet_xyz[2] = explicit_pellets[0, 2]
-        out_pellet_pos[c, 0, 0] = pellet_xyz[0]
-        out_pellet_pos[c, 0, 1] = pellet_xyz[1]
-        out_pellet_pos[c, 0, 2] = pellet_xyz[2]
-        out_pellet_spawn[c, 0] = 0
-        out_pellet_init[c, 0] = edge_distance(c0x, c0z, pellet_xyz[0], pellet_xyz[2], body_radius)
+        angle_prev = spawn_next(
+            c, 0, 0, c0x, c0z, body_radius, sim, draws, explicit_pellets, n_explicit, angle_prev, pellet_xyz,
+            out_pellet_pos, out_pellet_spawn, out_pellet_init,
+        )  # fmt: skip
         n_spawned = 1
     collected = 0
     closest = np.inf
@@ -172,10 +156,7 @@ def simulate_creature(
     net_xz = 0.0
 
     if record:
-        for i in range(n):
-            out_frames[c, 0, i, 0] = pos[i, 0]
-            out_frames[c, 0, i, 1] = pos[i, 1]
-            out_frames[c, 0, i, 2] = pos[i, 2]
+        record_pose(c, 0, n, pos, out_frames)
         out_fot[c, 0] = 0.0
     last_frame = 0
 
@@ -183,252 +164,47 @@ def simulate_creature(
     sensor_frame = int(sim[P_SENSOR_FRAME])
     step = 0
     while step < n_steps and dq == DQ_NONE:
-        # -- sense (reference §2.6): centre of mass, its velocity direction, the active pellet --------
-        center_of_mass(n, pos, mass, total_mass, com)
-        vx = com[0] - prev_x
-        vy = com[1] - prev_y
-        vz = com[2] - prev_z
-        vlen = math.sqrt(vx * vx + vy * vy + vz * vz)
-        if step == 0 or vlen <= 0.001:
-            vx = 0.0
-            vy = 0.0
-            vz = 0.0
-        else:
-            vx /= vlen
-            vy /= vlen
-            vz /= vlen
+        pdx, pdy, pdz, vx, vy, vz, norm_dist = sense(
+            n, step, pos, mass, total_mass, com, prev_x, prev_y, prev_z, collected < n_spawned, pellet_xyz,
+            sensor_frame,
+        )  # fmt: skip
         prev_x = com[0]
         prev_y = com[1]
         prev_z = com[2]
-        has_pellet = collected < n_spawned
-        pdx = 0.0
-        pdy = 0.0
-        pdz = 0.0
-        norm_dist = 1.0
-        if has_pellet:
-            pdx = pellet_xyz[0] - com[0]
-            pdy = pellet_xyz[1] - com[1]
-            pdz = pellet_xyz[2] - com[2]
-            pdist = math.sqrt(pdx * pdx + pdy * pdy + pdz * pdz)
-            norm_dist = min(pdist / 20.0, 1.0)
-            if pdist > 0.01:
-                pdx /= pdist
-                pdy /= pdist
-                pdz /= pdist
-            else:
-                pdx = 0.0
-                pdy = 0.0
-                pdz = 0.0
-        if sensor_frame != FRAME_WORLD:  # heading sense: forward / right of the creature, not world x / z
-            hx, hz = body_heading(pos)
-            if sensor_frame == FRAME_MOTION:
-                hx, hz = motion_heading(vx, vz, hx, hz)
-            pdx, pdz = pdx * hx + pdz * hz, pdz * hx - pdx * hz
-            vx, vz = vx * hx + vz * hz, vz * hx - vx * hz
-        if use_net:
-            sensors[0] = pdx
-            sensors[1] = pdy
-            sensors[2] = pdz
-            sensors[3] = vx
-            sensors[4] = vy
-            sensors[5] = vz
-            sensors[6] = norm_dist
-            sensors[7] = tp_s
-            network_forward(net_weights, net_hidden, net_activation, sensors, h_buf, net_out, m)
-
-        # -- control law: each muscle's rest length for this step --------------------------------------
-        for j in range(m):
-            base = ph_s[j]
-            amp = muscle_params[j, M_AMPLITUDE]
-            if use_net and neural_mode == MODE_HYBRID:
-                contraction = base * amp * (0.5 + (net_out[j] + 1.0) * 0.5)
-            elif use_net:
-                contraction = net_out[j] * amp
-            else:
-                mod = 1.0
-                mod += (
-                    pdx * muscle_params[j, M_DIR_X]
-                    + pdy * muscle_params[j, M_DIR_X + 1]
-                    + pdz * muscle_params[j, M_DIR_X + 2]
-                ) * muscle_params[j, M_BIAS_STRENGTH]
-                mod += (
-                    vx * muscle_params[j, M_VEL_X]
-                    + vy * muscle_params[j, M_VEL_X + 1]
-                    + vz * muscle_params[j, M_VEL_X + 2]
-                ) * muscle_params[j, M_VEL_STRENGTH]
-                mod += muscle_params[j, M_DIST_BIAS] * (1.0 - norm_dist) * muscle_params[j, M_DIST_STRENGTH]
-                mod = min(max(mod, 0.1), 2.5)
-                contraction = base * amp * mod
-            rest_now[j] = rest_base[j] * (1.0 - contraction)
-            # advance the oscillator phasor by 2 pi f dt (cheaper than a sin per step; drift ~1e-13)
-            cj = ph_c[j]
-            sj = ph_s[j]
-            ph_c[j] = cj * rot_c[j] - sj * rot_s[j]
-            ph_s[j] = sj * rot_c[j] + cj * rot_s[j]
-        tpc = tp_c
-        tp_c = tpc * tp_rc - tp_s * tp_rs
-        tp_s = tp_s * tp_rc + tpc * tp_rs
-
-        # -- integrate ---------------------------------------------------------------------------------
+        tp_c, tp_s = control(
+            m, muscle_params, use_net, neural_mode, net_weights, net_hidden, net_activation, sensors, h_buf, net_out,
+            pdx, pdy, pdz, vx, vy, vz, norm_dist, tp_c, tp_s, tp_rc, tp_rs, rest_base, rest_now, ph_c, ph_s, rot_c,
+            rot_s,
+        )  # fmt: skip
         for _ in range(n_sub):
-            for i in range(n):
-                acc[i, 0] = 0.0
-                acc[i, 1] = gravity
-                acc[i, 2] = 0.0
-            for j in range(m):
-                a = muscle_ends[j, 0]
-                b = muscle_ends[j, 1]
-                dx = pos[b, 0] - pos[a, 0]
-                dy = pos[b, 1] - pos[a, 1]
-                dz = pos[b, 2] - pos[a, 2]
-                length = math.sqrt(dx * dx + dy * dy + dz * dz)
-                if length > 1e-9:
-                    ux = dx / length
-                    uy = dy / length
-                    uz = dz / length
-                    vrel = (vel[b, 0] - vel[a, 0]) * ux + (vel[b, 1] - vel[a, 1]) * uy + (vel[b, 2] - vel[a, 2]) * uz
-                    force = -muscle_params[j, M_STIFFNESS] * (length - rest_now[j]) - muscle_params[j, M_DAMPING] * vrel
-                    fa = force * inv_mass[a]
-                    fb = force * inv_mass[b]
-                    acc[b, 0] += fb * ux
-                    acc[b, 1] += fb * uy
-                    acc[b, 2] += fb * uz
-                    acc[a, 0] -= fa * ux
-                    acc[a, 1] -= fa * uy
-                    acc[a, 2] -= fa * uz
-            for i in range(n):
-                vel[i, 0] = (vel[i, 0] + acc[i, 0] * h) * damp_h
-                vel[i, 1] = (vel[i, 1] + acc[i, 1] * h) * damp_h
-                vel[i, 2] = (vel[i, 2] + acc[i, 2] * h) * damp_h
+            springs(n, m, h, damp_h, gravity, muscle_ends, muscle_params, rest_now, pos, vel, acc, inv_mass)
             if self_collision:
-                for i in range(n - 1):
-                    for k in range(i + 1, n):
-                        dx = pos[k, 0] - pos[i, 0]
-                        dy = pos[k, 1] - pos[i, 1]
-                        dz = pos[k, 2] - pos[i, 2]
-                        reach = radius[i] + radius[k]
-                        d2 = dx * dx + dy * dy + dz * dz
-                        if d2 < reach * reach and d2 > 1e-18:
-                            d = math.sqrt(d2)
-                            nx = dx / d
-                            ny = dy / d
-                            nz = dz / d
-                            w = inv_mass[i] + inv_mass[k]
-                            closing = (
-                                (vel[k, 0] - vel[i, 0]) * nx
-                                + (vel[k, 1] - vel[i, 1]) * ny
-                                + (vel[k, 2] - vel[i, 2]) * nz
-                            )
-                            # inelastic: stop the approach; then a stiff contact spring (omega h = CONTACT_OMEGA_H,
-                            # stable by construction) pushes the overlap out through real, momentum-conserving
-                            # velocities, so nothing is pumped into the body or turned into a crawl by friction
-                            imp = max(-closing, 0.0) / w + CONTACT_OMEGA_H * CONTACT_OMEGA_H * (reach - d) / (h * w)
-                            vel[i, 0] -= imp * inv_mass[i] * nx
-                            vel[i, 1] -= imp * inv_mass[i] * ny
-                            vel[i, 2] -= imp * inv_mass[i] * nz
-                            vel[k, 0] += imp * inv_mass[k] * nx
-                            vel[k, 1] += imp * inv_mass[k] * ny
-                            vel[k, 2] += imp * inv_mass[k] * nz
+                node_contacts(n, h, pos, vel, radius, inv_mass)
             # after node-node contacts, so friction never acts on velocities a contact is about to cancel
-            for i in range(n):
-                # ground: stop the approach, bounce only real impacts, Coulomb friction on the impulse
-                if pos[i, 1] <= radius[i] and vel[i, 1] < 0.0:
-                    approach = -vel[i, 1]
-                    vel[i, 1] = GROUND_RESTITUTION * approach if approach > BOUNCE_THRESHOLD else 0.0
-                    tx = vel[i, 0]
-                    tz = vel[i, 2]
-                    tangential = math.sqrt(tx * tx + tz * tz)
-                    if tangential > 0.0:
-                        limit = sim[P_GROUND_FRICTION] * node_params[i, N_FRICTION] * approach
-                        scale = max(0.0, 1.0 - limit / tangential)
-                        vel[i, 0] = tx * scale
-                        vel[i, 2] = tz * scale
-                pos[i, 0] += vel[i, 0] * h
-                pos[i, 1] += vel[i, 1] * h
-                pos[i, 2] += vel[i, 2] * h
-                if pos[i, 1] < radius[i]:
-                    pos[i, 1] = radius[i]
+            ground(n, h, ground_friction, node_params, pos, vel, radius)
         step += 1
         t = step * dt
 
-        # -- disqualification on every control step (first reason wins) -------------------------------
-        for i in range(n):
-            x = pos[i, 0]
-            y = pos[i, 1]
-            z = pos[i, 2]
-            if not (math.isfinite(x) and math.isfinite(y) and math.isfinite(z)):
-                dq = DQ_NAN
-                break
-            if x * x + y * y + z * z > EXPLOSION_RADIUS * EXPLOSION_RADIUS or y > EXPLOSION_HEIGHT:
-                dq = DQ_EXPLOSION
-                break
+        dq = bounds(n, pos)
         if dq != DQ_NONE:
             break
-
-        center_of_mass(n, pos, mass, total_mass, com)
-        sx = com[0] - prev_x
-        sy = com[1] - prev_y
-        sz = com[2] - prev_z
-        path += math.sqrt(sx * sx + sy * sy + sz * sz)
-        ex = com[0] - c0x
-        ez = com[2] - c0z
-        net_xz = math.sqrt(ex * ex + ez * ez)
-
-        # -- pellets: collection on every control step, at most one per step --------------------------
-        if collected < n_spawned:
-            for i in range(n):
-                dx = pos[i, 0] - pellet_xyz[0]
-                dy = pos[i, 1] - pellet_xyz[1]
-                dz = pos[i, 2] - pellet_xyz[2]
-                reach = radius[i] + PELLET_REACH
-                if dx * dx + dy * dy + dz * dz < reach * reach:
-                    out_pellet_collect[c, collected] = step
-                    collected += 1
-                    closest = np.inf
-                    if n_spawned < max_pellets:
-                        k = n_spawned
-                        if n_explicit < 0:
-                            angle_prev = spawn_pellet(
-                                k, com[0], com[2], body_radius, sim[P_ARENA], draws[k, 0], draws[k, 1],
-                                angle_prev, pellet_xyz,
-                            )  # fmt: skip
-                        else:
-                            pellet_xyz[0] = explicit_pellets[k, 0]
-                            pellet_xyz[1] = explicit_pellets[k, 1]
-                            pellet_xyz[2] = explicit_pellets[k, 2]
-                        out_pellet_pos[c, k, 0] = pellet_xyz[0]
-                        out_pellet_pos[c, k, 1] = pellet_xyz[1]
-                        out_pellet_pos[c, k, 2] = pellet_xyz[2]
-                        out_pellet_spawn[c, k] = step
-                        out_pellet_init[c, k] = edge_distance(com[0], com[2], pellet_xyz[0], pellet_xyz[2], body_radius)
-                        n_spawned += 1
-                    break
-        if collected < n_spawned:
-            d = edge_distance(com[0], com[2], pellet_xyz[0], pellet_xyz[2], body_radius)
-            if d < closest:
-                closest = d
-
-        if record and step % STEPS_PER_FRAME == 0:
-            f_idx = step // STEPS_PER_FRAME
-            if f_idx < n_frames:
-                for i in range(n):
-                    out_frames[c, f_idx, i, 0] = pos[i, 0]
-                    out_frames[c, f_idx, i, 1] = pos[i, 1]
-                    out_frames[c, f_idx, i, 2] = pos[i, 2]
-                out_fot[c, f_idx] = fitness_terms(
-                    sim, collected, collected < n_spawned, pellet_xyz[0], pellet_xyz[2],
-                    out_pellet_init[c, collected] if collected < n_spawned else 0.0, closest,
-                    com[0], com[2], body_radius, net_xz, t, terms,
-                )  # fmt: skip
-                last_frame = f_idx
+        path, net_xz = odometry(n, pos, mass, total_mass, com, prev_x, prev_y, prev_z, c0x, c0z, path)
+        collected, n_spawned, closest, angle_prev = pellets(
+            c, step, n, pos, radius, com, pellet_xyz, collected, n_spawned, max_pellets, closest, angle_prev,
+            body_radius, sim, draws, explicit_pellets, n_explicit,
+            out_pellet_pos, out_pellet_spawn, out_pellet_collect, out_pellet_init,
+        )  # fmt: skip
+        if record:
+            last_frame = record_step(
+                c, step, n, n_frames, pos, sim, collected, n_spawned, pellet_xyz, closest, com, body_radius, net_xz,
+                t, terms, out_pellet_init, out_frames, out_fot, last_frame,
+            )  # fmt: skip
 
     if dq == DQ_NONE:
         center_of_mass(n, pos, mass, total_mass, com)
-        t_end = n_steps * dt
-        fitness = fitness_terms(
-            sim, collected, collected < n_spawned, pellet_xyz[0], pellet_xyz[2],
-            out_pellet_init[c, collected] if collected < n_spawned else 0.0, closest,
-            com[0], com[2], body_radius, net_xz, t_end, terms,
+        fitness = fitness_now(
+            c, sim, collected, n_spawned, pellet_xyz, out_pellet_init, closest, com, body_radius, net_xz,
+            n_steps * dt, terms,
         )  # fmt: skip
         for q in range(N_TERMS):
             out_terms[c, q] = terms[q]
@@ -437,13 +213,7 @@ def simulate_creature(
         for q in range(N_TERMS):
             out_terms[c, q] = 0.0
     if record:
-        # A disqualified creature stops: later frames hold its last recorded pose and score 0.
-        for f_idx in range(last_frame + 1, n_frames):
-            for i in range(n):
-                out_frames[c, f_idx, i, 0] = out_frames[c, last_frame, i, 0]
-                out_frames[c, f_idx, i, 1] = out_frames[c, last_frame, i, 1]
-                out_frames[c, f_idx, i, 2] = out_frames[c, last_frame, i, 2]
-            out_fot[c, f_idx] = 0.0
+        hold_last_frame(c, last_frame, n, n_frames, out_frames, out_fot)
     out_fitness[c] = fitness
     out_pellets[c] = collected
     out_dq[c] = dq

@@ -14,7 +14,10 @@ So a creature's result depends neither on its batch-mates nor on the padded widt
 kernel up to its fastmath contractions. Creatures are sorted by sub-step count (descending) so that
 sub-step k only touches the prefix of creatures that still have sub-steps to do.
 
-The step is written without in-place updates of state tensors, so autograd can later flow through it.
+The step is written without in-place updates of state tensors, so autograd can flow through it: pass the
+genes to differentiate as `GeneTensors` to `rollout` (see `evolab.physics.gradients`). With grad on, every
+square root that may see an exact 0 and every masked branch that may hold inf or NaN is sanitised so
+no NaN leaks into the gradients; the forward values stay identical to the no-grad rollout.
 """
 
 from __future__ import annotations
@@ -80,6 +83,37 @@ _MASS_FACTOR = 10.0 * (4.0 / 3.0) * math.pi  # the kernel's 10 * (4/3) * pi * r^
 
 
 # -- small helpers --------------------------------------------------------------------------------------
+
+
+def safe_sqrt(x: Tensor) -> Tensor:
+    """sqrt(x) with a zero gradient where x == 0 (plain sqrt's is inf there, and 0 * inf leaks NaN into
+    the gradients of every masked branch). The value is sqrt's, bit for bit, NaN included."""
+    if not torch.is_grad_enabled():
+        return torch.sqrt(x)
+    zero = x == 0.0
+    return torch.where(zero, 0.0, torch.sqrt(torch.where(zero, 1.0, x)))
+
+
+def exact_valued(value: np.ndarray, x: Tensor, derivative: np.ndarray, device: str, dtype: torch.dtype) -> Tensor:
+    """A tensor whose value is `value` (computed with numpy, exactly as the no-grad path does) and whose
+    gradient with respect to `x` is `derivative`: f(x) without changing a bit of the forward value
+    (torch's cos and sin may differ from numpy's in the last bit)."""
+    v = torch.as_tensor(np.ascontiguousarray(value), device=device, dtype=dtype)
+    if not x.requires_grad:
+        return v
+    return v + (x - x.detach()) * torch.as_tensor(np.ascontiguousarray(derivative), device=device, dtype=dtype)
+
+
+@dataclass(frozen=True)
+class GeneTensors:
+    """The genes `rollout` differentiates, rows in simulation order (the batch's, after sorting).
+
+    Their values must equal the batch's own (`batch.muscle_params`, `batch.net_weights`): the structure
+    (sub-steps, frequency disqualification, masks) is still read from the batch.
+    """
+
+    muscle_params: Tensor  # (B, M, 16)
+    net_weights: Tensor  # (B, W)
 
 
 def dot3(a: Tensor, b: Tensor) -> Tensor:
@@ -185,7 +219,12 @@ def _incidence(ends: np.ndarray, muscle_mask: np.ndarray, n_max: int) -> tuple[n
 
 
 def build_creatures(
-    batch: PackedBatch, params: SimParams, steps: np.ndarray, device: str, dtype: torch.dtype
+    batch: PackedBatch,
+    params: SimParams,
+    steps: np.ndarray,
+    device: str,
+    dtype: torch.dtype,
+    genes: GeneTensors | None = None,
 ) -> Creatures:
     """The constants of the creatures of `batch` (already in the order they are simulated)."""
 
@@ -206,6 +245,13 @@ def build_creatures(
     h = np.array([CONTROL_DT / s for s in counts.tolist()])[inverse]
     damp = np.array([math.exp((CONTROL_DT / s) * math.log(1.0 - LINEAR_DAMPING)) for s in counts.tolist()])[inverse]
     mp = batch.muscle_params
+    mmask_t = torch.as_tensor(mmask, device=device)
+    if genes is None:
+        stiffness = t(np.where(mmask, mp[:, :, M_STIFFNESS], 0.0))
+        damping = t(np.where(mmask, mp[:, :, M_DAMPING], 0.0))
+    else:
+        stiffness = torch.where(mmask_t, genes.muscle_params[:, :, M_STIFFNESS], 0.0)
+        damping = torch.where(mmask_t, genes.muscle_params[:, :, M_DAMPING], 0.0)
     return Creatures(
         node_mask=torch.as_tensor(node_mask, device=device),
         radius=t(radius),
@@ -216,9 +262,9 @@ def build_creatures(
         ends_b=torch.as_tensor(ends[:, :, 1], device=device),
         inv_a=t(inv_a),
         inv_b=t(inv_b),
-        muscle_ok=torch.as_tensor(mmask, device=device),
-        stiffness=t(np.where(mmask, mp[:, :, M_STIFFNESS], 0.0)),
-        damping=t(np.where(mmask, mp[:, :, M_DAMPING], 0.0)),
+        muscle_ok=mmask_t,
+        stiffness=stiffness,
+        damping=damping,
         incidence=torch.as_tensor(incidence, device=device),
         degree_width=k,
         h=t(h[:, None, None]),
@@ -241,8 +287,11 @@ def substep(
     pa, pb = _gather_rows(pos, c.ends_a), _gather_rows(pos, c.ends_b)
     va, vb = _gather_rows(vel, c.ends_a), _gather_rows(vel, c.ends_b)
     d = pb - pa
-    length = torch.sqrt(dot3(d, d))
+    d2 = dot3(d, d)
+    length = torch.sqrt(d2)
     ok = c.muscle_ok & (length > 1e-9)
+    if torch.is_grad_enabled():  # padded and collapsed muscles: sqrt(0) would leak NaN gradients
+        length = torch.sqrt(torch.where(ok, d2, 1.0))
     u = d / torch.where(ok, length, 1.0)[..., None]
     vrel = dot3(vb - va, u)
     force = -c.stiffness * (length - rest) - c.damping * vrel
@@ -339,7 +388,7 @@ def _ground(pos: Tensor, vel: Tensor, c: Creatures) -> Tensor:
     hit = (pos[..., 1] <= c.radius) & (vy < 0.0)
     approach = -vy
     new_vy = torch.where(approach > BOUNCE_THRESHOLD, GROUND_RESTITUTION * approach, 0.0)
-    tangential = torch.sqrt(vx * vx + vz * vz)
+    tangential = safe_sqrt(vx * vx + vz * vz)
     slides = hit & (tangential > 0.0)
     limit = c.friction * approach
     scale = torch.clamp(1.0 - limit / torch.where(slides, tangential, 1.0), min=0.0)
@@ -361,7 +410,7 @@ def edge_distance(cx: Tensor, cz: Tensor, px: Tensor, pz: Tensor, radius: Tensor
     """XZ distance from the body's edge (a circle of `radius` around the centre) to the pellet."""
     dx = px - cx
     dz = pz - cz
-    return torch.clamp(torch.sqrt(dx * dx + dz * dz) - radius, min=0.0)
+    return torch.clamp(safe_sqrt(dx * dx + dz * dz) - radius, min=0.0)
 
 
 def spawn_pellet(
@@ -433,8 +482,11 @@ class Controller:
     activation: Tensor  # (B, 1) long
 
 
-def build_controller(batch: PackedBatch, params: SimParams, device: str, dtype: torch.dtype) -> Controller:
-    """The oscillators and networks of `batch`, the flat weights unpacked into padded matrices."""
+def build_controller(
+    batch: PackedBatch, params: SimParams, device: str, dtype: torch.dtype, genes: GeneTensors | None = None
+) -> Controller:
+    """The oscillators and networks of `batch`, the flat weights unpacked into padded matrices (from
+    `genes` when given, so gradients reach them)."""
 
     def t(x: np.ndarray) -> Tensor:
         return torch.as_tensor(np.ascontiguousarray(x), device=device, dtype=dtype)
@@ -448,10 +500,13 @@ def build_controller(batch: PackedBatch, params: SimParams, device: str, dtype: 
     width_m = mp.shape[1]
     weights = batch.net_weights
 
-    def take(index: np.ndarray, valid: np.ndarray) -> np.ndarray:
-        flat = index.reshape(len(hid), -1)
-        got = np.take_along_axis(weights, np.clip(flat, 0, weights.shape[1] - 1), axis=1).reshape(index.shape)
-        return np.where(valid, got, 0.0)
+    def take(index: np.ndarray, valid: np.ndarray) -> Tensor:
+        flat = np.clip(index.reshape(len(hid), -1), 0, weights.shape[1] - 1)
+        if genes is None:
+            got = np.take_along_axis(weights, flat, axis=1).reshape(index.shape)
+            return t(np.where(valid, got, 0.0))
+        got_t = torch.gather(genes.net_weights, 1, torch.as_tensor(flat, device=device)).reshape(index.shape)
+        return torch.where(torch.as_tensor(np.ascontiguousarray(valid), device=device), got_t, 0.0)
 
     i8 = np.arange(8)[None, :, None]
     jh = np.arange(width_h)[None, None, :]
@@ -465,22 +520,29 @@ def build_controller(batch: PackedBatch, params: SimParams, device: str, dtype: 
     w_out = take(ho + jh_col * mb + om, (jh_col < hb) & (om < mb))
     b_out = take((ho + hb * mb + om)[:, 0], (om < mb)[:, 0])
     use_net = (params.neural_mode != MODE_OFF) & (hid > 0)
+    if genes is None:
+        mpt = t(mp)
+    else:
+        mpt = torch.where(torch.as_tensor(batch.muscle_mask[:, :, None], device=device), genes.muscle_params, 0.0)
+    # the phasor's rotation, valued by numpy as without genes; d angle / d frequency = 2 pi multiplier dt
+    d_angle = 2.0 * math.pi * batch.frequency_multiplier[:, None] * CONTROL_DT
+    f = mpt[:, :, M_FREQUENCY]
     return Controller(
-        rest_base=t(mp[:, :, M_REST]),
-        amplitude=t(mp[:, :, M_AMPLITUDE]),
-        direction=t(mp[:, :, M_DIR_X : M_DIR_X + 3]),
-        bias_strength=t(mp[:, :, M_BIAS_STRENGTH]),
-        velocity=t(mp[:, :, M_VEL_X : M_VEL_X + 3]),
-        vel_strength=t(mp[:, :, M_VEL_STRENGTH]),
-        dist_bias=t(mp[:, :, M_DIST_BIAS]),
-        dist_strength=t(mp[:, :, M_DIST_STRENGTH]),
-        rot_c=t(np.cos(angle)),
-        rot_s=t(np.sin(angle)),
+        rest_base=mpt[:, :, M_REST],
+        amplitude=mpt[:, :, M_AMPLITUDE],
+        direction=mpt[:, :, M_DIR_X : M_DIR_X + 3],
+        bias_strength=mpt[:, :, M_BIAS_STRENGTH],
+        velocity=mpt[:, :, M_VEL_X : M_VEL_X + 3],
+        vel_strength=mpt[:, :, M_VEL_STRENGTH],
+        dist_bias=mpt[:, :, M_DIST_BIAS],
+        dist_strength=mpt[:, :, M_DIST_STRENGTH],
+        rot_c=exact_valued(np.cos(angle), f, -np.sin(angle) * d_angle, device, dtype),
+        rot_s=exact_valued(np.sin(angle), f, np.cos(angle) * d_angle, device, dtype),
         use_net=torch.as_tensor(use_net[:, None], device=device),
-        w_in=t(w_in),
-        b_hidden=t(b_hidden),
-        w_out=t(w_out),
-        b_out=t(b_out),
+        w_in=w_in,
+        b_hidden=b_hidden,
+        w_out=w_out,
+        b_out=b_out,
         activation=torch.as_tensor(batch.net_activation.astype(np.int64)[:, None], device=device),
     )
 
@@ -520,13 +582,13 @@ def _heading(pos: Tensor, v: Tensor, sensor_frame: int) -> tuple[Tensor, Tensor]
     """(cos, sin) of the sensing frame's turn: node 0 -> node 1 in XZ, or the motion when it moves."""
     hx = pos[:, 1, 0] - pos[:, 0, 0]
     hz = pos[:, 1, 2] - pos[:, 0, 2]
-    length = torch.sqrt(hx * hx + hz * hz)
+    length = safe_sqrt(hx * hx + hz * hz)
     turned = length > 1e-6
     safe = torch.where(turned, length, 1.0)
     hx = torch.where(turned, hx / safe, 1.0)
     hz = torch.where(turned, hz / safe, 0.0)
     if sensor_frame == FRAME_MOTION:
-        moving = torch.sqrt(v[:, 0] * v[:, 0] + v[:, 2] * v[:, 2])
+        moving = safe_sqrt(v[:, 0] * v[:, 0] + v[:, 2] * v[:, 2])
         fast = moving > 0.1
         safe = torch.where(fast, moving, 1.0)
         hx = torch.where(fast, v[:, 0] / safe, hx)
@@ -557,6 +619,13 @@ class Outputs:
     n_spawned: Tensor
     frames: Tensor | None
     fitness_over_time: Tensor | None
+    com: Tensor | None = None
+    """(B, 3) final centre of mass."""
+    net_xz: Tensor | None = None
+    """(B,) XZ distance of the final centre of mass from the start (kept when disqualified)."""
+    progress: Tensor | None = None
+    """(B,) with `track_progress`: the XZ distance to the active pellet the centre of mass closed, summed
+    step by step (each step against the pellet that was active during it); stops at disqualification."""
 
 
 def rollout(
@@ -568,14 +637,25 @@ def rollout(
     device: str,
     dtype: torch.dtype,
     skip_idle_contacts: bool = True,
+    *,
+    genes: GeneTensors | None = None,
+    truncate: int = 0,
+    track_progress: bool = False,
 ) -> Outputs:
     """Simulate every creature of `batch` (sorted by descending `steps`) for `params.n_steps` steps.
 
     Python loops over control steps and sub-steps only; each creature reads only its own rows.
+
+    Args:
+        genes: tensors of the muscle genes and network weights to take (and differentiate) instead of the
+            batch's own; their values must be the batch's.
+        truncate: when > 0, the body's state is detached from the graph every `truncate` control steps
+            (truncated back-propagation: gradients see only the last window; values do not change).
+        track_progress: also accumulate `Outputs.progress`.
     """
     sim = params.sim
-    c = build_creatures(batch, params, steps, device, dtype)
-    ctl = build_controller(batch, params, device, dtype)
+    c = build_creatures(batch, params, steps, device, dtype, genes)
+    ctl = build_controller(batch, params, device, dtype, genes)
     b, n = c.node_mask.shape
     long = {"device": device, "dtype": torch.long}
     # sub-step k touches the creatures that still have one to do: a prefix, as they are sorted
@@ -598,8 +678,14 @@ def rollout(
     dq = torch.as_tensor(np.where(too_fast, DQ_FREQUENCY, DQ_NONE), **long)
     alive = dq == DQ_NONE
     phase = np.where(batch.muscle_mask, batch.muscle_params[:, :, M_PHASE], 0.0)
-    ph_c = torch.as_tensor(np.cos(phase), device=device, dtype=dtype)
-    ph_s = torch.as_tensor(np.sin(phase), device=device, dtype=dtype)
+    if genes is None:
+        ph_c = torch.as_tensor(np.cos(phase), device=device, dtype=dtype)
+        ph_s = torch.as_tensor(np.sin(phase), device=device, dtype=dtype)
+    else:
+        real = torch.as_tensor(batch.muscle_mask, device=device)
+        phase_t = torch.where(real, genes.muscle_params[:, :, M_PHASE], 0.0)
+        ph_c = exact_valued(np.cos(phase), phase_t, -np.sin(phase), device, dtype)
+        ph_s = exact_valued(np.sin(phase), phase_t, np.cos(phase), device, dtype)
     tp_c, tp_s = 1.0, 0.0
     tp_rc, tp_rs = math.cos(2.0 * math.pi * CONTROL_DT), math.sin(2.0 * math.pi * CONTROL_DT)
 
@@ -645,18 +731,23 @@ def rollout(
     fot = [zero_f] if record else []
     last_pose = pos
     sensor_frame = int(sim[P_SENSOR_FRAME])
+    progress = zero_f
 
     for step in range(params.n_steps):
+        if truncate > 0 and step > 0 and step % truncate == 0:
+            # truncated back-propagation (Brax APG's truncation_length): the state enters the next window
+            # as a constant, so gradients never run through more than `truncate` steps of contacts
+            pos, vel, prev = pos.detach(), vel.detach(), prev.detach()
         # -- sense ------------------------------------------------------------------------------------------
         com = center_of_mass(pos, c.mass, total_mass)
         v = com - prev
-        vlen = torch.sqrt(dot3(v, v))
+        vlen = safe_sqrt(dot3(v, v))
         still = vlen <= 0.001 if step > 0 else torch.ones_like(alive)
         v = torch.where(still[:, None], 0.0, v / torch.where(still, 1.0, vlen)[:, None])
         prev = com
         has = collected < n_spawned
         pd = pellet - com
-        pdist = torch.sqrt(dot3(pd, pd))
+        pdist = safe_sqrt(dot3(pd, pd))
         norm_dist = torch.where(has, torch.clamp(pdist / 20.0, max=1.0), 1.0)
         aimed = has & (pdist > 0.01)
         pd = torch.where(aimed[:, None], pd / torch.where(aimed, pdist, 1.0)[:, None], 0.0)
@@ -705,9 +796,14 @@ def rollout(
 
         com = center_of_mass(pos, c.mass, total_mass)
         s = com - prev
-        path = torch.where(alive, path + torch.sqrt(dot3(s, s)), path)
+        path = torch.where(alive, path + safe_sqrt(dot3(s, s)), path)
         ex, ez = com[:, 0] - c0[:, 0], com[:, 2] - c0[:, 2]
-        net_xz = torch.where(alive, torch.sqrt(ex * ex + ez * ez), net_xz)
+        net_xz = torch.where(alive, safe_sqrt(ex * ex + ez * ez), net_xz)
+        if track_progress and max_pellets > 0:
+            # a smooth stand-in for the pellet terms: the distance to the active pellet closed this step
+            before = _xz_distance(prev, pellet)
+            after = _xz_distance(com, pellet)
+            progress = torch.where(alive & (collected < n_spawned), progress + (before - after), progress)
 
         # -- pellets: at most one collected per step ------------------------------------------------------
         if max_pellets > 0:
@@ -752,7 +848,7 @@ def rollout(
         pellets=collected,
         dq=dq,
         distance=path,
-        net_displacement=torch.where(alive, torch.sqrt(dot3(e, e)), 0.0),
+        net_displacement=torch.where(alive, safe_sqrt(dot3(e, e)), 0.0),
         terms=torch.where(alive[:, None], terms, 0.0),
         pellet_pos=pellet_pos,
         pellet_spawn=pellet_spawn,
@@ -761,6 +857,9 @@ def rollout(
         n_spawned=n_spawned,
         frames=None,
         fitness_over_time=None,
+        com=com,
+        net_xz=net_xz,
+        progress=progress if track_progress else None,
     )
     if record:
         # frames a disqualified creature never reached hold its last recorded pose and score 0
@@ -770,6 +869,13 @@ def rollout(
         out.frames = torch.stack(frames, dim=1)
         out.fitness_over_time = torch.stack(fot, dim=1)
     return out
+
+
+def _xz_distance(a: Tensor, b: Tensor) -> Tensor:
+    """(B,) XZ distance between (B, 3) points."""
+    dx = b[:, 0] - a[:, 0]
+    dz = b[:, 2] - a[:, 2]
+    return safe_sqrt(dx * dx + dz * dz)
 
 
 def _body_radius(batch: PackedBatch, c: Creatures, device: str, dtype: torch.dtype) -> Tensor:

@@ -75,8 +75,10 @@ def server(tmp_path: Path, ui_built: None) -> Iterator[LiveServer]:
     thread.join(60)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(ui_built: None) -> Iterator[Browser]:
+    # Module scope: Playwright's sync API keeps an asyncio loop running on this thread while it is open,
+    # so a test of another module in the same xdist worker could not asyncio.run() until it is closed.
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield chromium

@@ -1,0 +1,139 @@
+"""`evolab refine`: polish a creature by gradient ascent through the torch physics, judged on the benchmark."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from evolab.cli._db import DEFAULT_DB, DbOption, open_store
+from evolab.cli._output import fail, fail_on, print_json, read_json, stderr, stdout
+from evolab.errors import EvolabError
+
+EPILOG = """Examples:
+
+  $ evolab refine run_20261126_101500_a3f2 --output refined.json
+
+  $ evolab refine run_20261126_101500_a3f2 --creature cr_0001a3b2c4d5e6f --steps 30 --json
+
+  $ evolab refine creature.json --preset quick --learning-rate 0.01 --window 30 --output refined.json
+"""
+
+
+def _is_genome_file(target: str) -> bool:
+    return target == "-" or target.endswith(".json") or Path(target).is_file()
+
+
+def refine_command(
+    target: Annotated[
+        str, typer.Argument(help="Run id (refines its champion) or a genome JSON file.", metavar="TARGET")
+    ],
+    creature: Annotated[
+        str | None, typer.Option("--creature", help="Creature of the run to refine [default: its champion].")
+    ] = None,
+    steps: Annotated[int, typer.Option(help="Gradient steps.", min=1, max=10_000)] = 20,
+    learning_rate: Annotated[float, typer.Option(help="Adam step, as a fraction of each gene's range.")] = 0.02,
+    window: Annotated[int, typer.Option(help="Control steps gradients run back through (truncation).", min=1)] = 60,
+    horizon: Annotated[
+        int | None, typer.Option(help="Control steps of each training rollout [default: the run's duration].", min=1)
+    ] = None,
+    trials: Annotated[int, typer.Option(help="Training layouts per gradient step.", min=1, max=256)] = 4,
+    seed: Annotated[int, typer.Option(help="Seed of the training layouts and the new id.", min=0)] = 0,
+    preset: Annotated[str, typer.Option(help="Settings for a genome file (a run uses its own).")] = "default",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document instead of text.")] = False,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the refined genome JSON here.")] = None,
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Refine a creature by gradient ascent and print its benchmark score before and after.
+
+    Gradients follow a smooth stand-in for fitness (progress toward the pellet) on training layouts; the
+    result is judged on the run's held-out benchmark layouts and is never worse than the original.
+    """
+    from evolab.config import EvolutionConfig
+    from evolab.genome import Genome, validate_genome
+
+    if not learning_rate > 0:
+        fail(f"--learning-rate: expected a positive number (got {learning_rate:g})")
+    if output is not None and not output.parent.is_dir():
+        fail(f"--output: folder {output.parent} does not exist")
+    if output is not None and output.is_dir():
+        fail(f"--output: {output} is a folder")
+    run_seed: int | None = None
+    if _is_genome_file(target):
+        if creature is not None:
+            fail("--creature: only for a run (TARGET is a genome file)")
+        data = read_json(Path(target))
+        try:
+            cfg = EvolutionConfig.from_preset(preset)
+        except EvolabError as err:
+            fail_on(err)
+        try:
+            genome = Genome.from_dict(data)
+            validate_genome(genome, cfg.constraints)
+        except EvolabError as err:
+            fail_on(err, prefix=target)
+    else:
+        from evolab.cli.runs import require_run
+
+        store = open_store(db)
+        try:
+            info = require_run(store, target, db)
+            cfg = info.config
+            run_seed = info.seed
+            creature = creature or info.best_creature_id
+            if creature is None:
+                fail(f"run {target} has no champion yet: pass --creature ID")
+            genome = store.genome(target, creature)
+        except EvolabError as err:
+            fail_on(err)
+        finally:
+            store.close()
+    try:
+        from evolab.runner.refine import refine
+    except ImportError as err:  # the gradients run through the torch backend, an optional extra
+        fail(f"evolab refine needs PyTorch ({err.name} is not installed)", hint="pip install 'evolab[torch]'")
+    try:
+        result = refine(
+            genome,
+            cfg,
+            seed,
+            steps=steps,
+            learning_rate=learning_rate,
+            window=window,
+            horizon=horizon,
+            trials=trials,
+            run_seed=run_seed,
+        )
+    except EvolabError as err:
+        fail_on(err)
+    document = {
+        "creature_id": genome.id,
+        "refined_id": result.genome.id,
+        "improved": result.improved,
+        "before": {"fitness": result.before_fitness, "pellets": result.before_pellets},
+        "after": {"fitness": result.after_fitness, "pellets": result.after_pellets},
+        "best_step": result.best_step,
+        "steps": len(result.history),
+        "benchmark": {"seed": result.benchmark_seed, "layouts": result.layouts},
+    }
+    genome_doc = result.genome.to_dict()
+    if output is not None:
+        try:
+            output.write_text(json.dumps(genome_doc, indent=2) + "\n", encoding="utf-8")
+        except OSError as err:
+            fail(f"--output: cannot write {output} ({err.strerror})", 1)
+    if as_json:
+        print_json(document if output is not None else {**document, "genome": genome_doc})
+        return
+    stdout.print(f"creature   {genome.id}  ({genome.n_nodes} nodes, {genome.n_muscles} muscles)")
+    stdout.print(f"before     fitness {result.before_fitness:.3f}  pellets {result.before_pellets:.3f}")
+    stdout.print(f"after      fitness {result.after_fitness:.3f}  pellets {result.after_pellets:.3f}")
+    if result.improved:
+        stdout.print(f"refined    {result.genome.id} (step {result.best_step} of {len(result.history)})")
+    else:
+        stdout.print("refined    no candidate beat the original on the benchmark: kept it unchanged")
+    stdout.print(f"benchmark  {result.layouts} layouts, seed {result.benchmark_seed}")
+    if output is not None:
+        stderr.print(f"wrote {output}")

@@ -1,0 +1,160 @@
+"""`refine` keeps genomes valid and never returns a worse one; `evolab refine` reads runs and genome files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+
+import typer
+from typer.testing import CliRunner
+
+from evolab.cli.refine import refine_command
+from evolab.config import EvolutionConfig
+from evolab.genome.generate import random_genome
+from evolab.genome.genes import M_DIR, M_FREQUENCY, M_PHASE, M_STIFFNESS
+from evolab.genome.model import Genome
+from evolab.genome.validation import validate_genome
+from evolab.runner import Run
+from evolab.runner.refine import _project, refine, training_seed
+from evolab.runner.seeds import benchmark_seed
+
+
+@pytest.fixture(scope="module")
+def cfg() -> EvolutionConfig:
+    return EvolutionConfig.from_preset("quick", population_size=6, sim={"duration": 1.0})
+
+
+@pytest.fixture(scope="module")
+def genome(cfg: EvolutionConfig) -> Genome:
+    return random_genome(np.random.default_rng(5), cfg.constraints)
+
+
+def test_refine_is_valid_and_never_worse(cfg: EvolutionConfig, genome: Genome) -> None:
+    result = refine(genome, cfg, 3, steps=3, window=20, horizon=40, trials=2, layouts=3, learning_rate=0.05)
+    assert result.after_fitness >= result.before_fitness
+    assert len(result.history) == 3
+    assert all(h.benchmark_fitness is not None for h in result.history)
+    assert result.benchmark_seed == benchmark_seed(3)
+    validate_genome(result.genome, cfg.constraints)
+    if result.improved:
+        assert result.genome.id != genome.id
+        assert result.genome.parent_ids == (genome.id,)
+        assert result.genome.generation == genome.generation + 1
+        best = result.history[result.best_step - 1]
+        assert best.benchmark_fitness == result.after_fitness
+    else:
+        assert result.genome is genome
+        assert result.after_fitness == result.before_fitness
+    # deterministic: the same seed gives the same result
+    again = refine(genome, cfg, 3, steps=3, window=20, horizon=40, trials=2, layouts=3, learning_rate=0.05)
+    assert again.genome == result.genome
+
+
+def test_projection_makes_any_genes_valid(cfg: EvolutionConfig, genome: Genome) -> None:
+    wild = genome.muscle_params.copy()
+    wild[:, M_STIFFNESS] = 1e9
+    wild[:, M_PHASE] = -1.0
+    wild[:, M_FREQUENCY] = 1e3
+    wild[:, M_DIR] *= 7.0
+    projected = _project(genome, wild, None, cfg)
+    validate_genome(projected, cfg.constraints)
+    assert np.all(projected.muscle_params[:, M_PHASE] > 0.0)  # wrapped, not clipped to 0
+    assert np.all(projected.effective_frequencies() <= cfg.constraints.max_frequency)
+    # float32 values: stored exactly
+    assert np.array_equal(projected.muscle_params, projected.muscle_params.astype(np.float32))
+
+
+def test_refine_refuses_bad_arguments(cfg: EvolutionConfig, genome: Genome) -> None:
+    from evolab.errors import ConfigError
+
+    for kwargs in ({"steps": 0}, {"window": 0}, {"learning_rate": -1.0}, {"trials": 0}):
+        with pytest.raises(ConfigError):
+            refine(genome, cfg, 0, **kwargs)  # type: ignore[arg-type]
+    assert training_seed(0) != benchmark_seed(0)
+
+
+# -- the command --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def app() -> typer.Typer:
+    app = typer.Typer()
+    app.command("refine")(refine_command)
+
+    @app.command("noop")
+    def _noop() -> None:  # a second command, so typer keeps "refine" as a subcommand
+        pass
+
+    return app
+
+
+@pytest.fixture(scope="module")
+def run_db(tmp_path_factory: pytest.TempPathFactory, cfg: EvolutionConfig) -> tuple[Path, str]:
+    db = tmp_path_factory.mktemp("refine") / "evolution.db"
+    with Run.create(cfg, db, seed=1, backend="cpu") as run:
+        run.advance(1)
+        return db, run.id
+
+
+def test_command_refines_a_runs_champion(app: typer.Typer, run_db: tuple[Path, str], tmp_path: Path) -> None:
+    db, run_id = run_db
+    out = tmp_path / "refined.json"
+    args = ["refine", run_id, "--db", str(db), "--steps", "2", "--window", "20", "--output", str(out), "--json"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["after"]["fitness"] >= document["before"]["fitness"]
+    assert "genome" not in document  # it went to --output
+    written = Genome.from_dict(json.loads(out.read_text()))
+    assert written.id == document["refined_id"]
+    with Run.resume(run_id, db) as run:
+        champion = run.info().best_creature_id
+        validate_genome(written, run.config.constraints)
+    assert document["creature_id"] == champion
+
+
+def test_command_refines_a_genome_file(app: typer.Typer, genome: Genome, tmp_path: Path) -> None:
+    source = tmp_path / "creature.json"
+    source.write_text(json.dumps(genome.to_dict()))
+    args = ["refine", str(source), "--preset", "quick", "--steps", "1", "--window", "10", "--horizon", "20"]
+    result = CliRunner().invoke(app, [*args, "--trials", "1"])
+    assert result.exit_code == 0, result.output
+    assert "before" in result.stdout
+    assert "after" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["unknown-run", "unknown-creature", "bad-genome", "creature-with-file", "missing-folder", "bad-rate"],
+)
+def test_command_bad_input_is_one_line_and_writes_nothing(
+    app: typer.Typer, run_db: tuple[Path, str], genome: Genome, tmp_path: Path, case: str
+) -> None:
+    db, run_id = run_db
+    out = tmp_path / "refined.json"
+    bad = tmp_path / "bad.json"
+    data = genome.to_dict()
+    data["muscles"][0]["stiffness"] = -5.0
+    bad.write_text(json.dumps(data))
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(genome.to_dict()))
+    args = {
+        "unknown-run": ["run_nope", "--db", str(db)],
+        "unknown-creature": [run_id, "--db", str(db), "--creature", "cr_nope"],
+        "bad-genome": [str(bad)],
+        "creature-with-file": [str(good), "--creature", "cr_x"],
+        "missing-folder": [str(good), "--output", str(tmp_path / "no" / "such" / "x.json")],
+        "bad-rate": [str(good), "--learning-rate", "0"],
+    }[case]
+    if case != "missing-folder":
+        args += ["--output", str(out)]
+    result = CliRunner().invoke(app, ["refine", *args, "--steps", "1"])
+    assert result.exit_code == 2, result.output
+    assert result.output.strip().startswith("error:"), result.output
+    assert len([line for line in result.output.splitlines() if line.startswith("error:")]) == 1
+    assert not out.exists()
