@@ -170,6 +170,43 @@ class EndToEndResult:
         return asdict(self)
 
 
+@dataclass(frozen=True, slots=True)
+class GradientCost:
+    """What a gradient through the torch physics costs: seconds per creature-step of the forward rollout
+    alone and of the forward rollout with its backward pass (best of `repeats`)."""
+
+    creatures: int
+    window: int
+    forward_seconds_per_creature_step: float
+    gradient_seconds_per_creature_step: float
+
+    @property
+    def ratio(self) -> float:
+        return self.gradient_seconds_per_creature_step / self.forward_seconds_per_creature_step
+
+    def to_dict(self) -> dict[str, float | int]:
+        return {**asdict(self), "ratio": self.ratio}
+
+
+def gradient_cost(creatures: int = 16, window: int = 60, repeats: int = 2) -> GradientCost:
+    """Time `objective_and_gradient` against the same rollout without gradients on `creatures` random
+    oscillator creatures over `window` control steps (torch on its default device)."""
+    from evolab.physics.gradients import objective_and_gradient, objective_value
+
+    rng = np.random.default_rng(BENCH_SEED)
+    genomes = [random_genome(rng) for _ in range(creatures)]
+    sim = SimConfig()
+    timings = []
+    for measure in (objective_value, objective_and_gradient):
+        best = np.inf
+        for _ in range(repeats):
+            start = time.perf_counter()
+            measure(genomes, sim, BENCH_SEED, window=window)
+            best = min(best, time.perf_counter() - start)
+        timings.append(best / (creatures * window))
+    return GradientCost(creatures, window, *timings)
+
+
 class TimedBackend:
     """A backend that adds up the seconds its calls take (E1's kernel time)."""
 

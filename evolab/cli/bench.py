@@ -73,6 +73,13 @@ def bench_command(
         if not as_json:
             stderr.print(f"running {w.name}: {w.description}...")
         results.append(run_workload(w, n_workers, repeats, backend=physics))
+    gradients = None
+    if physics.name == "torch":
+        from evolab.bench import gradient_cost
+
+        if not as_json:
+            stderr.print("timing gradients through the torch physics...")
+        gradients = gradient_cost()
     end_to_end = None
     latency = None
     live = None
@@ -100,6 +107,8 @@ def bench_command(
     machine = {**machine_info(n_workers), "backend": physics.describe()}
     if as_json:
         document = {"workloads": [r.to_dict() for r in results], "compile_seconds": compile_seconds}
+        if gradients is not None:
+            document["gradient_cost"] = gradients.to_dict()
         if end_to_end is not None:
             document["end_to_end"] = end_to_end.to_dict()
         if latency is not None:
@@ -123,6 +132,13 @@ def bench_command(
         )
     stdout.print(table)
     stdout.print(f"compile (or cache load) {compile_seconds:.2f} s, not included above")
+    if gradients is not None:
+        g = gradients
+        stdout.print(
+            f"gradients ({g.creatures} creatures x {g.window} control steps): forward "
+            f"{g.forward_seconds_per_creature_step * 1e6:.0f} us, forward + backward "
+            f"{g.gradient_seconds_per_creature_step * 1e6:.0f} us per creature-step ({g.ratio:.1f}x)"
+        )
     if end_to_end is not None:
         e = end_to_end
         stdout.print(

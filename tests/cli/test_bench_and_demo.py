@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from evolab.bench import WORKLOADS, Workload, run_workload
 
 
@@ -114,3 +116,16 @@ def test_end_to_end_benchmark_reports_a_consistent_breakdown(tmp_path):
     assert parts < result.wall_seconds
     assert result.database_bytes == result.database_bytes_per_generation * 2 > 0
     assert (tmp_path / "e1.db").exists()
+
+
+def test_bench_on_the_torch_backend_also_times_its_gradients(cli, monkeypatch):
+    pytest.importorskip("torch")
+    small = (Workload("W1", 2, 0.2, "off", "tiny"),)
+    monkeypatch.setattr("evolab.bench.WORKLOADS", small)
+    result = cli("bench", "--backend", "torch", "--repeats", "1", "--json")
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["machine"]["backend"].startswith("torch ")
+    cost = document["gradient_cost"]
+    assert cost["gradient_seconds_per_creature_step"] > cost["forward_seconds_per_creature_step"] > 0
+    assert cost["ratio"] == cost["gradient_seconds_per_creature_step"] / cost["forward_seconds_per_creature_step"]
