@@ -167,6 +167,23 @@ class BenchmarkPolicy(_Config):
     enabled: bool = True
 
 
+class RefinePolicy(_Config):
+    """Lamarckian refinement (off by default): every `every`-th generation, the `elites` best of the next
+    generation are refined by `steps` gradient steps through the torch physics (`evolab.runner.refine`),
+    judged on the pellet layouts that generation is evaluated on (never on the held-out benchmark), and
+    replaced by their refined child when it scores better there. Needs the torch extra.
+
+    Measured here it seldom finds a better genome (README, "Physics backends"): an option to experiment
+    with, not a default."""
+
+    enabled: bool = False
+    elites: int = Field(1, ge=1, le=100)
+    steps: int = Field(3, ge=1, le=1000)
+    learning_rate: float = Field(0.003, gt=0.0, le=1.0)
+    window: int = Field(60, ge=1, le=100_000)
+    every: int = Field(1, ge=1, le=100_000)
+
+
 class EvolutionConfig(_Config):
     """Everything a run needs: GA settings, genome constraints, simulation and storage policy."""
 
@@ -194,6 +211,7 @@ class EvolutionConfig(_Config):
     """Pellet layouts every creature is evaluated on per generation (the same ones for all: common random
     numbers); its fitness is the mean over them."""
     benchmark: BenchmarkPolicy = BenchmarkPolicy()
+    refine: RefinePolicy = RefinePolicy()
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

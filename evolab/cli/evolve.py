@@ -64,6 +64,7 @@ def _overrides(**options: Any) -> dict[str, Any]:
         "trials": ("trials",),
         "benchmark_every": ("benchmark", "every"),
         "benchmark_layouts": ("benchmark", "layouts"),
+        "refine_elites": ("refine", "elites"),
         "benchmark": ("benchmark", "enabled"),
         "senses": ("sim", "sensor_frame"),
         "max_size": ("constraints", "max_size"),
@@ -75,6 +76,9 @@ def _overrides(**options: Any) -> dict[str, Any]:
         if option == "max_frequency":  # the app ties the generation limit to the disqualification limit
             out.setdefault("sim", {})["max_allowed_frequency"] = value
             out.setdefault("constraints", {})["max_frequency"] = value
+            continue
+        if option == "refine_elites":  # 0 turns refinement off (the policy itself counts from 1)
+            out["refine"] = {"enabled": value > 0, **({"elites": value} if value > 0 else {})}
             continue
         if option == "turbo":
             if value:
@@ -178,6 +182,14 @@ def evolve_command(
     benchmark_layouts: Annotated[
         int | None, typer.Option(help="Held-out layouts of the benchmark.", min=1, rich_help_panel=_GA)
     ] = None,
+    refine_elites: Annotated[
+        int | None,
+        typer.Option(
+            help="Refine this many elites by gradient ascent each generation (Lamarckian; needs evolab[torch]).",
+            min=0,
+            rich_help_panel=_GA,
+        ),
+    ] = None,
     senses: Annotated[
         str | None,
         typer.Option(
@@ -243,7 +255,7 @@ def evolve_command(
         neural=neural, hidden_size=hidden_size, activation=activation,
         weight_mutation_rate=weight_mutation_rate, weight_mutation_magnitude=weight_mutation_magnitude,
         checkpoint=checkpoint, turbo=turbo, trials=trials, benchmark=benchmark, benchmark_every=benchmark_every,
-        benchmark_layouts=benchmark_layouts, senses=senses, max_size=max_size,
+        benchmark_layouts=benchmark_layouts, senses=senses, max_size=max_size, refine_elites=refine_elites,
     )  # fmt: skip
     if resume is not None:
         if overrides or preset or config or seed is not None or name:

@@ -113,6 +113,7 @@ def refine(
     score_every: int = 1,
     run_seed: int | None = None,
     layouts: int | None = None,
+    judge_seed: int | None = None,
     backend: Backend | None = None,
 ) -> RefineResult:
     """Improve `genome` by Adam ascent on the smooth objective; keep the best candidate on the benchmark.
@@ -131,6 +132,9 @@ def refine(
         score_every: score a candidate on the benchmark every this many steps (and after the last).
         run_seed: the run's seed, whose benchmark judges (default: `seed`).
         layouts: benchmark layouts (default: `cfg.benchmark.layouts`).
+        judge_seed: judge on the `layouts` shared layouts of this seed instead of the run's benchmark (a
+            run refining its elites judges on the layouts they are evaluated on next, keeping the benchmark
+            held out).
         backend: what scores the benchmark (default: the CPU kernel).
 
     Raises:
@@ -148,7 +152,7 @@ def refine(
     validate_genome(genome, cfg.constraints)
     sim = benchmark_sim(cfg.sim)  # shared layouts: the training objective does not depend on the id
     layouts = cfg.benchmark.layouts if layouts is None else layouts
-    bench_seed = benchmark_seed(seed if run_seed is None else run_seed)
+    bench_seed = judge_seed if judge_seed is not None else benchmark_seed(seed if run_seed is None else run_seed)
     train_seed = training_seed(seed)
     neural = genome.neural is not None and sim.neural_mode != "off"
 

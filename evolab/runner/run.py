@@ -112,6 +112,8 @@ class Run:
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
             raise ConfigError(f"seed: expected a non-negative integer (got {seed!r})")
         seed = fresh_run_seed() if seed is None else seed
+        if cfg.refine.enabled:
+            _require_refinement()
         physics = make_backend(backend, workers=workers)
         store, owns = _open(db)
         rng = np.random.default_rng(seed)
@@ -148,6 +150,8 @@ class Run:
         """
         store, owns = _open(db)
         info = store.get_run(run_id)
+        if info.config.refine.enabled:
+            _require_refinement()
         physics = make_backend(info.backend if backend is None else backend, workers=workers)
         if physics.name != info.backend and not force_backend:
             raise BackendMismatch(
@@ -271,6 +275,8 @@ class Run:
         chosen = pick_replays(ranked, cfg.frames, frame_policy_rng(self.seed, g))
         self._update_records(ranked, score)
         next_population = evolve_step(genomes, evaluation.fitness, cfg, self._rng, birth=g + 1)
+        if cfg.refine.enabled and (g + 1) % cfg.refine.every == 0:
+            next_population = self._refine_elites(next_population, g + 1)
         stats = generation_stats(
             g,
             genomes,
@@ -321,6 +327,24 @@ class Run:
         out = run_batch(batch, self.config.sim, seed, trials=trials, record=record, backend=self._backend)
         return Evaluation.of_outputs(out, batch.n_nodes, record, trials)
 
+    def _refine_elites(self, population: GenomeBatch, generation: int) -> GenomeBatch:
+        """`population` with its first `refine.elites` (the elites, best first) replaced by their refined
+        children where those score better on the layouts of `generation`, the one they are evaluated in
+        next (`RefinePolicy`). A pure function of the population and the generation, so resumes stay exact."""
+        from evolab.runner.refine import refine  # the torch extra, checked when the run was opened
+
+        policy = self.config.refine
+        sim_seed = generation_seed(self.seed, generation)
+        genomes = list(population)
+        for i in range(min(policy.elites, self.config.elite_count, len(genomes))):
+            result = refine(
+                genomes[i], self.config, sim_seed + i, steps=policy.steps, learning_rate=policy.learning_rate,
+                window=policy.window, layouts=self.config.trials, judge_seed=sim_seed, backend=self._backend,
+            )  # fmt: skip
+            if result.improved:
+                genomes[i] = result.genome
+        return GenomeBatch.of(genomes)
+
     def _score_benchmark(self, genomes: Sequence[Genome], ranked: RankedResults) -> BenchmarkScore:
         index = {cid: i for i, cid in enumerate(GenomeBatch.of(genomes).ids)}
         return self._benchmark.score([genomes[index[cid]] for cid in ranked.creature_ids[: self.config.benchmark.top]])
@@ -360,6 +384,17 @@ class Run:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _require_refinement() -> None:
+    """Refinement runs through the torch physics: say so up front, not after a generation's work."""
+    try:
+        import evolab.runner.refine  # noqa: F401
+    except ImportError as err:
+        raise ConfigError(
+            f"refine.enabled: refining elites needs PyTorch ({err.name} is not installed)",
+            hint="pip install 'evolab[torch]'",
+        ) from None
 
 
 def _open(db: str | Path | Store) -> tuple[Store, bool]:

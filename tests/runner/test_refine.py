@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from typer.testing import CliRunner
 
 from evolab.cli.refine import refine_command
 from evolab.config import EvolutionConfig
+from evolab.errors import ConfigError
 from evolab.genome.generate import random_genome
 from evolab.genome.genes import M_DIR, M_FREQUENCY, M_PHASE, M_STIFFNESS
 from evolab.genome.model import Genome
@@ -158,3 +160,82 @@ def test_command_bad_input_is_one_line_and_writes_nothing(
     assert result.output.strip().startswith("error:"), result.output
     assert len([line for line in result.output.splitlines() if line.startswith("error:")]) == 1
     assert not out.exists()
+
+
+# -- refining a run's elites each generation (Lamarckian) ---------------------------------------------
+
+
+def lamarckian_config() -> EvolutionConfig:
+    return EvolutionConfig.from_preset(
+        "quick", population_size=8, elite_count=2, sim={"duration": 0.5}, benchmark={"layouts": 4},
+        refine={"enabled": True, "elites": 2, "steps": 2, "learning_rate": 0.01, "window": 15},
+    )  # fmt: skip
+
+
+def test_a_run_that_refines_its_elites_is_reproducible_and_resumes_exactly(tmp_path: Path) -> None:
+    cfg = lamarckian_config()
+    with Run.create(cfg, tmp_path / "a.db", seed=3, backend="cpu") as straight:
+        straight.advance(3)
+        expected = ([r.creature_id for g in range(3) for r in straight.results(g)], straight.population)
+    with Run.create(cfg, tmp_path / "b.db", seed=3, backend="cpu") as first:
+        first.advance(1)
+        run_id = first.id
+    with Run.resume(run_id, tmp_path / "b.db") as resumed:
+        resumed.advance(2)
+        assert ([r.creature_id for g in range(3) for r in resumed.results(g)], resumed.population) == expected
+
+
+def test_elites_are_replaced_by_their_refined_children_judged_on_the_next_generations_layouts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import evolab.runner.refine as refining
+    from evolab.runner.seeds import generation_seed
+
+    calls = []
+    real_refine = refining.refine
+
+    def always_better(genome, cfg, seed, **options):
+        """The real refinement's candidate, always taken (as if it had scored better)."""
+        calls.append((genome.id, seed, options["judge_seed"], options["layouts"]))
+        result = real_refine(genome, cfg, seed, **options)
+        child = genome.replace(id=f"refined-{genome.id}", parent_ids=(genome.id,), survival_streak=0)
+        return dataclasses.replace(result, genome=child, improved=True)
+
+    monkeypatch.setattr(refining, "refine", always_better)
+    cfg = lamarckian_config()
+    with Run.create(cfg, tmp_path / "run.db", seed=5, backend="cpu") as run:
+        run.advance(1)
+        population = run.population
+    elites = [c[0] for c in calls]
+    assert len(calls) == cfg.refine.elites
+    assert [g.id for g in population[: cfg.refine.elites]] == [f"refined-{e}" for e in elites]
+    assert [g.parent_ids for g in population[: cfg.refine.elites]] == [(e,) for e in elites]
+    judged_on = generation_seed(5, 1)  # the layouts generation 1 is evaluated on, not the benchmark's
+    assert {(c[2], c[3]) for c in calls} == {(judged_on, cfg.trials)}
+    assert [c[1] for c in calls] == [judged_on, judged_on + 1]
+
+
+def test_a_run_that_refines_without_torch_is_refused_before_anything_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "evolab.runner.refine", None)  # as if torch were not installed
+    with pytest.raises(ConfigError, match="refining elites needs PyTorch"):
+        Run.create(lamarckian_config(), tmp_path / "run.db", seed=1)
+    assert not (tmp_path / "run.db").exists()
+
+
+def test_evolve_refine_elites_turns_refinement_on_for_that_many_elites(tmp_path: Path) -> None:
+    from evolab.cli.app import app
+    from evolab.storage import Store
+
+    db = tmp_path / "runs.db"
+    result = CliRunner().invoke(
+        app, ["evolve", "--preset", "quick", "--population", "6", "--elites", "2", "--duration", "0.5", "-g", "1",
+              "--refine-elites", "1", "--backend", "cpu", "--db", str(db)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    with Store(db) as store:
+        (run,) = store.list_runs()
+    assert (run.config.refine.enabled, run.config.refine.elites) == (True, 1)
