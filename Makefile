@@ -20,7 +20,7 @@ setup: $(STAMP) $(WEB_BUILD)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev$(if $(TORCH_WHEEL),$(comma)torch)]' $(TORCH_WHEEL)
+	$(BIN)/python -m pip install --quiet -e '.[dev,cluster$(if $(TORCH_WHEEL),$(comma)torch)]' $(TORCH_WHEEL)
 	touch $(STAMP)
 
 # The browser UI: TypeScript + three.js, built by Vite into evolab/server/static (served by `evolab serve`).

@@ -114,3 +114,10 @@ class BackendMismatch(InvalidInput):
     bit-exact per backend only)."""
 
     http_status = 409
+
+
+class ClusterLost(EvolabError):
+    """The Dask cluster evaluating a run went away (or stopped answering) during a generation: nothing of
+    that generation was stored, and the run resumes where it stopped."""
+
+    http_status = 503

@@ -25,6 +25,9 @@ from evolab import errors
         (errors.CorruptData, 1, 500),
         (errors.DatabaseUnavailable, 1, 503),
         (errors.StorageError, 1, 409),
+        (errors.BackendUnavailable, 2, 422),
+        (errors.BackendMismatch, 2, 409),
+        (errors.ClusterLost, 1, 503),
     ],
 )
 def test_every_kind_of_error_carries_its_exit_code_and_http_status(kind, exit_code, http_status) -> None:

@@ -38,3 +38,23 @@ def chosen_backend(name: BackendChoice | str, workers: int | None = None) -> Bac
         return make_backend(name.value if isinstance(name, BackendChoice) else name, workers=workers)
     except BackendUnavailable as err:
         fail_on(err)
+
+
+CLUSTER_HELP = (
+    "Evaluate on a Dask cluster: a scheduler address (tcp://host:8786) or local:N (N worker processes "
+    "here); the CPU kernel on every worker, bit-identical to --backend cpu. Needs evolab[cluster]."
+)
+
+
+def cluster_backend(address: str, backend: BackendChoice | None) -> Backend:
+    """The cluster at `address` as the run's backend, or exit 2 with one line saying why not."""
+    from evolab.errors import BackendUnavailable
+
+    if backend not in (None, BackendChoice.auto, BackendChoice.cpu):
+        fail_on(BackendUnavailable(f"--cluster runs the cpu backend on its workers, not {backend.value}"))
+    try:
+        from evolab.physics.backend_cluster import ClusterBackend
+
+        return ClusterBackend.connect(address)
+    except BackendUnavailable as err:
+        fail_on(err)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from evolab.cli._backend import BACKEND_HELP, BackendChoice, chosen_backend
+from evolab.cli._backend import BACKEND_HELP, CLUSTER_HELP, BackendChoice, chosen_backend, cluster_backend
 from evolab.cli._db import DEFAULT_DB, DbOption, open_store
 from evolab.cli._output import fail, fail_on, stderr, stdout
 
@@ -27,6 +27,8 @@ EPILOG = """Examples:
   $ evolab evolve --resume run_20261126_101500_a3f2 --generations 500
 
   $ evolab evolve --preset default --generations 5000 --backend cuda   # pip install 'evolab[cuda]'
+
+  $ evolab evolve --preset default --generations 1000 --cluster tcp://10.0.0.5:8786   # evolab[cluster]
 """
 
 _GA = "Genetic algorithm"
@@ -230,6 +232,9 @@ def evolve_command(
             help=BACKEND_HELP + " [default: auto; with --resume: the run's own]",
         ),
     ] = None,
+    cluster: Annotated[
+        str | None, typer.Option("--cluster", envvar="EVOLAB_CLUSTER", help=CLUSTER_HELP, rich_help_panel=_RUN)
+    ] = None,
     force_backend: Annotated[
         bool,
         typer.Option(
@@ -261,13 +266,12 @@ def evolve_command(
         if overrides or preset or config or seed is not None or name:
             fail(
                 "a resumed run keeps its own configuration and seed; "
-                "give only --generations, --workers, --backend, --db"
+                "give only --generations, --workers, --backend, --cluster, --db"
             )
         store = open_store(db)
         try:
-            run = Run.resume(
-                resume, store, workers=workers, backend=backend and backend.value, force_backend=force_backend
-            )
+            chosen = cluster_backend(cluster, backend) if cluster else backend and backend.value
+            run = Run.resume(resume, store, workers=workers, backend=chosen, force_backend=force_backend)
         except EvolabError as err:
             store.close()
             fail_on(err)
@@ -287,7 +291,11 @@ def evolve_command(
             fail_on(err)
         if force_backend:
             fail("--force-backend applies only with --resume (a new run records the backend it is evolved on)")
-        physics = chosen_backend(backend or BackendChoice.auto, workers)  # before the database is touched
+        # before the database is touched
+        if cluster:
+            physics = cluster_backend(cluster, backend)
+        else:
+            physics = chosen_backend(backend or BackendChoice.auto, workers)
         store = open_store(db, must_exist=False)
         try:
             run = Run.create(cfg, store, seed=seed, name=name, backend=physics)
@@ -374,6 +382,8 @@ def evolve_command(
     finally:
         stored = run.generation
         run.close()
+        if cluster:
+            run.backend.close()  # the client, and the workers of a local:N cluster
 
     db_flag = f" --db {db}" if str(db) != str(DEFAULT_DB) else ""
     resume_command = f"evolab evolve --resume {run.id} --generations {max(target - stored, 1)}{db_flag}"
