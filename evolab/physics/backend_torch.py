@@ -24,14 +24,24 @@ class TorchBackend:
         dtype: torch.float64 (agrees with the CPU kernel) or torch.float32.
         skip_idle_contacts: skip contact rounds in which no pair of the batch touches (one host sync per
             sub-step; exact). Turn off to keep the step free of host syncs (CUDA graphs, compilation).
+        compile: run the sub-step through `torch.compile` (`torch_step.compiled_substep`): faster once
+            compiled, repeatable, but NOT bit-identical to eager (nor to the CPU kernel); implies
+            `skip_idle_contacts=False`. Off by default.
     """
 
     name = "torch"
 
-    def __init__(self, device: str = "cpu", dtype: torch.dtype = torch.float64, skip_idle_contacts: bool = True):
+    def __init__(
+        self,
+        device: str = "cpu",
+        dtype: torch.dtype = torch.float64,
+        skip_idle_contacts: bool = True,
+        compile: bool = False,  # noqa: A002 (the torch word)
+    ):
         self.device = device
         self.dtype = dtype
         self.skip_idle_contacts = skip_idle_contacts
+        self.compile = compile
 
     @classmethod
     def create(cls, device: str | None = None, dtype: torch.dtype = torch.float64) -> TorchBackend:
@@ -67,6 +77,7 @@ class TorchBackend:
                 self.device,
                 self.dtype,
                 self.skip_idle_contacts,
+                compiled=self.compile,
             )
         back = np.argsort(order, kind="stable")
         out = BatchOutputs.zeros(batch.size, params.n_frames, batch.node_params.shape[1], record, steps)

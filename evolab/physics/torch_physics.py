@@ -31,23 +31,17 @@ import torch
 from evolab.genome.genes import (
     M_AMPLITUDE,
     M_BIAS_STRENGTH,
-    M_DAMPING,
     M_DIR_X,
     M_DIST_BIAS,
     M_DIST_STRENGTH,
     M_FREQUENCY,
     M_PHASE,
     M_REST,
-    M_STIFFNESS,
     M_VEL_STRENGTH,
     M_VEL_X,
-    N_FRICTION,
-    N_SIZE,
     N_X,
 )
 from evolab.physics.constants import (
-    BOUNCE_THRESHOLD,
-    CONTACT_OMEGA_H,
     CONTROL_DT,
     DQ_EXPLOSION,
     DQ_FREQUENCY,
@@ -57,14 +51,10 @@ from evolab.physics.constants import (
     EXPLOSION_RADIUS,
     FRAME_MOTION,
     FRAME_WORLD,
-    GROUND_RESTITUTION,
-    LINEAR_DAMPING,
     MAX_PELLETS,
     MODE_HYBRID,
     MODE_OFF,
     P_ARENA,
-    P_GRAVITY,
-    P_GROUND_FRICTION,
     P_MAX_FREQUENCY,
     P_SENSOR_FRAME,
     P_W_MOVEMENT,
@@ -77,325 +67,23 @@ from evolab.physics.constants import (
 )
 from evolab.physics.contract import PelletDraws, SimParams
 from evolab.physics.pack import PackedBatch
+from evolab.physics.torch_creatures import (
+    ContactPlan,
+    Creatures,
+    GeneTensors,
+    Tensor,
+    build_creatures,
+    contact_rounds,
+    dot3,
+    exact_valued,
+    gather_rows,
+    onehot,
+    safe_sqrt,
+    seq_sum,
+)
+from evolab.physics.torch_step import compiled_substep, substep
 
-Tensor = torch.Tensor
-_MASS_FACTOR = 10.0 * (4.0 / 3.0) * math.pi  # the kernel's 10 * (4/3) * pi * r^3, in its order
-
-
-# -- small helpers --------------------------------------------------------------------------------------
-
-
-def safe_sqrt(x: Tensor) -> Tensor:
-    """sqrt(x) with a zero gradient where x == 0 (plain sqrt's is inf there, and 0 * inf leaks NaN into
-    the gradients of every masked branch). The value is sqrt's, bit for bit, NaN included."""
-    if not torch.is_grad_enabled():
-        return torch.sqrt(x)
-    zero = x == 0.0
-    return torch.where(zero, 0.0, torch.sqrt(torch.where(zero, 1.0, x)))
-
-
-def exact_valued(value: np.ndarray, x: Tensor, derivative: np.ndarray, device: str, dtype: torch.dtype) -> Tensor:
-    """A tensor whose value is `value` (computed with numpy, exactly as the no-grad path does) and whose
-    gradient with respect to `x` is `derivative`: f(x) without changing a bit of the forward value
-    (torch's cos and sin may differ from numpy's in the last bit)."""
-    v = torch.as_tensor(np.ascontiguousarray(value), device=device, dtype=dtype)
-    if not x.requires_grad:
-        return v
-    return v + (x - x.detach()) * torch.as_tensor(np.ascontiguousarray(derivative), device=device, dtype=dtype)
-
-
-@dataclass(frozen=True)
-class GeneTensors:
-    """The genes `rollout` differentiates, rows in simulation order (the batch's, after sorting).
-
-    Their values must equal the batch's own (`batch.muscle_params`, `batch.net_weights`): the structure
-    (sub-steps, frequency disqualification, masks) is still read from the batch.
-    """
-
-    muscle_params: Tensor  # (B, M, 16)
-    net_weights: Tensor  # (B, W)
-
-
-def dot3(a: Tensor, b: Tensor) -> Tensor:
-    """a . b over the last axis (size 3), added x, y, z in that order (as the kernel does)."""
-    return a[..., 0] * b[..., 0] + a[..., 1] * b[..., 1] + a[..., 2] * b[..., 2]
-
-
-def seq_sum(x: Tensor, dim: int) -> Tensor:
-    """Sum along `dim` left to right: a fixed order whatever the batch width or device (torch's own
-    reductions pick their order by shape)."""
-    parts = x.unbind(dim)
-    total = parts[0]
-    for part in parts[1:]:
-        total = total + part
-    return total
-
-
-def contact_rounds(n: int) -> np.ndarray:
-    """(R, n) partner of each node in each round of node-node contact resolution (itself when idle).
-
-    The kernel resolves pairs (i, k), i < k, in lexicographic order, each seeing the velocities the
-    earlier ones left. A pair only depends on the earlier pairs sharing one of its nodes, so giving each
-    pair the round after the last round of either node keeps that order exactly, and the pairs of a
-    round share no node: each round can be done for every node at once. Pairs with a padded node are
-    masked no-ops, so the rounds of the padded width reproduce any smaller creature's order.
-    """
-    last = [0] * n
-    rounds: list[list[int]] = []
-    for i in range(n - 1):
-        for k in range(i + 1, n):
-            r = max(last[i], last[k])
-            while len(rounds) <= r:
-                rounds.append(list(range(n)))
-            rounds[r][i] = k
-            rounds[r][k] = i
-            last[i] = last[k] = r + 1
-    return np.array(rounds, dtype=np.int64).reshape(-1, n)
-
-
-def _gather_rows(x: Tensor, index: Tensor) -> Tensor:
-    """x[b, index[b, j], ...] for (B, K, ...) from x (B, N, ...) and index (B, K)."""
-    shape = index.shape + x.shape[2:]
-    expanded = index.reshape(index.shape + (1,) * (x.dim() - 2)).expand(shape)
-    return torch.gather(x, 1, expanded)
-
-
-def _onehot(index: Tensor, width: int) -> Tensor:
-    """(B, width) bool, True at each row's `index` (writes an output slot without a scatter)."""
-    return torch.arange(width, device=index.device)[None, :] == index[:, None]
-
-
-# -- per-creature constants -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Creatures:
-    """The constants of B creatures (sorted by sub-steps), as tensors; `head(k)` is the first k of them."""
-
-    node_mask: Tensor  # (B, N) bool
-    radius: Tensor  # (B, N)
-    mass: Tensor  # (B, N), 0 for padded nodes
-    inv_mass: Tensor  # (B, N), 0 for padded nodes
-    friction: Tensor  # (B, N) ground friction * node friction
-    ends_a: Tensor  # (B, M) long
-    ends_b: Tensor  # (B, M) long
-    inv_a: Tensor  # (B, M) inverse mass at end a
-    inv_b: Tensor  # (B, M)
-    muscle_ok: Tensor  # (B, M) bool real muscle
-    stiffness: Tensor  # (B, M)
-    damping: Tensor  # (B, M)
-    incidence: Tensor  # (B, N * K) long: entries of the (B, 2M + 1) contribution table, muscle order
-    degree_width: int  # K
-    h: Tensor  # (B, 1, 1) sub-step
-    damp_h: Tensor  # (B, 1, 1) velocity decay per sub-step
-
-    def head(self, k: int) -> Creatures:
-        """The first k creatures (views, no copies)."""
-        return Creatures(
-            **{
-                name: value[:k] if isinstance(value, Tensor) else value
-                for name, value in ((f, getattr(self, f)) for f in self.__dataclass_fields__)
-            }
-        )
-
-
-def _incidence(ends: np.ndarray, muscle_mask: np.ndarray, n_max: int) -> tuple[np.ndarray, int]:
-    """(B, N * K) entries each node gathers its muscle forces from, in muscle order, and K.
-
-    Entry j is muscle j's pull on its end a, M + j on its end b, 2M is a zero (padding)."""
-    b, m = muscle_mask.shape
-    node_ids = np.arange(n_max)
-    # (B, N, M): does muscle j touch node i, and through which end
-    at_a = (ends[:, None, :, 0] == node_ids[None, :, None]) & muscle_mask[:, None, :]
-    at_b = (ends[:, None, :, 1] == node_ids[None, :, None]) & muscle_mask[:, None, :]
-    touches = at_a | at_b
-    k = max(int(touches.sum(axis=2).max()), 1)
-    entry = np.where(at_a, np.arange(m)[None, None, :], np.arange(m)[None, None, :] + m)
-    entry = np.where(touches, entry, 2 * m)
-    # stable sort puts each node's incident muscles first, in muscle order (padding last)
-    order = np.argsort(~touches, axis=2, kind="stable")
-    entry = np.take_along_axis(entry, order, axis=2)[:, :, :k]
-    return np.ascontiguousarray(entry.reshape(b, n_max * k)), k
-
-
-def build_creatures(
-    batch: PackedBatch,
-    params: SimParams,
-    steps: np.ndarray,
-    device: str,
-    dtype: torch.dtype,
-    genes: GeneTensors | None = None,
-) -> Creatures:
-    """The constants of the creatures of `batch` (already in the order they are simulated)."""
-
-    def t(x: np.ndarray) -> Tensor:
-        return torch.as_tensor(np.ascontiguousarray(x), device=device, dtype=dtype)
-
-    node_mask = batch.node_mask
-    radius = np.where(node_mask, 0.5 * batch.node_params[:, :, N_SIZE], 0.0)
-    mass = np.where(node_mask, _MASS_FACTOR * radius * radius * radius, 0.0)
-    inv_mass = np.where(node_mask, 1.0 / np.where(node_mask, mass, 1.0), 0.0)
-    ends = batch.muscle_ends.astype(np.int64)
-    mmask = batch.muscle_mask
-    inv_a = np.take_along_axis(inv_mass, ends[:, :, 0], axis=1)
-    inv_b = np.take_along_axis(inv_mass, ends[:, :, 1], axis=1)
-    incidence, k = _incidence(ends, mmask, node_mask.shape[1])
-    # h and its decay per distinct sub-step count, with Python's libm as the kernel computes them
-    counts, inverse = np.unique(steps, return_inverse=True)
-    h = np.array([CONTROL_DT / s for s in counts.tolist()])[inverse]
-    damp = np.array([math.exp((CONTROL_DT / s) * math.log(1.0 - LINEAR_DAMPING)) for s in counts.tolist()])[inverse]
-    mp = batch.muscle_params
-    mmask_t = torch.as_tensor(mmask, device=device)
-    if genes is None:
-        stiffness = t(np.where(mmask, mp[:, :, M_STIFFNESS], 0.0))
-        damping = t(np.where(mmask, mp[:, :, M_DAMPING], 0.0))
-    else:
-        stiffness = torch.where(mmask_t, genes.muscle_params[:, :, M_STIFFNESS], 0.0)
-        damping = torch.where(mmask_t, genes.muscle_params[:, :, M_DAMPING], 0.0)
-    return Creatures(
-        node_mask=torch.as_tensor(node_mask, device=device),
-        radius=t(radius),
-        mass=t(mass),
-        inv_mass=t(inv_mass),
-        friction=t(params.sim[P_GROUND_FRICTION] * batch.node_params[:, :, N_FRICTION]),
-        ends_a=torch.as_tensor(ends[:, :, 0], device=device),
-        ends_b=torch.as_tensor(ends[:, :, 1], device=device),
-        inv_a=t(inv_a),
-        inv_b=t(inv_b),
-        muscle_ok=mmask_t,
-        stiffness=stiffness,
-        damping=damping,
-        incidence=torch.as_tensor(incidence, device=device),
-        degree_width=k,
-        h=t(h[:, None, None]),
-        damp_h=t(damp[:, None, None]),
-    )
-
-
-# -- one integrator sub-step ----------------------------------------------------------------------------
-
-
-def substep(
-    pos: Tensor, vel: Tensor, rest: Tensor, c: Creatures, gravity: float, rounds: ContactPlan | None, skip_idle: bool
-) -> tuple[Tensor, Tensor]:
-    """Advance (B, N, 3) positions and velocities by one sub-step of each creature's own h.
-
-    Order as the kernel: muscle forces and gravity, velocity update with damping, node-node contacts
-    (when `rounds` is given), ground contact and friction, position update and projection.
-    """
-    b, n, _ = pos.shape
-    pa, pb = _gather_rows(pos, c.ends_a), _gather_rows(pos, c.ends_b)
-    va, vb = _gather_rows(vel, c.ends_a), _gather_rows(vel, c.ends_b)
-    d = pb - pa
-    d2 = dot3(d, d)
-    length = torch.sqrt(d2)
-    ok = c.muscle_ok & (length > 1e-9)
-    if torch.is_grad_enabled():  # padded and collapsed muscles: sqrt(0) would leak NaN gradients
-        length = torch.sqrt(torch.where(ok, d2, 1.0))
-    u = d / torch.where(ok, length, 1.0)[..., None]
-    vrel = dot3(vb - va, u)
-    force = -c.stiffness * (length - rest) - c.damping * vrel
-    pull_a = torch.where(ok[..., None], -((force * c.inv_a)[..., None] * u), 0.0)
-    pull_b = torch.where(ok[..., None], (force * c.inv_b)[..., None] * u, 0.0)
-    table = torch.cat([pull_a, pull_b, torch.zeros_like(pull_a[:, :1])], dim=1)
-    pulls = _gather_rows(table, c.incidence).reshape(b, n, c.degree_width, 3)
-    zero = torch.zeros_like(c.radius)
-    acc = torch.stack([zero, torch.where(c.node_mask, zero + gravity, zero), zero], dim=-1)
-    for s in range(c.degree_width):  # each node adds its muscles in muscle order, as the kernel's loop does
-        acc = acc + pulls[:, :, s]
-    vel = (vel + acc * c.h) * c.damp_h
-    if rounds is not None:
-        vel = _node_contacts(pos, vel, c, rounds, skip_idle)
-    vel = _ground(pos, vel, c)
-    pos = pos + vel * c.h
-    y = pos[..., 1]
-    pos = torch.stack([pos[..., 0], torch.where(y < c.radius, c.radius, y), pos[..., 2]], dim=-1)
-    return pos, vel
-
-
-@dataclass(frozen=True)
-class ContactPlan:
-    """The node pairs of a padded width and the rounds they are resolved in (`contact_rounds`)."""
-
-    lower: Tensor  # (P,) long: node i of pair (i, k), i < k, lexicographic
-    upper: Tensor  # (P,) long: node k
-    partner: Tensor  # (R, N) long: each node's partner in each round (itself when idle)
-    entry: Tensor  # (R * N,) long: the pair each node takes part in, per round (P when idle)
-    sign: Tensor  # (R, N, 1): +1 for the pair's node i, -1 for its node k (whose normal is reversed)
-
-    @classmethod
-    def of(cls, n: int, device: str, dtype: torch.dtype) -> ContactPlan:
-        """The plan of width n."""
-        partner = contact_rounds(n)
-        lower, upper = np.triu_indices(n, k=1)
-        pair_of = np.full((n, n), len(lower), dtype=np.int64)
-        pair_of[lower, upper] = pair_of[upper, lower] = np.arange(len(lower))
-        nodes = np.arange(n)[None, :]
-        entry = np.where(partner == nodes, len(lower), pair_of[nodes, partner])
-        sign = np.where(partner > nodes, 1.0, -1.0)[..., None]
-        return cls(
-            lower=torch.as_tensor(lower, device=device),
-            upper=torch.as_tensor(upper, device=device),
-            partner=torch.as_tensor(partner, device=device),
-            entry=torch.as_tensor(entry.reshape(-1), device=device),
-            sign=torch.as_tensor(sign, device=device, dtype=dtype),
-        )
-
-
-def _node_contacts(pos: Tensor, vel: Tensor, c: Creatures, plan: ContactPlan, skip_idle: bool) -> Tensor:
-    """Inelastic node-node contacts plus the contact spring, pair by pair in the kernel's order.
-
-    Positions do not change while contacts are resolved, so each pair's geometry (normal, overlap,
-    spring impulse) is computed once; only the closing speeds are taken round by round."""
-    b, n, _ = pos.shape
-    r_count = plan.partner.shape[0]
-    pi, pk = pos.index_select(1, plan.lower), pos.index_select(1, plan.upper)
-    delta = pk - pi
-    d2 = dot3(delta, delta)
-    reach = c.radius.index_select(1, plan.lower) + c.radius.index_select(1, plan.upper)
-    real = c.node_mask.index_select(1, plan.lower) & c.node_mask.index_select(1, plan.upper)
-    contact = real & (d2 < reach * reach) & (d2 > 1e-18)
-    dist = torch.sqrt(torch.where(contact, d2, 1.0))
-    normal = delta / dist[..., None]
-    w = c.inv_mass.index_select(1, plan.lower) + c.inv_mass.index_select(1, plan.upper)
-    w = torch.where(contact, w, 1.0)
-    spring = CONTACT_OMEGA_H * CONTACT_OMEGA_H * (reach - dist) / (c.h[:, :, 0] * w)
-
-    def per_node(x: Tensor, idle: float | bool) -> Tensor:
-        """(B, R, N, ...) each node's value of its pair in each round (`idle` when it has none)."""
-        padded = torch.cat([x, torch.full_like(x[:, :1], idle)], dim=1)
-        return padded.index_select(1, plan.entry).reshape((b, r_count, n, *x.shape[2:]))
-
-    contact_rn = per_node(contact, False)
-    normal_rn = per_node(normal, 0.0) * plan.sign  # seen from node k the normal points the other way
-    w_rn = per_node(w, 1.0)
-    spring_rn = per_node(spring, 0.0)
-    # skipping idle rounds costs one host sync per sub-step; an idle round is an exact no-op
-    active = contact_rn.any(dim=2).any(dim=0).nonzero().flatten().tolist() if skip_idle else range(r_count)
-    inv = c.inv_mass
-    for r in active:
-        v_other = vel.index_select(1, plan.partner[r])
-        closing = dot3(v_other - vel, normal_rn[:, r])
-        imp = torch.clamp(-closing, min=0.0) / w_rn[:, r] + spring_rn[:, r]
-        dv = (imp * inv)[..., None] * normal_rn[:, r]
-        vel = vel - torch.where(contact_rn[:, r, :, None], dv, 0.0)
-    return vel
-
-
-def _ground(pos: Tensor, vel: Tensor, c: Creatures) -> Tensor:
-    """Stop the approach into the ground (bounce real impacts a little) and apply Coulomb friction."""
-    vx, vy, vz = vel.unbind(-1)
-    hit = (pos[..., 1] <= c.radius) & (vy < 0.0)
-    approach = -vy
-    new_vy = torch.where(approach > BOUNCE_THRESHOLD, GROUND_RESTITUTION * approach, 0.0)
-    tangential = safe_sqrt(vx * vx + vz * vz)
-    slides = hit & (tangential > 0.0)
-    limit = c.friction * approach
-    scale = torch.clamp(1.0 - limit / torch.where(slides, tangential, 1.0), min=0.0)
-    return torch.stack(
-        [torch.where(slides, vx * scale, vx), torch.where(hit, new_vy, vy), torch.where(slides, vz * scale, vz)],
-        dim=-1,
-    )
+__all__ = ["GeneTensors", "Outputs", "contact_rounds", "rollout", "safe_sqrt", "seq_sum"]
 
 
 # -- the rules around the integrator --------------------------------------------------------------------
@@ -641,6 +329,7 @@ def rollout(
     genes: GeneTensors | None = None,
     truncate: int = 0,
     track_progress: bool = False,
+    compiled: bool = False,
 ) -> Outputs:
     """Simulate every creature of `batch` (sorted by descending `steps`) for `params.n_steps` steps.
 
@@ -652,18 +341,22 @@ def rollout(
         truncate: when > 0, the body's state is detached from the graph every `truncate` control steps
             (truncated back-propagation: gradients see only the last window; values do not change).
         track_progress: also accumulate `Outputs.progress`.
+        compiled: run the sub-step through `torch.compile` (`torch_step.compiled_substep`; implies
+            `skip_idle_contacts=False`). Deterministic, but not bit-identical to eager.
     """
     sim = params.sim
-    c = build_creatures(batch, params, steps, device, dtype, genes)
-    ctl = build_controller(batch, params, device, dtype, genes)
-    b, n = c.node_mask.shape
+    b = batch.node_mask.shape[0]
     long = {"device": device, "dtype": torch.long}
     # sub-step k touches the creatures that still have one to do: a prefix, as they are sorted
     max_sub = int(steps.max())
     active = [int((steps > k).sum()) for k in range(max_sub)]
-    heads = {k: c.head(k) for k in set(active)}
+    n = batch.node_mask.shape[1]
     rounds = ContactPlan.of(n, device, dtype) if params.self_collision and n > 1 else None
-    gravity = float(sim[P_GRAVITY])
+    c = build_creatures(batch, params, steps, device, dtype, genes, rounds)
+    heads = {k: c.head(k) for k in set(active)}
+    step_fn = compiled_substep() if compiled else substep
+    skip_idle_contacts = skip_idle_contacts and not compiled
+    ctl = build_controller(batch, params, device, dtype, genes)
 
     np_ = batch.node_params
     rest_pos = np.where(batch.node_mask[:, :, None], np_[:, :, N_X : N_X + 3] + np.array([0.0, 1.0, 0.0]), 0.0)
@@ -700,7 +393,7 @@ def rollout(
     def place(k: Tensor, com: Tensor, prev_angle: Tensor) -> tuple[Tensor, Tensor]:
         if explicit:
             return fixed[torch.clamp(k, max=fixed.shape[0] - 1)], prev_angle
-        u = _gather_rows(rows, torch.clamp(k, max=MAX_PELLETS - 1)[:, None])[:, 0]
+        u = gather_rows(rows, torch.clamp(k, max=MAX_PELLETS - 1)[:, None])[:, 0]
         return spawn_pellet(k, com[:, 0], com[:, 2], body_radius, arena, u, prev_angle)
 
     zero_f = torch.zeros(b, device=device, dtype=dtype)
@@ -716,7 +409,7 @@ def rollout(
     if max_pellets > 0:
         first, angle_prev = place(zero_k, c0, zero_f)
         cur_init = edge_distance(c0[:, 0], c0[:, 2], first[:, 0], first[:, 2], body_radius)
-        slot0 = _onehot(zero_k, MAX_PELLETS) & alive[:, None]
+        slot0 = onehot(zero_k, MAX_PELLETS) & alive[:, None]
         pellet = torch.where(alive[:, None], first, pellet)
         pellet_pos = torch.where(slot0[..., None], first[:, None], pellet_pos)
         pellet_spawn = torch.where(slot0, 0, pellet_spawn)
@@ -766,11 +459,9 @@ def rollout(
         for k in range(max_sub):
             cnt = active[k]
             if cnt == b:
-                new_pos, new_vel = substep(new_pos, new_vel, rest, c, gravity, rounds, skip_idle_contacts)
+                new_pos, new_vel = step_fn(new_pos, new_vel, rest, c, rounds, skip_idle_contacts)
             else:
-                p, q = substep(
-                    new_pos[:cnt], new_vel[:cnt], rest[:cnt], heads[cnt], gravity, rounds, skip_idle_contacts
-                )
+                p, q = step_fn(new_pos[:cnt], new_vel[:cnt], rest[:cnt], heads[cnt], rounds, skip_idle_contacts)
                 new_pos, new_vel = torch.cat([p, new_pos[cnt:]]), torch.cat([q, new_vel[cnt:]])
         t = (step + 1) * CONTROL_DT
 
@@ -811,14 +502,14 @@ def rollout(
             reach = c.radius + PELLET_REACH
             touching = ((dot3(gap, gap) < reach * reach) & c.node_mask).any(dim=1)
             hit = alive & (collected < n_spawned) & touching
-            pellet_collect = torch.where(_onehot(collected, MAX_PELLETS) & hit[:, None], step + 1, pellet_collect)
+            pellet_collect = torch.where(onehot(collected, MAX_PELLETS) & hit[:, None], step + 1, pellet_collect)
             collected = collected + hit.to(torch.long)
             closest = torch.where(hit, math.inf, closest)
             spawn = hit & (n_spawned < max_pellets)
             k = n_spawned
             new, new_angle = place(k, com, angle_prev)
             new_init = edge_distance(com[:, 0], com[:, 2], new[:, 0], new[:, 2], body_radius)
-            slot = _onehot(k, MAX_PELLETS) & spawn[:, None]
+            slot = onehot(k, MAX_PELLETS) & spawn[:, None]
             pellet = torch.where(spawn[:, None], new, pellet)
             angle_prev = torch.where(spawn, new_angle, angle_prev)
             cur_init = torch.where(spawn, new_init, cur_init)
