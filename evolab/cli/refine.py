@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 
 from evolab.cli._db import DEFAULT_DB, DbOption, open_store
-from evolab.cli._output import fail, fail_on, print_json, read_json, stderr, stdout
+from evolab.cli._output import fail, fail_on, print_json, stderr, stdout
+from evolab.cli.simulate import read_genome_file
 from evolab.errors import EvolabError
 
 EPILOG = """Examples:
@@ -51,8 +52,6 @@ def refine_command(
     Gradients follow a smooth stand-in for fitness (progress toward the pellet) on training layouts; the
     result is judged on the run's held-out benchmark layouts and is never worse than the original.
     """
-    from evolab.config import EvolutionConfig
-    from evolab.genome import Genome, validate_genome
 
     if not learning_rate > 0:
         fail(f"--learning-rate: expected a positive number (got {learning_rate:g})")
@@ -64,16 +63,7 @@ def refine_command(
     if _is_genome_file(target):
         if creature is not None:
             fail("--creature: only for a run (TARGET is a genome file)")
-        data = read_json(Path(target))
-        try:
-            cfg = EvolutionConfig.from_preset(preset)
-        except EvolabError as err:
-            fail_on(err)
-        try:
-            genome = Genome.from_dict(data)
-            validate_genome(genome, cfg.constraints)
-        except EvolabError as err:
-            fail_on(err, prefix=target)
+        cfg, genome = read_genome_file(Path(target), preset)
     else:
         from evolab.cli.runs import require_run
 

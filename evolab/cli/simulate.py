@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from evolab.cli._backend import BackendChoice, BackendOption, chosen_backend
 from evolab.cli._output import fail_on, print_json, read_json, stdout
 from evolab.errors import EvolabError
+
+if TYPE_CHECKING:
+    from evolab.config import EvolutionConfig
+    from evolab.genome import Genome
 
 EPILOG = """Examples:
 
@@ -23,6 +27,25 @@ EPILOG = """Examples:
 """
 
 
+def read_genome_file(path: Path, preset: str) -> tuple[EvolutionConfig, Genome]:
+    """The preset's settings and the genome in `path`, checked against the preset's constraints; or exit 2
+    with one line naming the file and what is wrong."""
+    from evolab.config import EvolutionConfig
+    from evolab.genome import Genome, validate_genome
+
+    data = read_json(path)
+    try:
+        cfg = EvolutionConfig.from_preset(preset)
+    except EvolabError as err:
+        fail_on(err)
+    try:
+        genome = Genome.from_dict(data)
+        validate_genome(genome, cfg.constraints)
+    except EvolabError as err:
+        fail_on(err, prefix=str(path))
+    return cfg, genome
+
+
 def simulate_command(
     genome_file: Annotated[Path, typer.Argument(help="Genome JSON file (as written by Genome.to_dict).")],
     seed: Annotated[int, typer.Option(help="Seed of the pellet draws.", min=0)] = 0,
@@ -32,21 +55,13 @@ def simulate_command(
     backend: BackendOption = BackendChoice.auto,
 ) -> None:
     """Simulate one creature and print its fitness, pellets and movement."""
-    from evolab.config import EvolutionConfig
-    from evolab.genome import Genome, validate_genome
     from evolab.physics import simulate
 
-    data = read_json(genome_file)
+    cfg, genome = read_genome_file(genome_file, preset)
     try:
-        cfg = EvolutionConfig.from_preset(preset)
         sim = cfg.sim if duration is None else cfg.sim.replace(duration=duration)
     except EvolabError as err:
         fail_on(err)
-    try:
-        genome = Genome.from_dict(data)
-        validate_genome(genome, cfg.constraints)
-    except EvolabError as err:
-        fail_on(err, prefix=str(genome_file))
     physics = chosen_backend(backend)
     result = simulate([genome], sim, seed=seed, backend=physics)[0]
     document = {

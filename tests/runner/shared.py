@@ -42,6 +42,21 @@ def without_timings(history: list[GenerationStats]) -> list[GenerationStats]:
     return [dataclasses.replace(s, sim_seconds=0.0, host_seconds=0.0) for s in history]
 
 
+def stored_run(run: Run) -> tuple:
+    """Everything a run stored that must be bit-for-bit reproducible: statistics (wall-clock fields
+    zeroed), every generation's results, every kept replay, and the population about to be evaluated."""
+    framed = [run.store.generation_frames(run.id, g) for g in range(run.generation)]
+    return (
+        without_timings(run.history()),
+        [run.results(g) for g in range(run.generation)],
+        [
+            {cid: (f.frames.tobytes(), f.fitness_over_time.tobytes(), f.pellets) for cid, f in frames.items()}
+            for frames in framed
+        ],
+        [g.to_dict() for g in run.population],
+    )
+
+
 def evolab_command(*args: str) -> list[str]:
     """The real entry point, in a fresh interpreter (`python -m evolab ARGS...`)."""
     return [sys.executable, "-m", "evolab", *args]

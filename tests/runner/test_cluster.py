@@ -28,7 +28,7 @@ from evolab.physics.contract import BatchOutputs
 from evolab.physics.pack import pack_batch
 from evolab.physics.simulate import run_batch
 from evolab.runner import Run
-from tests.runner.shared import small_config, without_timings
+from tests.runner.shared import small_config, stored_run
 
 SEED = 17
 TIMEOUT = 20.0  # seconds any cluster may take to start or to be declared gone: a hang, not a slow machine
@@ -51,19 +51,6 @@ def _assert_identical(got: BatchOutputs, expected: BatchOutputs) -> None:
         assert a.dtype == b.dtype, field.name
         assert a.shape == b.shape, field.name
         assert a.tobytes() == b.tobytes(), field.name
-
-
-def _stored(run: Run) -> tuple:
-    framed = [run.store.generation_frames(run.id, g) for g in range(run.generation)]
-    return (
-        without_timings(run.history()),
-        [run.results(g) for g in range(run.generation)],
-        [
-            {cid: (f.frames.tobytes(), f.fitness_over_time.tobytes(), f.pellets) for cid, f in frames.items()}
-            for frames in framed
-        ],
-        [g.to_dict() for g in run.population],
-    )
 
 
 @pytest.mark.parametrize(
@@ -105,17 +92,17 @@ def test_a_run_on_the_cluster_is_the_run_evolved_locally_and_resumes_locally(
     cfg = small_config()
     with Run.create(cfg, tmp_path / "local.db", seed=SEED, backend="cpu") as local:
         local.advance(3)
-        expected = _stored(local)
+        expected = stored_run(local)
         local.advance(1)
-        expected_after_resume = _stored(local)
+        expected_after_resume = stored_run(local)
     with Run.create(cfg, tmp_path / "cluster.db", seed=SEED, backend=cluster) as remote:
         remote.advance(3)
-        assert _stored(remote) == expected
+        assert stored_run(remote) == expected
         assert remote.info().backend == "cpu"
         run_id = remote.id
     with Run.resume(run_id, tmp_path / "cluster.db", backend="cpu") as resumed:  # no force needed
         resumed.advance(1)
-        assert _stored(resumed) == expected_after_resume
+        assert stored_run(resumed) == expected_after_resume
 
 
 def test_a_worker_killed_mid_call_has_its_chunks_rerun_and_the_outputs_are_unchanged() -> None:

@@ -17,23 +17,10 @@ from evolab.runner import Run
 from evolab.runner.analysis import Evaluation, pellet_events, replays_to_store
 from evolab.storage.replay_block import pellet_dicts
 from tests.hooked_backend import HookedBackend
-from tests.runner.shared import small_config, without_timings
+from tests.runner.shared import small_config, stored_run
 
 SEED = 41
 GENERATIONS = 4
-
-
-def _stored(run: Run) -> tuple:
-    framed = [run.store.generation_frames(run.id, g) for g in range(run.generation)]
-    return (
-        without_timings(run.history()),
-        [run.results(g) for g in range(run.generation)],
-        [
-            {cid: (f.frames.tobytes(), f.fitness_over_time.tobytes(), f.pellets) for cid, f in frames.items()}
-            for frames in framed
-        ],
-        [g.to_dict() for g in run.population],
-    )
 
 
 class ChunkedBackend(CpuBackend):
@@ -60,10 +47,10 @@ def test_a_run_evaluated_in_chunks_stores_exactly_the_run_evaluated_whole(tmp_pa
     cfg = small_config(preset)
     with Run.create(cfg, tmp_path / "whole.db", seed=SEED, backend="cpu") as whole:
         whole.advance(GENERATIONS)
-        expected = _stored(whole)
+        expected = stored_run(whole)
     with Run.create(cfg, tmp_path / "chunked.db", seed=SEED, backend=ChunkedBackend(5)) as chunked:
         chunked.advance(GENERATIONS)
-        assert _stored(chunked) == expected
+        assert stored_run(chunked) == expected
     assert any(expected[2])  # replays were kept, so their frames were compared too
 
 
