@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from evolab.cli._backend import BackendChoice, BackendOption, chosen_backend
+from evolab.cli._backend import CLUSTER_HELP, BackendChoice, BackendOption, chosen_backend, cluster_backend
 from evolab.cli._output import fail, fail_on, print_json, stderr, stdout
 
 EPILOG = """Examples:
@@ -46,6 +46,10 @@ def bench_command(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")] = False,
     backend: BackendOption = BackendChoice.auto,
+    cluster: Annotated[
+        str | None,
+        typer.Option("--cluster", help=CLUSTER_HELP + " Each workload also runs locally, for its overhead."),
+    ] = None,
 ) -> None:
     """Measure creature-steps per second and seconds per generation on W1-W3 (and E1 with --e2e)."""
     import tempfile
@@ -62,17 +66,21 @@ def bench_command(
     if api_db is not None and not api_db.is_file():  # refused before minutes of measuring, not after
         fail(f"--api-db {api_db}: no such database")
     n_workers = min(workers or default_workers(), default_workers())
-    physics = chosen_backend(backend, n_workers)
+    physics = cluster_backend(cluster, backend) if cluster else chosen_backend(backend, n_workers)
     on_gpu = physics.name == "cuda" or "cuda" in physics.describe()
     chosen = [w for w in WORKLOADS if w.name in asked] if asked else [w for w in WORKLOADS if on_gpu or not w.gpu_sized]
     if not as_json:
         stderr.print("compiling kernels (cached after the first run)...")
     compile_seconds = warm_up(n_workers)
     results = []
+    moved: list[int] = []
     for w in chosen:
         if not as_json:
             stderr.print(f"running {w.name}: {w.description}...")
         results.append(run_workload(w, n_workers, repeats, backend=physics))
+        if cluster:
+            moved.append(physics.last_call_bytes)  # the workload's last timed call: one generation's
+    local = [run_workload(w, n_workers, repeats) for w in chosen] if cluster else []
     gradients = None
     if physics.name == "torch":
         from evolab.bench import gradient_cost
@@ -109,6 +117,8 @@ def bench_command(
         document = {"workloads": [r.to_dict() for r in results], "compile_seconds": compile_seconds}
         if gradients is not None:
             document["gradient_cost"] = gradients.to_dict()
+        if cluster:
+            document["cluster"] = _cluster_doc(physics, results, local, moved)
         if end_to_end is not None:
             document["end_to_end"] = end_to_end.to_dict()
         if latency is not None:
@@ -132,6 +142,15 @@ def bench_command(
         )
     stdout.print(table)
     stdout.print(f"compile (or cache load) {compile_seconds:.2f} s, not included above")
+    if cluster:
+        for row in _cluster_doc(physics, results, local, moved)["workloads"]:
+            stdout.print(
+                f"{row['name']} on the cluster: {row['creature_steps_per_s_per_worker']:,.0f} creature-steps/s per "
+                f"worker ({row['workers']} workers), {row['overhead_ms_per_generation']:+.1f} ms a generation "
+                f"against local ({row['local_creature_steps_per_s']:,.0f} creature-steps/s here), "
+                f"{row['bytes_per_generation'] / 1e3:,.0f} kB moved"
+            )
+        physics.close()
     if gradients is not None:
         g = gradients
         stdout.print(
@@ -165,3 +184,22 @@ def bench_command(
             f"live updates: {live.samples} generations written by `evolab evolve` reached a WebSocket client "
             f"in p50 {live.p50_s:.2f} s, p95 {live.p95_s:.2f} s, max {live.max_s:.2f} s (target under 2 s)"
         )
+
+
+def _cluster_doc(cluster, on_cluster, local, moved) -> dict:
+    """Each workload on the cluster next to the same workload here: throughput per worker, the extra
+    seconds a generation takes, and the bytes a generation moves."""
+    workers = max(len(cluster.threads()), 1)
+    rows = []
+    for remote, here, sent in zip(on_cluster, local, moved, strict=True):
+        rows.append(
+            {
+                "name": remote.name,
+                "workers": workers,
+                "creature_steps_per_s_per_worker": remote.creature_steps_per_s / workers,
+                "local_creature_steps_per_s": here.creature_steps_per_s,
+                "overhead_ms_per_generation": (remote.seconds_per_generation - here.seconds_per_generation) * 1e3,
+                "bytes_per_generation": sent,
+            }
+        )
+    return {"address": cluster.address, "workloads": rows}

@@ -208,3 +208,24 @@ def test_evolve_on_an_unreachable_cluster_is_one_line_and_exit_2(tmp_path) -> No
     assert result.exit_code == 2
     assert "nonsense://nowhere" in result.stderr
     assert not db.exists()
+
+
+def test_bench_on_a_cluster_reports_throughput_per_worker_and_overhead_against_local(monkeypatch) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from evolab.bench import Workload
+    from evolab.cli.app import app
+
+    monkeypatch.setattr("evolab.bench.WORKLOADS", (Workload("W1", 8, 0.5, "off", "tiny"),))
+    result = CliRunner().invoke(app, ["bench", "--cluster", "local:2", "--repeats", "1", "--json"])
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(result.stdout)
+    (row,) = document["cluster"]["workloads"]
+    assert row["name"] == "W1"
+    assert row["workers"] == 2
+    assert row["creature_steps_per_s_per_worker"] > 0
+    assert row["local_creature_steps_per_s"] > 0
+    assert row["bytes_per_generation"] > 0
+    assert "Dask cluster" in document["machine"]["backend"]
