@@ -16,7 +16,7 @@ import numpy as np
 from evolab.config import GenomeConstraints, NeuralMode, SimConfig
 from evolab.genome.generate import random_genome
 from evolab.physics.backend_cpu import CpuBackend, cpu_name, default_workers
-from evolab.physics.contract import Backend, BatchOutputs, PelletDraws, SimParams
+from evolab.physics.contract import Backend, BatchOutputs, PelletDraws, SimParams, WrappedBackend
 from evolab.physics.pack import PackedBatch, pack_batch
 from evolab.physics.simulate import run_batch
 
@@ -207,21 +207,17 @@ def gradient_cost(creatures: int = 16, window: int = 60, repeats: int = 2) -> Gr
     return GradientCost(creatures, window, *timings)
 
 
-class TimedBackend:
+class TimedBackend(WrappedBackend):
     """A backend that adds up the seconds its calls take (E1's kernel time)."""
 
     def __init__(self, inner: Backend) -> None:
-        self.name = inner.name
-        self._inner = inner
+        super().__init__(inner)
         self.seconds = 0.0
-
-    def describe(self) -> str:
-        return self._inner.describe()
 
     def run(self, batch: PackedBatch, params: SimParams, draws: PelletDraws, record: bool) -> BatchOutputs:
         start = time.perf_counter()
         try:
-            return self._inner.run(batch, params, draws, record)
+            return super().run(batch, params, draws, record)
         finally:
             self.seconds += time.perf_counter() - start
 

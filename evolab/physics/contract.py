@@ -276,3 +276,18 @@ class Backend(Protocol):
     def run(self, batch: PackedBatch, params: SimParams, draws: PelletDraws, record: bool) -> BatchOutputs:
         """Simulate every creature of `batch` for `params.n_steps` control steps."""
         ...
+
+
+class WrappedBackend:
+    """A backend that hands every call to `inner`, under its name: the base of wrappers that time, lock or
+    watch a backend's calls without changing what it computes (a run records the inner backend's name)."""
+
+    def __init__(self, inner: Backend) -> None:
+        self.inner = inner
+        self.name = inner.name
+
+    def describe(self) -> str:
+        return self.inner.describe()
+
+    def run(self, batch: PackedBatch, params: SimParams, draws: PelletDraws, record: bool) -> BatchOutputs:
+        return self.inner.run(batch, params, draws, record)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from evolab.physics.backends import make_backend
-from evolab.physics.contract import Backend, BatchOutputs, PelletDraws, SimParams
+from evolab.physics.contract import Backend, BatchOutputs, PelletDraws, SimParams, WrappedBackend
 from evolab.physics.pack import PackedBatch
 from evolab.server.hub import Hub
 from evolab.server.watch import Watcher
@@ -58,21 +58,17 @@ class ThreadStore:
         return getattr(self._stores.get(), name)
 
 
-class LockedBackend:
+class LockedBackend(WrappedBackend):
     """A backend whose calls take turns: the writer's generations and the replays re-simulated on request
     threads share one compiled kernel and the machine's cores."""
 
     def __init__(self, inner: Backend, lock: threading.Lock) -> None:
-        self.name = inner.name
-        self._inner = inner
+        super().__init__(inner)
         self._lock = lock
-
-    def describe(self) -> str:
-        return self._inner.describe()
 
     def run(self, batch: PackedBatch, params: SimParams, draws: PelletDraws, record: bool) -> BatchOutputs:
         with self._lock:
-            return self._inner.run(batch, params, draws, record)
+            return super().run(batch, params, draws, record)
 
 
 class Backends:
