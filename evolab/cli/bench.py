@@ -81,6 +81,7 @@ def bench_command(
         if cluster:
             moved.append(physics.last_call_bytes)  # the workload's last timed call: one generation's
     local = [run_workload(w, n_workers, repeats) for w in chosen] if cluster else []
+    local_e2e = None
     gradients = None
     if physics.name == "torch":
         from evolab.bench import gradient_cost
@@ -98,6 +99,11 @@ def bench_command(
             if not as_json:
                 stderr.print(f"running E1: {e2e_generations} generations x 100 creatures x 10 s into a new database...")
             end_to_end = run_end_to_end(directory, generations=e2e_generations, workers=n_workers, backend=physics)
+            if cluster and e2e:
+                if not as_json:
+                    stderr.print("running E1 here too, for its throughput per core against the cluster's...")
+                with tempfile.TemporaryDirectory(prefix="evolab-e1-local-") as here:
+                    local_e2e = run_end_to_end(here, generations=e2e_generations, workers=n_workers)
         if api:
             from evolab.errors import StorageError
             from evolab.server.latency import measure_api, measure_live_delay
@@ -119,6 +125,9 @@ def bench_command(
             document["gradient_cost"] = gradients.to_dict()
         if cluster:
             document["cluster"] = _cluster_doc(physics, results, local, moved)
+            if local_e2e is not None:
+                document["cluster"]["end_to_end"] = _cluster_e2e_doc(physics, end_to_end, local_e2e, n_workers)
+            physics.close()
         if end_to_end is not None:
             document["end_to_end"] = end_to_end.to_dict()
         if latency is not None:
@@ -150,7 +159,6 @@ def bench_command(
                 f"against local ({row['local_creature_steps_per_s']:,.0f} creature-steps/s here), "
                 f"{row['bytes_per_generation'] / 1e3:,.0f} kB moved"
             )
-        physics.close()
     if gradients is not None:
         g = gradients
         stdout.print(
@@ -171,6 +179,16 @@ def bench_command(
             f"  database size        {e.database_bytes / 1e6:8.1f} MB  "
             f"({e.database_bytes_per_generation / 1e3:.1f} kB per generation; target under 100 MB)"
         )
+    if local_e2e is not None:
+        row = _cluster_e2e_doc(physics, end_to_end, local_e2e, n_workers)
+        stdout.print(
+            f"E1 on the cluster ({row['cluster_threads']} worker threads) against here ({row['local_threads']} "
+            f"threads): wall {row['cluster_wall_seconds']:.1f} s against {row['local_wall_seconds']:.1f} s, "
+            f"{row['per_thread_ratio_wall']:.0%} of the throughput per core used "
+            f"({row['per_thread_ratio_in_calls']:.0%} counting only the backend calls; target 80 %)"
+        )
+    if cluster:
+        physics.close()
     if latency is not None:
         api_table = Table(title="web API latency over loopback (target: p95 under 100 ms)")
         for column in ("endpoint", "requests", "p50 ms", "p95 ms", "max ms", "bytes"):
@@ -184,6 +202,21 @@ def bench_command(
             f"live updates: {live.samples} generations written by `evolab evolve` reached a WebSocket client "
             f"in p50 {live.p50_s:.2f} s, p95 {live.p95_s:.2f} s, max {live.max_s:.2f} s (target under 2 s)"
         )
+
+
+def _cluster_e2e_doc(cluster, remote, here, local_threads: int) -> dict:
+    """E1 on the cluster and here: the same work, so throughput per core is the inverse of time x cores."""
+    threads = max(sum(cluster.threads().values()), 1)
+    return {
+        "cluster_threads": threads,
+        "local_threads": local_threads,
+        "cluster_wall_seconds": remote.wall_seconds,
+        "local_wall_seconds": here.wall_seconds,
+        "cluster_seconds_in_calls": remote.kernel_seconds,
+        "local_seconds_in_calls": here.kernel_seconds,
+        "per_thread_ratio_wall": (here.wall_seconds * local_threads) / (remote.wall_seconds * threads),
+        "per_thread_ratio_in_calls": (here.kernel_seconds * local_threads) / (remote.kernel_seconds * threads),
+    }
 
 
 def _cluster_doc(cluster, on_cluster, local, moved) -> dict:

@@ -248,7 +248,7 @@ def evolve_command(
     """Evolve creatures and store every generation in the database."""
     from evolab.cli.runs import creature_label
     from evolab.config import EvolutionConfig, preset_names
-    from evolab.errors import ConfigError, EvolabError
+    from evolab.errors import ClusterLost, ConfigError, EvolabError
     from evolab.runner import Run, StopRequest
 
     overrides = _overrides(
@@ -376,6 +376,12 @@ def evolve_command(
                 run.advance(generations, on_generation=on_generation, should_stop=lambda: bool(stop))
     except KeyboardInterrupt:
         stop.request("SIGINT")
+    except ClusterLost as err:
+        run.close()
+        # the run stopped at its last stored generation: say how to go on, there or here
+        on_db = f" --db {db}" if str(db) != str(DEFAULT_DB) else ""
+        resume_here = f"evolab evolve --resume {run.id} --generations {max(target - run.generation, 1)}{on_db}"
+        fail_on(ClusterLost(str(err), hint=f"resume with `{resume_here}` (add --cluster ADDRESS for a cluster)"))
     except EvolabError as err:
         run.close()
         fail_on(err)

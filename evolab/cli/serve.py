@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from evolab.cli._backend import BackendChoice, BackendOption, chosen_backend
+from evolab.cli._backend import CLUSTER_HELP, BackendChoice, BackendOption, chosen_backend, cluster_backend
 from evolab.cli._db import DEFAULT_DB, DbOption
 from evolab.cli._output import EXIT_FAILED, fail, fail_on, stderr
 
@@ -17,6 +17,8 @@ EPILOG = """Examples:
   $ evolab serve --db experiments.db --port 9000
 
   $ evolab serve --host 0.0.0.0       # reachable from other machines: there is no login
+
+  $ evolab serve --cluster tcp://scheduler:8786   # runs advanced here evaluate on a Dask cluster
 """
 
 
@@ -28,6 +30,10 @@ def serve_command(
         int | None, typer.Option("--workers", help="Kernel threads (default: all cores).", min=1)
     ] = None,
     backend: BackendOption = BackendChoice.auto,
+    cluster: Annotated[
+        str | None,
+        typer.Option("--cluster", help=CLUSTER_HELP + " Runs the server advances go there; replays stay here."),
+    ] = None,
 ) -> None:
     """Serve the web UI: watch runs live (CLI runs too), replay creatures, start, advance and fork runs."""
     import socket
@@ -41,21 +47,30 @@ def serve_command(
         fail(f"{db}: is a folder, not a database file")
     from evolab.server.app import LOOPBACK_HOSTS
 
-    physics = chosen_backend(backend, workers)  # one clear line now, not a failed job later
-    loopback = host in LOOPBACK_HOSTS or host.startswith("127.")
-    try:  # on loopback, only this machine's names may address the server (no DNS rebinding)
-        app = create_app(
-            db, workers=workers, backend=physics.name, allowed_hosts=[*LOOPBACK_HOSTS, host] if loopback else None
+    # one clear line now, not a failed job later
+    physics = cluster_backend(cluster, backend) if cluster else chosen_backend(backend, workers)
+    try:
+        loopback = host in LOOPBACK_HOSTS or host.startswith("127.")
+        try:  # on loopback, only this machine's names may address the server (no DNS rebinding)
+            app = create_app(
+                db,
+                workers=workers,
+                backend=physics.name,
+                allowed_hosts=[*LOOPBACK_HOSTS, host] if loopback else None,
+                cluster=physics if cluster else None,
+            )
+        except StorageError as err:
+            fail_on(err)
+        try:  # a taken port is a one-line error, not a uvicorn traceback
+            with socket.create_server((host, port), reuse_port=False):
+                pass
+        except OSError as err:
+            fail(f"cannot listen on {host}:{port} ({err.strerror})", EXIT_FAILED)
+        stderr.print(
+            f"evolab UI on http://{host}:{port}  (database {db}; new runs on {physics.describe()}; Ctrl-C to stop)",
+            highlight=False,
         )
-    except StorageError as err:
-        fail_on(err)
-    try:  # a taken port is a one-line error, not a uvicorn traceback
-        with socket.create_server((host, port), reuse_port=False):
-            pass
-    except OSError as err:
-        fail(f"cannot listen on {host}:{port} ({err.strerror})", EXIT_FAILED)
-    stderr.print(
-        f"evolab UI on http://{host}:{port}  (database {db}; new runs on {physics.describe()}; Ctrl-C to stop)",
-        highlight=False,
-    )
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+    finally:
+        if cluster:
+            physics.close()  # the client, and the workers of a local:N cluster

@@ -1,9 +1,15 @@
-"""The CPU kernel on a Dask cluster: a batch split into chunks, each simulated by `CpuBackend` in a worker
-process, the outputs put back together in order.
+"""The CPU kernel on a Dask cluster: a batch split into chunks, each simulated by `CpuBackend` on a worker,
+the outputs put back together in order.
 
 A creature's result never depends on its batch-mates (DESIGN §4 (a)) nor on the thread count, so the
 joined outputs are bit-identical to `CpuBackend` on the whole batch: the backend is recorded as "cpu",
 and a run evolved on a cluster is the same run as one evolved locally (it resumes locally, unforced).
+
+Each worker holds one long-lived `ChunkEvaluator` (a Dask actor) and the driver calls it directly. A
+generation is one call per worker instead of one scheduled task per chunk: on loopback here a task's round
+trip through the scheduler costs about 11 ms and an actor call about 1.5 ms, next to 10-30 ms of physics a
+generation. What the scheduler would do for lost tasks is done here: a chunk whose worker dies is re-run
+on another worker, and the result is the same because a chunk's outputs depend only on its arguments.
 
 Needs `distributed` (`pip install 'evolab[cluster]'`); it is imported only when this module is.
 """
@@ -11,15 +17,15 @@ Needs `distributed` (`pip install 'evolab[cluster]'`); it is imported only when 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import logging
-import math
 import pickle
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
@@ -27,7 +33,7 @@ import numpy as np
 
 from evolab.errors import BackendUnavailable, ClusterLost
 from evolab.physics.backend_cpu import CpuBackend
-from evolab.physics.contract import BatchOutputs, PelletDraws, SimParams
+from evolab.physics.contract import BatchOutputs, PelletDraws, SimParams, estimated_costs, substeps
 from evolab.physics.pack import PackedBatch
 
 try:
@@ -38,9 +44,12 @@ except ImportError as err:  # pragma: no cover - exercised only without the extr
     ) from None
 
 LOCAL_PREFIX = "local:"
-DEFAULT_CHUNKS_PER_THREAD = 3
-"""Chunks per worker thread: enough that a fast worker takes over a slow one's share, few enough that the
-per-task cost (a few ms of scheduling and transfer) stays small next to the simulation."""
+REFRESH_SECONDS = 1.0
+"""How old the driver's list of workers may be when a call starts: workers that joined since are given an
+evaluator then (workers that left are found by their failed calls, at once)."""
+CHECK_SECONDS = 1.0
+"""While a call waits, how often it asks the scheduler whether the workers it waits on are still there (a
+worker that hangs, rather than dies, is dropped by the scheduler and its chunk re-run)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,11 +58,13 @@ class CallStats:
 
     Attributes:
         calls: backend calls counted.
-        chunks: tasks submitted.
-        creatures: creatures simulated.
-        sent_bytes: pickled size of the chunks' arguments (batch, draws, params, record) sent.
-        received_bytes: pickled size of the outputs received.
+        chunks: chunk evaluations started, re-runs included.
+        creatures: creatures simulated (once each, whatever the re-runs).
+        sent_bytes: size of the chunks' arguments (batch, draws, params) sent, re-runs included.
+        received_bytes: size of the outputs received.
         seconds: wall time of the calls.
+        kernel_seconds: time the workers spent simulating, summed over chunks.
+        reruns: chunks run again because their worker was lost.
     """
 
     calls: int = 0
@@ -62,37 +73,61 @@ class CallStats:
     sent_bytes: int = 0
     received_bytes: int = 0
     seconds: float = 0.0
+    kernel_seconds: float = 0.0
+    reruns: int = 0
 
     def __add__(self, other: CallStats) -> CallStats:
-        return CallStats(
-            self.calls + other.calls,
-            self.chunks + other.chunks,
-            self.creatures + other.creatures,
-            self.sent_bytes + other.sent_bytes,
-            self.received_bytes + other.received_bytes,
-            self.seconds + other.seconds,
-        )
+        return CallStats(*(a + b for a, b in zip(self._values(), other._values(), strict=True)))
+
+    def _values(self) -> tuple:
+        return tuple(getattr(self, name) for name in self.__slots__)
 
     @property
     def bytes(self) -> int:
         return self.sent_bytes + self.received_bytes
 
 
-# The kernel's parallel region is not re-entrant under numba's default (workqueue) threading layer, and a
-# worker with T threads runs up to T tasks at once: each chunk takes the whole worker instead (all T
-# threads in numba), one after another, so a machine has one level of parallelism.
+@dataclass(slots=True)
+class WorkerStats:
+    """What one worker has done for this backend: creatures simulated and seconds spent simulating them."""
+
+    threads: int
+    creatures: int = 0
+    kernel_seconds: float = 0.0
+
+
+class ChunkEvaluator:
+    """Lives on one worker as a Dask actor and simulates the chunks sent to it on all the worker's threads.
+
+    A worker runs its actors' calls one at a time, so each chunk has the whole worker (T numba threads)
+    and a machine has one level of parallelism."""
+
+    def __init__(self) -> None:
+        try:
+            threads = int(distributed.get_worker().state.nthreads)
+        except ValueError:  # not on a worker (a test calling it directly)
+            threads = 1
+        self._backend = CpuBackend(workers=threads)
+
+    def evaluate(self, chunk: bytes) -> bytes:
+        """The pickled chunk's outputs and the seconds the kernel took, pickled.
+
+        A chunk travels as one pickle, not as its dozen arrays: Dask serialises each argument and each
+        array apart, which costs about a millisecond a call here, more than the copy it saves."""
+        batch, params, draws, record = pickle.loads(chunk)
+        start = time.perf_counter()
+        with _KERNEL_LOCK:
+            out = self._backend.run(batch, params, draws, record)
+        return pickle.dumps((out, time.perf_counter() - start), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+# Two evaluators on one worker (two drivers sharing a cluster) must not enter the kernel's parallel region
+# together: it is not re-entrant under numba's default (workqueue) threading layer.
 _KERNEL_LOCK = threading.Lock()
 
 
-def evaluate_chunk(batch: PackedBatch, params: SimParams, draws: PelletDraws, record: bool) -> BatchOutputs:
-    """Simulate one chunk on the worker this runs in, with as many numba threads as the worker has
-    (module-level, so workers import it by name; outside a worker, one thread)."""
-    try:
-        threads = int(distributed.get_worker().state.nthreads)
-    except ValueError:  # not running on a worker
-        threads = 1
-    with _KERNEL_LOCK:
-        return CpuBackend(workers=threads).run(batch, params, draws, record)
+class _WorkerLostError(Exception):
+    """A chunk's worker died or left before answering."""
 
 
 def chunk_draws(draws: PelletDraws, index: slice) -> PelletDraws:
@@ -107,14 +142,30 @@ def chunk_slices(size: int, chunk: int) -> list[slice]:
     return [slice(start, min(start + chunk, size)) for start in range(0, size, chunk)]
 
 
+def balanced_slices(costs: np.ndarray, shares: Sequence[float]) -> list[slice]:
+    """Consecutive slices of a batch whose summed `costs` are about in proportion to `shares`, one per
+    share, in order; a slice may be empty when there are fewer creatures than shares.
+
+    A creature goes to the share whose part of the total its cost's midpoint falls in, so the slices are
+    consecutive and each is within one creature's cost of its share."""
+    cumulative = np.cumsum(np.asarray(costs, dtype=np.float64))
+    if cumulative.size == 0:
+        return [slice(0, 0) for _ in shares]
+    weights = np.asarray(shares, dtype=np.float64)
+    bounds = cumulative[-1] * np.cumsum(weights)[:-1] / weights.sum()
+    owner = np.searchsorted(bounds, cumulative - np.asarray(costs) / 2, side="right")
+    ends = np.cumsum(np.bincount(owner, minlength=len(weights)))
+    return [slice(int(start), int(end)) for start, end in zip(np.concatenate(([0], ends[:-1])), ends, strict=True)]
+
+
 class ClusterBackend:
     """The CPU kernel on every worker of a Dask cluster (results bit-identical to `CpuBackend`).
 
-    Each call splits the batch into chunks (`chunk` creatures, or about `chunks_per_thread` per worker
-    thread), submits one task per chunk under a key unique to the call, and joins the outputs in order.
-    A worker lost mid-call has its tasks recomputed elsewhere by the scheduler from the same key and
-    arguments; a cluster that is gone, or has no worker, for `lost_after` seconds raises `ClusterLost`,
-    as does a call still unfinished after `call_timeout` seconds.
+    Each call splits the batch into one chunk per worker, sized by the worker's threads and balanced by
+    the creatures' estimated costs (or into chunks of `chunk` creatures, handed to workers as they free
+    up), and calls each worker's `ChunkEvaluator`. A chunk whose worker is lost is re-run on another;
+    a cluster that is gone, or has no worker, for `lost_after` seconds raises `ClusterLost`, as does a call
+    still unfinished after `call_timeout` seconds.
     """
 
     name = "cpu"
@@ -126,32 +177,29 @@ class ClusterBackend:
         *,
         cluster: distributed.LocalCluster | None = None,
         chunk: int | None = None,
-        chunks_per_thread: int = DEFAULT_CHUNKS_PER_THREAD,
         lost_after: float = 10.0,
         call_timeout: float = 3600.0,
-        retries: int = 0,
     ) -> None:
+        if not client.direct_to_workers:
+            raise ValueError("the cluster backend calls workers directly: make the client with direct_to_workers=True")
         self._client = client
         self._cluster = cluster
         self.address = address
         self.chunk = chunk
-        self.chunks_per_thread = chunks_per_thread
         self.lost_after = lost_after
         self.call_timeout = call_timeout
-        self.retries = retries  # re-runs after an exception in the task (a lost worker is handled anyway)
         self.last_call: CallStats | None = None
         self.totals = CallStats()
+        self.workers: dict[str, WorkerStats] = {}
+        """Every worker this backend has used, by address, with what it did."""
+        self._evaluators: dict[str, distributed.Actor] = {}
+        self._threads: dict[str, int] = {}
+        self._checked_at = -np.inf
+        self._busy: set[str] = set()
 
     @classmethod
     def connect(
-        cls,
-        address: str,
-        *,
-        timeout: float = 10.0,
-        chunk: int | None = None,
-        chunks_per_thread: int = DEFAULT_CHUNKS_PER_THREAD,
-        call_timeout: float = 3600.0,
-        retries: int = 0,
+        cls, address: str, *, timeout: float = 10.0, chunk: int | None = None, call_timeout: float = 3600.0
     ) -> ClusterBackend:
         """Connect to the scheduler at `address` ("tcp://host:port"), or start `"local:N"`: N worker
         processes of one thread each on loopback, owned (and closed) by the backend.
@@ -159,9 +207,8 @@ class ClusterBackend:
         Args:
             timeout: seconds to reach the scheduler and see a worker; also how long a call waits for a
                 lost scheduler or an empty cluster to come back before raising `ClusterLost`.
-            chunk: creatures per task (default: about `chunks_per_thread` tasks per worker thread).
+            chunk: creatures per chunk (default: one chunk per worker).
             call_timeout: seconds one call may take in all.
-            retries: re-runs of a task that raised (a task whose worker died is re-run regardless).
 
         Raises:
             BackendUnavailable: a malformed or unreachable address, or a cluster without workers.
@@ -170,9 +217,9 @@ class ClusterBackend:
         try:
             if address.startswith(LOCAL_PREFIX):
                 cluster = _local_cluster(address, timeout)
-                client = distributed.Client(cluster, timeout=timeout, set_as_default=False)
+                client = distributed.Client(cluster, timeout=timeout, set_as_default=False, direct_to_workers=True)
             else:
-                client = distributed.Client(address, timeout=timeout, set_as_default=False)
+                client = distributed.Client(address, timeout=timeout, set_as_default=False, direct_to_workers=True)
         except BackendUnavailable:
             raise
         except Exception as err:  # any failure to connect is reported the same way
@@ -188,17 +235,14 @@ class ClusterBackend:
             raise BackendUnavailable(
                 f"dask cluster {address!r}: no worker joined within {timeout:g} s ({_reason(err)})"
             ) from None
-        backend = cls(
+        return cls(
             client,
             str(client.scheduler.address) if cluster is not None else address,
             cluster=cluster,
             chunk=chunk,
-            chunks_per_thread=chunks_per_thread,
             lost_after=timeout,
             call_timeout=call_timeout,
-            retries=retries,
         )
-        return backend
 
     @property
     def client(self) -> distributed.Client:
@@ -209,6 +253,10 @@ class ClusterBackend:
     def last_call_bytes(self) -> int:
         """Bytes shipped by the last call, both ways (0 before any)."""
         return self.last_call.bytes if self.last_call is not None else 0
+
+    def busy_workers(self) -> list[str]:
+        """The workers simulating a chunk for this backend right now."""
+        return sorted(self._busy)
 
     def threads(self) -> dict[str, int]:
         """{worker address: threads} as the scheduler sees it now.
@@ -233,88 +281,158 @@ class ClusterBackend:
         )
 
     def run(self, batch: PackedBatch, params: SimParams, draws: PelletDraws, record: bool) -> BatchOutputs:
+        if batch.size == 0:
+            return CpuBackend(1).run(batch, params, draws, record)
         start = time.perf_counter()
         deadline = time.monotonic() + self.call_timeout
-        threads = self._wait_for_threads()
-        size = self.chunk or max(1, math.ceil(batch.size / (self.chunks_per_thread * threads)))
-        # One id per call: a chunk's key names its call and position, so a re-run after a lost worker is the
-        # scheduler recomputing that key, and two calls never share (or reuse the result of) a task.
-        call = uuid.uuid4().hex
-        futures, sent = [], 0
-        for i, index in enumerate(chunk_slices(batch.size, size)):
-            # Everything a chunk needs travels in its task (params are a few hundred bytes): data scattered
-            # once would live on one worker only, and could not be recomputed if that worker died.
-            args = (batch.take(index), params, chunk_draws(draws, index), record)
-            sent += len(pickle.dumps(args, protocol=5))
-            futures.append(
-                self._client.submit(evaluate_chunk, *args, key=f"evolab-chunk-{call}-{i}", retries=self.retries)
-            )
-        parts = self._gather(futures, deadline)
-        received = sum(len(pickle.dumps(part, protocol=5)) for part in parts)
-        del futures  # released: the workers drop the outputs
-        self.last_call = CallStats(1, len(parts), batch.size, sent, received, time.perf_counter() - start)
+        evaluators = self._ready_evaluators(refresh=False)
+        if self.chunk:
+            slices = chunk_slices(batch.size, self.chunk)
+        else:
+            costs = estimated_costs(batch, substeps(batch, params.min_substeps))
+            slices = [s for s in balanced_slices(costs, [self._threads[w] for w in evaluators]) if s.stop > s.start]
+        chunks = [
+            pickle.dumps((batch.take(s), params, chunk_draws(draws, s), record), protocol=pickle.HIGHEST_PROTOCOL)
+            for s in slices
+        ]
+        call = _Call(chunks)
+        while True:
+            try:
+                self._client.sync(self._dispatch, evaluators, call, deadline)
+            except ClusterLost:
+                raise
+            except Exception as err:
+                if self._client.status == "running":
+                    raise  # the kernel's own error, reported as it is
+                raise ClusterLost(f"dask cluster {self.address}: the call was lost ({_reason(err)})") from None
+            if not call.pending:
+                break
+            evaluators = self._ready_evaluators(refresh=True)  # every worker that had one was lost
+        parts = call.outputs
+        self.last_call = CallStats(
+            calls=1,
+            chunks=len(chunks) + call.reruns,
+            creatures=batch.size,
+            sent_bytes=sum(len(chunk) for chunk in chunks) + call.resent_bytes,
+            received_bytes=call.received_bytes,
+            seconds=time.perf_counter() - start,
+            kernel_seconds=call.kernel_seconds,
+            reruns=call.reruns,
+        )
         self.totals = self.totals + self.last_call
         return parts[0] if len(parts) == 1 else BatchOutputs.concat(parts)
 
-    def _wait_for_threads(self) -> int:
-        """The cluster's thread count, waiting up to `lost_after` s for the scheduler and one worker."""
+    async def _dispatch(self, evaluators: dict[str, distributed.Actor], call: _Call, deadline: float) -> None:
+        """Run `call`'s pending chunks on `evaluators`, one chunk at a time per worker, in the client's event
+        loop. A chunk whose worker is lost goes back to the front of the queue; returns with chunks still
+        pending only when every worker of `evaluators` was lost."""
+        evaluators = dict(evaluators)
+        idle = deque(evaluators)
+        running: dict[asyncio.Task, tuple[int, str]] = {}
+        checked = time.monotonic()
+        while call.pending or running:
+            while call.pending and idle:
+                i, worker = call.pending.popleft(), idle.popleft()
+                running[asyncio.ensure_future(_evaluate(evaluators[worker], call.chunks[i]))] = (i, worker)
+                self._busy.add(worker)
+            if not running:
+                return
+            wait = min(CHECK_SECONDS, deadline - time.monotonic())
+            if wait <= 0:
+                _cancel(running)
+                raise ClusterLost(f"dask cluster {self.address}: the call took over {self.call_timeout:g} s")
+            done, _ = await asyncio.wait(running, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
+            lost: set[str] = set()
+            for task in done:
+                i, worker = running.pop(task)
+                self._busy.discard(worker)
+                try:
+                    answer = task.result()
+                except _WorkerLostError:
+                    lost.add(worker)
+                    call.rerun(i)
+                    continue
+                out, seconds = pickle.loads(answer)
+                call.received_bytes += len(answer)
+                call.outputs[i] = out
+                call.kernel_seconds += seconds
+                stats = self.workers.setdefault(worker, WorkerStats(self._threads.get(worker, 1)))
+                stats.creatures += out.fitness.size
+                stats.kernel_seconds += seconds
+                idle.append(worker)
+            if not done and time.monotonic() - checked >= CHECK_SECONDS:
+                checked = time.monotonic()
+                present = await self._present_workers()
+                for task, (i, worker) in list(running.items()):
+                    if worker not in present:  # dropped by the scheduler (it stopped answering)
+                        task.cancel()
+                        del running[task]
+                        self._busy.discard(worker)
+                        lost.add(worker)
+                        call.rerun(i)
+            for worker in lost:
+                self._forget(worker)
+                evaluators.pop(worker, None)
+
+    async def _present_workers(self) -> set[str]:
+        """The workers the scheduler knows now; `ClusterLost` when it does not answer in `lost_after` s."""
+        try:
+            return set(await asyncio.wait_for(self._client.scheduler.ncores(), self.lost_after))
+        except Exception as err:
+            raise ClusterLost(f"dask cluster {self.address}: the scheduler does not answer ({_reason(err)})") from None
+
+    def _ready_evaluators(self, *, refresh: bool) -> dict[str, distributed.Actor]:
+        """An evaluator on every worker, with the worker list re-read when asked or older than
+        `REFRESH_SECONDS`; waits up to `lost_after` s for a worker, then raises `ClusterLost`."""
+        if not refresh and self._evaluators and time.monotonic() - self._checked_at < REFRESH_SECONDS:
+            return self._evaluators
         given_up = time.monotonic() + self.lost_after
         while True:
-            reason = "it has no worker"
-            if self._client.status == "running":
-                threads = sum(self.threads().values())  # raises ClusterLost when the scheduler is silent
-                if threads:
-                    return threads
-            else:
-                reason = f"the client is {self._client.status}"
+            threads = self.threads() if self._client.status == "running" else {}
+            for worker in set(self._evaluators) - set(threads):
+                self._forget(worker)
+            self._threads = {worker: int(n) for worker, n in threads.items()}
+            self._start_evaluators([w for w in threads if w not in self._evaluators])
+            if self._evaluators:
+                self._checked_at = time.monotonic()
+                return self._evaluators
             if time.monotonic() > given_up:
+                reason = (
+                    "it has no worker" if self._client.status == "running" else f"the client is {self._client.status}"
+                )
                 raise ClusterLost(f"dask cluster {self.address}: {reason} (waited {self.lost_after:g} s)")
             time.sleep(0.1)
 
-    def _gather(self, futures: list[distributed.Future], deadline: float) -> list[BatchOutputs]:
-        """The futures' outputs in order, once all are done, checking on the cluster while it waits: raises
-        `ClusterLost` when the scheduler or every worker has been gone for `lost_after` s, or at `deadline`."""
-        remaining = [len(futures)]
-        all_done = threading.Event()
-        lock = threading.Lock()
-
-        def one_done(_: distributed.Future) -> None:  # also called for a future cancelled or failed
-            with lock:
-                remaining[0] -= 1
-                if remaining[0] == 0:
-                    all_done.set()
-
-        for future in futures:
-            future.add_done_callback(one_done)
-        down_since: float | None = None
-        while not all_done.wait(0.25):
-            now = time.monotonic()
-            if now > deadline:
-                raise ClusterLost(f"dask cluster {self.address}: the call took over {self.call_timeout:g} s")
-            healthy = self._client.status == "running" and self._has_workers()
-            down_since = None if healthy else (down_since or now)
-            if down_since is not None and now - down_since > self.lost_after:
-                raise ClusterLost(
-                    f"dask cluster {self.address}: no scheduler or worker for {self.lost_after:g} s "
-                    f"(client {self._client.status})"
+    def _start_evaluators(self, workers: list[str]) -> None:
+        """A `ChunkEvaluator` on each of `workers`, pinned there (never moved to another worker by the
+        scheduler); a worker that cannot start one in `lost_after` s is left without."""
+        if not workers:
+            return
+        with self._client.as_current():  # the actor handles bind to this client, not a default one
+            futures = {
+                worker: self._client.submit(
+                    ChunkEvaluator,
+                    actor=True,
+                    workers=[worker],
+                    allow_other_workers=False,
+                    pure=False,
+                    key=f"evolab-evaluator-{uuid.uuid4().hex}",
                 )
-        # one gather for all (batched per worker), rather than a round trip per chunk
-        try:
-            return list(self._client.gather(futures))
-        except (asyncio.CancelledError, concurrent.futures.CancelledError) as err:
-            # futures are cancelled when the client loses its scheduler
-            raise ClusterLost(f"dask cluster {self.address}: the call was lost ({_reason(err)})") from None
-        except distributed.KilledWorker as err:
-            raise ClusterLost(f"dask cluster {self.address}: a chunk's workers kept dying ({_reason(err)})") from None
+                for worker in workers
+            }
+            for worker, future in futures.items():
+                try:
+                    self._evaluators[worker] = future.result(timeout=self.lost_after)
+                except Exception:  # the worker left meanwhile, or is stuck: the next refresh tries again
+                    future.release()
 
-    def _has_workers(self) -> bool:
-        try:
-            return bool(self.threads())
-        except ClusterLost:
-            return False
+    def _forget(self, worker: str) -> None:
+        self._evaluators.pop(worker, None)
+        self._threads.pop(worker, None)
 
     def close(self) -> None:
         """Close the client, and the local cluster this backend started (idempotent)."""
+        self._evaluators.clear()
         with contextlib.suppress(Exception):  # a client whose scheduler is gone may fail to say goodbye
             self._client.close(timeout=self.lost_after)
         if self._cluster is not None:
@@ -329,6 +447,47 @@ class ClusterBackend:
         self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
     ) -> None:
         self.close()
+
+
+@dataclass(slots=True)
+class _Call:
+    """The chunks of one `ClusterBackend.run` call and where their evaluation stands."""
+
+    chunks: list[bytes]
+    """Each chunk's arguments (batch, params, draws, record), pickled."""
+    outputs: list[Any] = field(default_factory=list)
+    pending: deque[int] = field(default_factory=deque)
+    kernel_seconds: float = 0.0
+    reruns: int = 0
+    resent_bytes: int = 0
+    received_bytes: int = 0
+
+    def __post_init__(self) -> None:
+        self.outputs = [None] * len(self.chunks)
+        self.pending = deque(range(len(self.chunks)))
+
+    def rerun(self, i: int) -> None:
+        """Chunk `i` lost its worker: first in line again."""
+        self.pending.appendleft(i)
+        self.reruns += 1
+        self.resent_bytes += len(self.chunks[i])
+
+
+async def _evaluate(evaluator: distributed.Actor, chunk: bytes) -> bytes:
+    """One chunk on one evaluator; `_WorkerLostError` when its worker cannot be reached or is gone."""
+    try:
+        return await evaluator.evaluate(chunk)
+    except RuntimeError as err:  # the handle knows its worker was lost
+        if "lost" in str(err).lower():
+            raise _WorkerLostError(str(err)) from None
+        raise
+    except OSError as err:  # "Unable to contact Actor's worker", a closed comm
+        raise _WorkerLostError(_reason(err)) from None
+
+
+def _cancel(running: dict[asyncio.Task, Any]) -> None:
+    for task in running:
+        task.cancel()
 
 
 def _local_cluster(address: str, timeout: float) -> distributed.LocalCluster:
@@ -349,7 +508,8 @@ def _local_cluster(address: str, timeout: float) -> distributed.LocalCluster:
         "scheduler_kwargs": {"dashboard": False, "dashboard_address": "127.0.0.1:0"},
         "silence_logs": logging.ERROR,
         # numba sizes its thread pool from this at import: one thread per worker, not one per core
-        "env": {"NUMBA_NUM_THREADS": "1"},
+        # no statistical profiler sampling every 10 ms: it takes the GIL from the event loop mid-call
+        "env": {"NUMBA_NUM_THREADS": "1", "DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False"},
         "death_timeout": timeout,
     }
     return distributed.LocalCluster(**options)

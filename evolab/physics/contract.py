@@ -147,13 +147,17 @@ def substeps(batch: PackedBatch, min_substeps: int) -> np.ndarray:
     )
 
 
-def costliest_first(batch: PackedBatch, steps: np.ndarray) -> np.ndarray:
-    """(B,) int64 the batch's creatures by descending estimated cost (sub-steps x (muscles + node pairs)),
-    ties in batch order: the order backends hand creatures to their threads, so the costliest start first
-    and similar ones run side by side. Results never depend on it."""
+def estimated_costs(batch: PackedBatch, steps: np.ndarray) -> np.ndarray:
+    """(B,) int64 each creature's estimated cost per control step: sub-steps x (muscles + node pairs)."""
     n = batch.n_nodes.astype(np.int64)
-    cost = steps * (batch.n_muscles + n * (n + 1) // 2) + batch.n_muscles
-    return np.argsort(-cost, kind="stable").astype(np.int64)
+    return steps * (batch.n_muscles + n * (n + 1) // 2) + batch.n_muscles
+
+
+def costliest_first(batch: PackedBatch, steps: np.ndarray) -> np.ndarray:
+    """(B,) int64 the batch's creatures by descending `estimated_costs`, ties in batch order: the order
+    backends hand creatures to their threads, so the costliest start first and similar ones run side by
+    side. Results never depend on it."""
+    return np.argsort(-estimated_costs(batch, steps), kind="stable").astype(np.int64)
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,10 +246,16 @@ class BatchOutputs:
             f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(cls) if f.name not in _RECORDED
         }
         if recorded:
-            width = max(p.frames.shape[2] for p in parts)
-            joined["frames"] = np.concatenate(
-                [np.pad(p.frames, ((0, 0), (0, 0), (0, width - p.frames.shape[2]), (0, 0))) for p in parts]
+            first = parts[0].frames
+            frames = np.zeros(
+                (sum(len(p.frames) for p in parts), first.shape[1], max(p.frames.shape[2] for p in parts), 3),
+                dtype=first.dtype,
             )
+            start = 0
+            for p in parts:  # copied into place: np.pad then np.concatenate copies every frame twice
+                frames[start : start + len(p.frames), :, : p.frames.shape[2]] = p.frames
+                start += len(p.frames)
+            joined["frames"] = frames
             joined["fitness_over_time"] = np.concatenate([p.fitness_over_time for p in parts])
         else:
             joined["frames"] = parts[0].frames[:0]

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from evolab.config import EvolutionConfig
-from evolab.errors import BackendMismatch, ConfigError, RunBusy, StorageError
+from evolab.errors import BackendMismatch, ClusterLost, ConfigError, RunBusy, StorageError
 from evolab.genetics import evolve_step
 from evolab.genome import initial_population
 from evolab.genome.batch import GenomeBatch
@@ -244,7 +244,9 @@ class Run:
                     break
                 done.append(self._step(on_generation))
             status = "completed" if len(done) == generations else "stopped"
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, ClusterLost):
+            # a clean boundary: nothing of the interrupted generation was stored, and the population of
+            # the last stored one is kept below, so the run resumes there (a lost cluster evaluated it)
             status = "stopped"
             raise
         finally:

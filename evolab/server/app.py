@@ -15,6 +15,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from evolab import __version__
 from evolab.errors import EvolabError
 from evolab.physics.backends import make_backend
+from evolab.physics.contract import Backend
 from evolab.server.hub import Hub
 from evolab.server.routes import creatures, defaults, live, presets, runs
 from evolab.server.state import ServerState
@@ -39,6 +40,7 @@ def create_app(
     poll_interval: float = 0.25,
     static_dir: Path | None = STATIC_DIR,
     allowed_hosts: Sequence[str] | None = None,
+    cluster: Backend | None = None,
 ) -> FastAPI:
     """The evolab web app for one database file (created if missing).
 
@@ -52,6 +54,8 @@ def create_app(
         allowed_hosts: host names requests may address (the Host header) and WebSocket pages may come
             from (the Origin header); None allows any. `evolab serve` on a loopback address allows only
             loopback names, so a web page elsewhere cannot reach the API through DNS rebinding.
+        cluster: a backend that advances the runs recorded as "cpu" instead of the local kernel (a
+            `ClusterBackend`: `evolab serve --cluster`); its owner closes it.
 
     Raises:
         StorageError: the file cannot be used as an evolab database.
@@ -63,7 +67,12 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state = ServerState.start(
-            db, Hub(asyncio.get_running_loop()), workers=workers, poll_interval=poll_interval, backend=backend
+            db,
+            Hub(asyncio.get_running_loop()),
+            workers=workers,
+            poll_interval=poll_interval,
+            backend=backend,
+            cluster=cluster,
         )
         app.state.evolab = state  # what `evolab.server.deps` hands the routes
         try:

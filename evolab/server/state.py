@@ -73,12 +73,14 @@ class LockedBackend(WrappedBackend):
 
 class Backends:
     """The server's physics backends by name, made on first use, all behind one lock; `default` is the
-    one `evolab serve --backend` chose for new runs."""
+    one `evolab serve --backend` chose for new runs, and `cluster` (`evolab serve --cluster`) the one that
+    advances the runs recorded as "cpu" in its place (it is bit-identical to the local kernel)."""
 
-    def __init__(self, default: str, workers: int | None) -> None:
+    def __init__(self, default: str, workers: int | None, cluster: Backend | None = None) -> None:
         self._workers = workers
         self._lock = threading.Lock()
         self._made: dict[str, Backend] = {}
+        self.cluster = cluster
         self.default = self.get(default)
 
     def get(self, name: str | None) -> Backend:
@@ -90,6 +92,15 @@ class Backends:
             self._made.setdefault(inner.name, LockedBackend(inner, self._lock))
             self._made.setdefault(name, self._made[inner.name])
         return self._made[name]
+
+    def for_runs(self, name: str | None) -> Backend:
+        """The backend the writer advances a run recorded as `name` on: the cluster for "cpu" runs when
+        there is one (its only user, so it needs no lock), else `get(name)`. Replays stay local: one
+        creature is quicker here than a round trip."""
+        local = self.get(name)
+        if self.cluster is not None and local.name == self.cluster.name:
+            return self.cluster
+        return local
 
 
 @dataclass
@@ -105,15 +116,22 @@ class ServerState:
 
     @classmethod
     def start(
-        cls, db: Path, hub: Hub, *, workers: int | None, poll_interval: float, backend: str = "auto"
+        cls,
+        db: Path,
+        hub: Hub,
+        *,
+        workers: int | None,
+        poll_interval: float,
+        backend: str = "auto",
+        cluster: Backend | None = None,
     ) -> ServerState:
         """Open the read connections and start the writer and the watcher over `db`, both publishing to
         `hub` (see `evolab.server.create_app` for the arguments)."""
-        backends = Backends(backend, workers)
+        backends = Backends(backend, workers, cluster)
         state = cls(
             db=db,
             stores=ReadStores(db),
-            worker=Worker(db, hub.publish, backends=backends.get),
+            worker=Worker(db, hub.publish, backends=backends.for_runs),
             watcher=Watcher(db, hub.publish, poll_interval),
             hub=hub,
             backends=backends,

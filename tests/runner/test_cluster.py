@@ -5,9 +5,13 @@ Every cluster here lives on 127.0.0.1 and every wait is bounded."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import json
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -105,11 +109,11 @@ def test_a_run_on_the_cluster_is_the_run_evolved_locally_and_resumes_locally(
         assert stored_run(resumed) == expected_after_resume
 
 
-def test_a_worker_killed_mid_call_has_its_chunks_rerun_and_the_outputs_are_unchanged() -> None:
-    batch = pack_batch(_genomes(24, seed=5))
-    cfg = evolab.SimConfig(duration=4.0)
+def test_a_worker_killed_mid_call_costs_one_chunk_rerun_and_the_outputs_are_unchanged() -> None:
+    batch = pack_batch(_genomes(80, seed=5))
+    cfg = evolab.SimConfig(duration=20.0)
     expected = run_batch(batch, cfg, SEED)
-    with ClusterBackend.connect("local:2", timeout=TIMEOUT, chunk=2) as backend:
+    with ClusterBackend.connect("local:2", timeout=TIMEOUT) as backend:
         pids = backend.client.run(os.getpid)
         run_batch(batch.take(slice(0, 2)), cfg, SEED, backend=backend)  # both workers have loaded the kernel
         killed: dict[str, float] = {}
@@ -117,12 +121,11 @@ def test_a_worker_killed_mid_call_has_its_chunks_rerun_and_the_outputs_are_uncha
         def kill_a_busy_worker() -> None:
             deadline = time.monotonic() + TIMEOUT
             while time.monotonic() < deadline:
-                busy = [w for w, keys in backend.client.processing().items() if keys and w in pids]
-                if busy:
+                if busy := backend.busy_workers():
                     os.kill(pids[busy[0]], signal.SIGKILL)
                     killed[busy[0]] = time.monotonic()
                     return
-                time.sleep(0.01)
+                time.sleep(0.001)
 
         killer = threading.Thread(target=kill_a_busy_worker)
         killer.start()
@@ -132,18 +135,26 @@ def test_a_worker_killed_mid_call_has_its_chunks_rerun_and_the_outputs_are_uncha
         assert killed
         assert next(iter(killed.values())) < finished  # it died while the call was in flight
         _assert_identical(got, expected)
-        assert _chunk_runs(backend) > 1 + 12  # the warm-up chunk and the call's 12, and the killed one's re-runs
+        stats = backend.last_call
+        assert stats is not None
+        assert (stats.chunks, stats.reruns) == (3, 1)  # one chunk per worker, and the killed one's again
 
 
-def _chunk_runs(backend: ClusterBackend) -> int:
-    """How many times the scheduler has handed a chunk to a worker."""
-
-    def count(dask_scheduler: distributed.Scheduler) -> int:
-        return sum(
-            1 for t in dask_scheduler.transition_log if str(t[0]).startswith("evolab-chunk-") and t[2] == "processing"
-        )
-
-    return backend.client.run_on_scheduler(count)
+def test_a_worker_that_joins_is_given_work() -> None:
+    with ClusterBackend.connect("local:1", timeout=TIMEOUT) as backend:
+        batch = pack_batch(_genomes(12))
+        cfg = evolab.SimConfig(duration=0.5)
+        run_batch(batch, cfg, SEED, backend=backend)
+        assert len(backend.workers) == 1
+        backend._cluster.scale(2)
+        backend.client.wait_for_workers(2, timeout=TIMEOUT)
+        deadline = time.monotonic() + TIMEOUT
+        while len(backend.workers) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)  # the worker list is re-read once a second at most
+            _assert_identical(run_batch(batch, cfg, SEED, backend=backend), run_batch(batch, cfg, SEED))
+        assert len(backend.workers) == 2
+        assert backend.last_call is not None
+        assert backend.last_call.chunks == 2
 
 
 def test_a_stopped_cluster_makes_the_next_call_fail_plainly() -> None:
@@ -160,6 +171,36 @@ def test_a_stopped_cluster_makes_the_next_call_fail_plainly() -> None:
     assert isinstance(caught.value, EvolabError)
     assert backend.address in str(caught.value)
     backend.close()
+
+
+def test_a_cluster_stopped_mid_run_stops_the_run_at_its_last_stored_generation_and_it_resumes(
+    tmp_path: Path,
+) -> None:
+    cfg = small_config()
+    with Run.create(cfg, tmp_path / "local.db", seed=SEED, backend="cpu") as local:
+        local.advance(5)
+        expected = stored_run(local)
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    )
+    backend = ClusterBackend.connect(cluster.scheduler_address, timeout=3.0)
+
+    def stop_the_cluster_after_generation_1(report) -> None:
+        if report.stats.generation == 1:
+            cluster.close()
+
+    db = tmp_path / "cluster.db"
+    with Run.create(cfg, db, seed=SEED, backend=backend) as remote:
+        with pytest.raises(ClusterLost):
+            remote.advance(5, on_generation=stop_the_cluster_after_generation_1)
+        run_id = remote.id
+        assert remote.generation == 2
+        assert remote.info().status == "stopped"
+    backend.close()
+    with Run.resume(run_id, db, backend="cpu") as resumed:
+        assert resumed.generation == 2
+        resumed.advance(3)
+        assert stored_run(resumed) == expected
 
 
 @pytest.mark.parametrize("address", ["tcp://127.0.0.1:1", "local:0", "local:two", "nonsense://nowhere"])
@@ -229,3 +270,110 @@ def test_bench_on_a_cluster_reports_throughput_per_worker_and_overhead_against_l
     assert row["local_creature_steps_per_s"] > 0
     assert row["bytes_per_generation"] > 0
     assert "Dask cluster" in document["machine"]["backend"]
+
+
+def _dask(command: str, *args: str) -> subprocess.Popen:
+    """`dask scheduler` or `dask worker` as its own process group on loopback (one numba thread a worker)."""
+    env = {**os.environ, "NUMBA_NUM_THREADS": "1"}
+    return subprocess.Popen(
+        [sys.executable, "-m", f"distributed.cli.dask_{command}", "--host", "127.0.0.1", "--no-dashboard", *args],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+
+
+def _scheduler_address(scheduler_file: Path) -> str:
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        with contextlib.suppress(FileNotFoundError, json.JSONDecodeError):
+            return json.loads(scheduler_file.read_text())["address"]
+        time.sleep(0.1)
+    raise AssertionError("the dask scheduler did not start")
+
+
+def _evolab(*args: str) -> list[str]:
+    return [sys.executable, "-m", "evolab", *args]
+
+
+def test_evolve_on_a_separate_scheduler_and_workers_survives_losing_them_and_resumes_locally(tmp_path: Path) -> None:
+    settings = ["--preset", "quick", "--population", "16", "--duration", "1", "--seed", "8"]
+    generations = 300
+    scheduler_file = tmp_path / "scheduler.json"
+    scheduler = _dask("scheduler", "--port", "0", "--scheduler-file", str(scheduler_file))
+    workers = None
+    try:
+        address = _scheduler_address(scheduler_file)
+        workers = _dask("worker", "--scheduler-file", str(scheduler_file), "--nworkers", "2", "--nthreads", "1")
+        db = tmp_path / "cluster.db"
+        evolve = subprocess.Popen(
+            _evolab("evolve", *settings, "-g", str(generations), "--cluster", address, "--db", str(db)),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert evolve.stdout is not None
+        first = evolve.stdout.readline()  # one generation evaluated on the cluster and stored
+        assert first.startswith("gen"), first
+        for process in (workers, scheduler):  # the whole cluster goes away mid-run
+            os.killpg(process.pid, signal.SIGKILL)
+        _out, err = evolve.communicate(timeout=60)
+    finally:
+        for process in (workers, scheduler):
+            if process is not None and process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+    assert evolve.returncode == 1, err
+    (line,) = [line for line in err.splitlines() if "dask cluster" in line]
+    assert address in line
+    assert "resume with" in err
+
+    from evolab.storage import Store
+
+    with Store(db) as store:
+        (run,) = store.list_runs()
+        stored = run.generation_count
+    assert 1 <= stored < generations
+    resumed = subprocess.run(
+        _evolab("evolve", "--resume", run.id, "-g", str(generations - stored), "--db", str(db)),
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr
+    local = subprocess.run(
+        _evolab("evolve", *settings, "-g", str(generations), "--backend", "cpu", "--db", str(tmp_path / "local.db")),
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert local.returncode == 0, local.stderr
+    results = []
+    for path in (db, tmp_path / "local.db"):
+        with Store(path) as store:
+            (run,) = store.list_runs()
+            results.append([[(r.creature_id, r.fitness) for r in store.results(run.id, g)] for g in range(generations)])
+    assert results[0] == results[1]
+
+
+def test_serve_with_a_cluster_advances_cpu_runs_there_and_they_are_the_runs_evolved_locally(
+    cluster: ClusterBackend, tmp_path: Path
+) -> None:
+    from evolab.server import create_app
+    from tests.server.shared import TestClient, advance, create_run
+    from tests.server.shared import small_config as server_config
+
+    app = create_app(tmp_path / "served.db", workers=1, poll_interval=0.05, static_dir=None, cluster=cluster)
+    calls = cluster.totals.calls
+    with TestClient(app) as client:
+        run = create_run(client, backend="cpu", seed=SEED)
+        assert advance(client, run["id"], 2)["generation_count"] == 2
+        pages = [client.get(f"/api/runs/{run['id']}/generations/{g}").json() for g in range(2)]
+    served = [[(card["id"], card["fitness"]) for card in page["creatures"]] for page in pages]
+    assert cluster.totals.calls > calls  # the generations were evaluated on the cluster
+    with Run.create(server_config(), tmp_path / "local.db", seed=SEED, backend="cpu") as local:
+        local.advance(2)
+        assert served == [[(r.creature_id, r.fitness) for r in local.results(g)] for g in range(2)]
+
+
+def test_serve_on_an_unreachable_cluster_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from evolab.cli.app import app
+
+    db = tmp_path / "runs.db"
+    result = CliRunner().invoke(app, ["serve", "--cluster", "nonsense://nowhere", "--db", str(db)])
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines()[0].startswith("error: dask cluster 'nonsense://nowhere'")
+    assert not db.exists()
