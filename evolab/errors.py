@@ -35,6 +35,12 @@ class GenomeError(InvalidInput):
     """A genome is malformed or breaks its constraints (names the field and the value)."""
 
 
+class AlreadyImported(InvalidInput):
+    """The record being imported was imported into this database already (nothing was written)."""
+
+    http_status = 409
+
+
 class ConfigError(InvalidInput):
     """A configuration value, preset or config file is invalid."""
 

@@ -90,6 +90,7 @@ def run_summary(run: RunInfo) -> dict[str, Any]:
         "backend": run.backend,
         "parent_run_id": run.parent_run_id,
         "fork_generation": run.fork_generation,
+        "imported_from": None if run.origin is None else {"source": run.origin.source, "id": run.origin.source_id},
     }
 
 
@@ -265,6 +266,11 @@ def show_command(run_id: RunArgument, as_json: JsonOption = False, db: DbOption 
         ),
         ("seed", str(run.seed)),
         ("physics", f"{run.backend} backend (results are bit-exact on it)"),
+        *(
+            [("imported", f"from {run.origin.source} (its id {run.origin.source_id}); re-simulation is evolab's")]
+            if run.origin is not None
+            else []
+        ),
         (
             "created",
             f"{format_time(run.created_at)}  (updated {format_time(run.updated_at)}, evolab {run.evolab_version})",

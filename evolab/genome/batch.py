@@ -17,6 +17,7 @@ from typing import overload
 import numba as nb
 import numpy as np
 
+from evolab.errors import GenomeError
 from evolab.genome.genes import (
     ACTIVATIONS,
     HSL,
@@ -67,10 +68,25 @@ class GenomeBatch(Sequence[Genome]):
     """The genomes as objects, made on first use and kept (a run reads its population several times)."""
 
     @classmethod
-    def of(cls, genomes: Sequence[Genome]) -> GenomeBatch:
-        """The batch of these genomes, in order (itself when it already is one)."""
+    def of(cls, genomes: Sequence[Genome], *, out_of_range_ok: bool = False) -> GenomeBatch:
+        """The batch of these genomes, in order (itself when it already is one).
+
+        Args:
+            genomes: the genomes.
+            out_of_range_ok: accept genomes flagged `Genome.out_of_range` (storage writes imported ones
+                as they are); packing and the GA never do, so such a genome is never simulated or bred.
+
+        Raises:
+            GenomeError: a flagged genome, unless `out_of_range_ok`; the message names the creature and
+                the value out of range.
+        """
         if isinstance(genomes, GenomeBatch):
             return genomes
+        if not out_of_range_ok and (flagged := next((g for g in genomes if g.out_of_range is not None), None)):
+            raise GenomeError(
+                f"creature {flagged.id!r} is outside evolab's ranges ({flagged.out_of_range}): it was imported as "
+                "it was and can be replayed from its stored frames, not simulated or bred"
+            )
         # one pass for the integer and one for the float columns: a generation converts once per step
         ints = np.array(
             [(g.generation, g.survival_streak, g.n_nodes, g.n_muscles, *_network_columns(g.neural)) for g in genomes],

@@ -61,6 +61,10 @@ class Genome:
         survival_streak: consecutive generations this exact genome survived as an elite.
         parent_ids: () random, (parent,) clone, (p1, p2) crossover.
         neural: the neural genome, or None for an oscillator creature.
+        out_of_range: None for a genome within evolab's ranges; for one imported as it was although
+            they refuse it (the original app made such genomes), the first value out of range. Such a
+            genome is stored, shown and replayed from its stored frames, but never simulated or bred:
+            `GenomeBatch.of`, which packing and the GA go through, refuses it with this message.
         n_nodes: number of nodes (rows of node_params).
         n_muscles: number of muscles (rows of muscle_params).
     """
@@ -75,6 +79,7 @@ class Genome:
     survival_streak: int = 0
     parent_ids: tuple[str, ...] = ()
     neural: NeuralGenome | None = None
+    out_of_range: str | None = None
     # derived, kept as plain slots: a generation reads them several hundred times
     n_nodes: int = dataclasses.field(init=False, repr=False)
     n_muscles: int = dataclasses.field(init=False, repr=False)

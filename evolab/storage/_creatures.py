@@ -64,9 +64,11 @@ class GenomeArchive:
         return numbers
 
     def add(self, cur: sqlite3.Cursor, pk: int, born: int, genomes: Sequence[Genome]) -> None:
-        """Store the genomes not stored yet as one batch (batch number = `born`)."""
+        """Store the genomes not stored yet as one batch (batch number = `born`), and which of them are
+        flagged out of evolab's ranges (`Genome.out_of_range`, imported genomes only)."""
         numbers = self.numbers(cur, pk)
-        batch = GenomeBatch.of(genomes)
+        flagged = {g.id: g.out_of_range for g in genomes if g.out_of_range is not None}
+        batch = GenomeBatch.of(genomes, out_of_range_ok=bool(flagged))
         new = [i for i, cid in enumerate(batch.ids) if cid not in numbers]
         if not new:
             return
@@ -110,6 +112,12 @@ class GenomeArchive:
             rows,
         )
         numbers.update(zip(ids, range(first, first + count), strict=True))
+        if flagged:
+            new_ids = set(ids)
+            cur.executemany(
+                "INSERT INTO flagged_genomes (run_pk, creature_no, problem) VALUES (?, ?, ?)",
+                [(pk, numbers[cid], problem) for cid, problem in flagged.items() if cid in new_ids],
+            )
 
     def genomes(self, cur: sqlite3.Cursor, pk: int, run_id: str, creature_ids: Sequence[str]) -> list[Genome]:
         """The stored genomes of these creatures, in the order asked (birth state).
@@ -121,8 +129,10 @@ class GenomeArchive:
             return []
         rows = rows_for_ids(
             cur,
-            "SELECT creature_id(c.id), creature_id(c.parent1), creature_id(c.parent2), c.born, c.slot "
+            # flagged genomes (imported runs only) come along: one primary-key probe per creature
+            "SELECT creature_id(c.id), creature_id(c.parent1), creature_id(c.parent2), c.born, c.slot, f.problem "
             "FROM wanted CROSS JOIN creatures c "
+            "LEFT JOIN flagged_genomes f ON f.run_pk = c.run_pk AND f.creature_no = c.no "
             "WHERE c.run_pk = ? AND c.id = wanted.id",
             pk,
             creature_ids,
@@ -147,7 +157,7 @@ class GenomeArchive:
             else:
                 genomes = genomes_from_content(self._content(cur, pk, batch, blob), slots, identities)
             for m, genome in zip(members, genomes, strict=True):
-                decoded[m[0]] = genome
+                decoded[m[0]] = genome if m[5] is None else genome.replace(out_of_range=m[5])
         return [decoded[c] for c in creature_ids]
 
     def _content(self, cur: sqlite3.Cursor, pk: int, batch: int, blob: bytes) -> bytes:

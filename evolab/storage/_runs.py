@@ -12,14 +12,21 @@ import time
 from datetime import UTC, datetime
 
 from evolab.config import EvolutionConfig
-from evolab.errors import EvolabError, GenerationNotStored, InvalidInput, InvalidStoredSettings, RunNotFound
-from evolab.storage.records import RUN_STATUSES, RunInfo
+from evolab.errors import (
+    AlreadyImported,
+    EvolabError,
+    GenerationNotStored,
+    InvalidInput,
+    InvalidStoredSettings,
+    RunNotFound,
+)
+from evolab.storage.records import RUN_STATUSES, RunInfo, RunOrigin
 from evolab.storage.settings import upgrade_settings
 
 _COLUMNS = (
     "pk, id, name, config, seed, status, created_at, updated_at, generation_count, best_fitness, best_creature, "
     "best_generation, longest_creature, longest_streak, longest_generation, parent_run_id, fork_generation, "
-    "evolab_version, writer_pid, best_pellets, settings_version, backend"
+    "evolab_version, writer_pid, best_pellets, settings_version, backend, origin, origin_id, origin_settings"
 )
 
 
@@ -78,19 +85,33 @@ def insert_run(
     fork_generation: int | None,
     created_at: float | None,
     backend: str = "cpu",
+    origin: RunOrigin | None = None,
 ) -> tuple[int, str]:
-    """Register a new run (status "created"); its (pk, id). A taken `run_id` is replaced by a new one."""
+    """Register a new run (status "created"); its (pk, id). A taken `run_id` is replaced by a new one.
+
+    Raises:
+        AlreadyImported: `origin` names a record another run of the database was imported from.
+    """
     from evolab import __version__
     from evolab.storage.settings import SETTINGS_VERSION
 
+    if origin is not None:
+        twin = cur.execute(
+            "SELECT id FROM runs WHERE origin = ? AND origin_id = ?", (origin.source, origin.source_id)
+        ).fetchone()
+        if twin is not None:
+            raise AlreadyImported(
+                f"run {origin.source_id!r} ({origin.source}) was imported already, as {twin[0]!r}; nothing was written",
+                hint=f"`evolab show {twin[0]}` shows it; `evolab delete {twin[0]} --yes` first to import it again",
+            )
     now = time.time()
     rid = run_id or new_run_id(now)
     while cur.execute("SELECT 1 FROM runs WHERE id = ?", (rid,)).fetchone():
         rid = new_run_id(now)
     cur.execute(
         "INSERT INTO runs (id, name, config, seed, status, created_at, updated_at, parent_run_id, "
-        "fork_generation, evolab_version, settings_version, backend) "
-        "VALUES (?, ?, ?, ?, 'created', ?, ?, ?, ?, ?, ?, ?)",
+        "fork_generation, evolab_version, settings_version, backend, origin, origin_id, origin_settings) "
+        "VALUES (?, ?, ?, ?, 'created', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             rid,
             name or rid,
@@ -103,6 +124,9 @@ def insert_run(
             __version__,
             SETTINGS_VERSION,
             backend,
+            None if origin is None else origin.source,
+            None if origin is None else origin.source_id,
+            None if origin is None else json.dumps(origin.settings, separators=(",", ":")),
         ),
     )
     return cur.lastrowid, rid
@@ -198,6 +222,7 @@ def _run_from_row(row: tuple) -> RunInfo:
         writer_pid=row[18],
         best_pellets=row[19],
         backend=row[21],
+        origin=None if row[22] is None else RunOrigin(row[22], row[23], json.loads(row[24] or "{}")),
     )
 
 
@@ -210,6 +235,7 @@ def copy_history(cur: sqlite3.Cursor, src: int, dst: int, generation: int) -> No
         ("creatures", "born <= :g"),
         ("results", "generation <= :g"),
         ("replays", "generation <= :g"),
+        ("flagged_genomes", "creature_no IN (SELECT no FROM creatures WHERE run_pk = :src AND born <= :g)"),
     ):
         columns = [r[1] for r in cur.execute(f"PRAGMA table_info({table})").fetchall()]
         others = ", ".join(c for c in columns if c != "run_pk")
@@ -226,6 +252,11 @@ def truncate(cur: sqlite3.Cursor, pk: int, generation: int) -> None:
     """Forget every generation from `generation` on, and what only they needed."""
     cur.execute("DELETE FROM generations WHERE run_pk = ? AND generation >= ?", (pk, generation))
     cur.execute("DELETE FROM checkpoints WHERE run_pk = ? AND generation > ?", (pk, generation))
+    cur.execute(
+        "DELETE FROM flagged_genomes WHERE run_pk = ? AND creature_no IN "
+        "(SELECT no FROM creatures WHERE run_pk = ? AND born > ?)",
+        (pk, pk, generation),
+    )
     cur.execute("DELETE FROM creatures WHERE run_pk = ? AND born > ?", (pk, generation))
     cur.execute("DELETE FROM genome_batches WHERE run_pk = ? AND batch > ?", (pk, generation))
     cur.execute(

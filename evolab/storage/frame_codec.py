@@ -119,13 +119,21 @@ def _frame_planes(frames, axis_quanta):
     return _byte_planes(z, largest)
 
 
-def raw_replays(replays: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[RawReplay]:
-    """Quantise and delta-code replays of (F, n, 3) frames and (F,) fitness values (the same F for all)."""
+def raw_replays(
+    replays: Sequence[tuple[np.ndarray, np.ndarray]],
+    *,
+    quanta: tuple[float, float, float] = POSITION_QUANTA,
+    fitness_quantum: float = FITNESS_QUANTUM,
+) -> list[RawReplay]:
+    """Quantise and delta-code replays of (F, n, 3) frames and (F,) fitness values (the same F for all).
+
+    `quanta` and `fitness_quantum` are stored with each replay: imported frames already rounded to
+    millimetres keep every value on a 0.001 grid."""
     if not replays:
         return []
     fitness = np.stack([np.asarray(f, dtype=np.float64) for _, f in replays])
-    f_planes, f_width = _delta_planes(fitness, np.full(len(replays), FITNESS_QUANTUM))
-    axis_quanta = np.array(POSITION_QUANTA)
+    f_planes, f_width = _delta_planes(fitness, np.full(len(replays), fitness_quantum))
+    axis_quanta = np.array(quanta)
     out = []
     for i, (frames, _) in enumerate(replays):
         n_frames, n, _ = frames.shape
@@ -134,8 +142,8 @@ def raw_replays(replays: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[RawRep
             RawReplay(
                 n_frames,
                 n,
-                POSITION_QUANTA,
-                FITNESS_QUANTUM,
+                tuple(quanta),
+                fitness_quantum,
                 bytes([width]) + planes.tobytes(),
                 bytes([f_width]) + f_planes[:, i].tobytes(),
             )

@@ -93,7 +93,7 @@ def _lay_out(streams, lengths):
 
 def batch_content(genomes: Sequence[Genome]) -> bytes:
     """The uncompressed bytes of a batch (without ids and parent ids)."""
-    batch = GenomeBatch.of(genomes)
+    batch = GenomeBatch.of(genomes, out_of_range_ok=True)  # flags are stored beside it (`flagged_genomes`)
     count = len(batch)
     header = np.zeros(count, dtype=_HEADER)
     header["n_nodes"] = batch.n_nodes

@@ -283,12 +283,37 @@ def _v5_backends(cur: sqlite3.Cursor) -> None:
     cur.execute("ALTER TABLE runs ADD COLUMN backend TEXT NOT NULL DEFAULT 'cpu'")
 
 
+def _v6_origins(cur: sqlite3.Cursor) -> None:
+    """Runs brought from elsewhere say where from: `origin` names the source ("original-app": the
+    original browser app's IndexedDB), `origin_id` the record's id there (so a second import of the
+    same record is refused) and `origin_settings` what the source stored that evolab has no setting
+    for (JSON). `flagged_genomes` lists the creatures whose genomes, imported as they were, are outside
+    evolab's ranges, with the first value out of range: they are kept and replayed, never simulated or
+    bred. Runs made by evolab have NULL origins and no flagged genomes."""
+    _execute_all(
+        cur,
+        """
+        ALTER TABLE runs ADD COLUMN origin TEXT;
+        ALTER TABLE runs ADD COLUMN origin_id TEXT;
+        ALTER TABLE runs ADD COLUMN origin_settings TEXT;
+        CREATE INDEX runs_by_origin ON runs(origin, origin_id) WHERE origin IS NOT NULL;
+        CREATE TABLE flagged_genomes (
+            run_pk INTEGER NOT NULL REFERENCES runs(pk) ON DELETE CASCADE,
+            creature_no INTEGER NOT NULL,
+            problem TEXT NOT NULL,
+            PRIMARY KEY (run_pk, creature_no)
+        ) WITHOUT ROWID
+        """,
+    )
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Cursor], None], ...] = (
     _v1_initial,
     _v2_replay_blocks,
     _v3_trials_and_benchmark,
     _v4_settings_versions,
     _v5_backends,
+    _v6_origins,
 )
 """MIGRATIONS[k] takes a database from version k to k + 1."""
 LATEST_VERSION = len(MIGRATIONS)

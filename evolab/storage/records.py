@@ -17,6 +17,23 @@ RUN_STATUSES = ("created", "running", "stopped", "completed", "failed")
 
 
 @dataclass(frozen=True, slots=True)
+class RunOrigin:
+    """Where an imported run came from (None on a run evolab made).
+
+    Attributes:
+        source: what made it: "original-app" (the original browser app's IndexedDB).
+        source_id: the run's id there; a second import of the same record is refused.
+        settings: what the source stored that evolab has no setting for, JSON-safe (for "original-app":
+            `unmapped`, the configuration keys with no evolab counterpart and their values; `config`,
+            the configuration as the app stored it; and the run record's histories as stored).
+    """
+
+    source: str
+    source_id: str
+    settings: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class RunInfo:
     """One run as stored.
 
@@ -49,6 +66,8 @@ class RunInfo:
     backend: str = "cpu"
     """The physics backend the run is evolved on ("cpu", "cuda" or "torch"): its results are bit-exact on
     that backend, so resuming and re-simulating replays use it too."""
+    origin: RunOrigin | None = None
+    """Where the run was imported from (None: evolab made it)."""
 
     @property
     def best_by_benchmark(self) -> bool:
@@ -311,6 +330,7 @@ class RunRows:
     replays: tuple[ReplayRow, ...]
     checkpoints: tuple[CheckpointRow, ...]
     backend: str = "cpu"
+    origin: RunOrigin | None = None
 
 
 def process_alive(pid: int) -> bool:

@@ -469,30 +469,53 @@ class Store:
         creature and longest survivor are recomputed from the results.
 
         Raises:
+            AlreadyImported: the run's `origin` names a record another run was imported from.
             StorageError: the database cannot be written.
         """
-        _runs.check_status(rows.status)
+        return self.import_runs([rows])[0]
+
+    def import_runs(self, runs: Sequence[RunRows]) -> list[RunInfo]:
+        """Write several whole runs in one transaction, in order: all of them are stored, or nothing.
+
+        As `import_run`; a run whose `parent_run_id` is the `run_id` of a run written before it in
+        `runs` names that run's id as stored (it may have had to take another).
+
+        Raises:
+            AlreadyImported: a run's `origin` names a record another run was imported from.
+            StorageError: the database cannot be written.
+        """
+        for rows in runs:
+            _runs.check_status(rows.status)
+        stored: dict[str, str] = {}
         with self.transaction() as cur:
-            pk, rid = _runs.insert_run(
-                cur, rows.config, rows.seed, name=rows.name, run_id=rows.run_id, parent_run_id=rows.parent_run_id,
-                fork_generation=rows.fork_generation, created_at=rows.created_at, backend=rows.backend,
-            )  # fmt: skip
-            by_birth: dict[int, list[Genome]] = {}
-            for creature in rows.creatures:
-                by_birth.setdefault(creature.born, []).append(creature.genome)
-            for born in sorted(by_birth):
-                self._archive.add(cur, pk, born, by_birth[born])
-            numbers = self._archive.numbers(cur, pk)
-            now = time.time()
-            for generation in rows.generations:
-                _generations.insert_generation(
-                    cur, pk, generation.stats, RankedResults.of(generation.results), numbers, now
-                )
-            _replays.insert_replay_rows(cur, pk, numbers, rows.replays)
-            _checkpoints.insert_checkpoint_rows(cur, pk, numbers, rows.checkpoints)
-            cur.execute(
-                "UPDATE runs SET status = ?, generation_count = ?, updated_at = ? WHERE pk = ?",
-                (rows.status, len(rows.generations), now, pk),
-            )
-            _runs.recompute_records(cur, pk)
-            return _runs.get_run(cur, rid)
+            infos = []
+            for rows in runs:
+                info = self._insert_rows(cur, rows, stored.get(rows.parent_run_id or "", rows.parent_run_id))
+                stored[rows.run_id] = info.id
+                infos.append(info)
+            return infos
+
+    def _insert_rows(self, cur: sqlite3.Cursor, rows: RunRows, parent_run_id: str | None) -> RunInfo:
+        pk, rid = _runs.insert_run(
+            cur, rows.config, rows.seed, name=rows.name, run_id=rows.run_id, parent_run_id=parent_run_id,
+            fork_generation=rows.fork_generation, created_at=rows.created_at, backend=rows.backend,
+            origin=rows.origin,
+        )  # fmt: skip
+        by_birth: dict[int, list[Genome]] = {}
+        for creature in rows.creatures:
+            by_birth.setdefault(creature.born, []).append(creature.genome)
+        for born in sorted(by_birth):
+            self._archive.add(cur, pk, born, by_birth[born])
+        numbers = self._archive.numbers(cur, pk)
+        now = time.time()
+        for generation in rows.generations:
+            results = RankedResults.of(generation.results)
+            _generations.insert_generation(cur, pk, generation.stats, results, numbers, now)
+        _replays.insert_replay_rows(cur, pk, numbers, rows.replays)
+        _checkpoints.insert_checkpoint_rows(cur, pk, numbers, rows.checkpoints)
+        cur.execute(
+            "UPDATE runs SET status = ?, generation_count = ?, updated_at = ? WHERE pk = ?",
+            (rows.status, len(rows.generations), now, pk),
+        )
+        _runs.recompute_records(cur, pk)
+        return _runs.get_run(cur, rid)

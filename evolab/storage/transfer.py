@@ -3,13 +3,13 @@
 The document (format "evolab-run", version 2):
 
     {"format": "evolab-run", "version": 2, "evolab_version": "0.1.0",
-     "run": {id, name, seed, status, created_at, config, parent_run_id, fork_generation, backend},
+     "run": {id, name, seed, status, created_at, config, parent_run_id, fork_generation, backend[, origin]},
      "generations": [{generation, best, average, worst, median, p10, p25, p75, p90, disqualified, pellets,
                       node_counts, avg_nodes, avg_muscles, sim_seed, sim_seconds, host_seconds,
                       benchmark_fitness, benchmark_pellets, benchmark_creature,
                       "results": [{creature_id, rank, fitness, pellets, disqualified, survival_streak,
                                    distance, displacement, fitness_std, trial_pellets}, ...]}, ...],
-     "creatures": [{creature_id, born, genome: Genome.to_dict()}, ...],
+     "creatures": [{creature_id, born, genome: Genome.to_dict()[, out_of_range]}, ...],
      "frames": [{generation, creature_id, reason, frames, fitness, pellets}, ...],
      "checkpoints": [{generation, population: [{creature_id, survival_streak}], rng_state}, ...]}
 
@@ -19,6 +19,11 @@ it was. Export, import and export again give the same document, up to the run's 
 (before trials and the benchmark) are read too: their runs evaluated one trial and had no benchmark. A
 document's version says which settings version its configuration is in (`evolab.storage.settings`), so
 a new settings version needs a new document version.
+
+A run imported from elsewhere (`evolab.storage.original`) carries `run.origin` ({source, source_id,
+settings}) and, on each creature whose genome is outside evolab's ranges, `out_of_range` (the first value
+out of range): such genomes are imported as they are and flagged again, never refused. Both keys appear
+only on such runs, so every other export reads as before.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ from evolab.storage.records import (
     GenerationStats,
     ReplayRow,
     RunInfo,
+    RunOrigin,
     RunRows,
 )
 from evolab.storage.settings import upgrade_settings
@@ -65,6 +71,12 @@ class _Doc(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
 
 
+class _OriginDoc(_Doc):
+    source: str = Field(min_length=1)
+    source_id: str = Field(min_length=1)
+    settings: dict[str, Any]
+
+
 class _RunDoc(_Doc):
     id: str = Field(min_length=1)
     name: str = Field(min_length=1)
@@ -75,6 +87,7 @@ class _RunDoc(_Doc):
     parent_run_id: str | None
     fork_generation: int | None = Field(ge=0)
     backend: Literal["cpu", "cuda", "torch"] = "cpu"  # exports before backends ran on the CPU kernel
+    origin: _OriginDoc | None = None
 
 
 class _ResultDoc(_Doc):
@@ -118,6 +131,7 @@ class _CreatureDoc(_Doc):
     creature_id: str = Field(min_length=1)
     born: int = Field(ge=0)
     genome: dict[str, Any]
+    out_of_range: str | None = None
 
 
 class _FramesDoc(_Doc):
@@ -212,10 +226,26 @@ def export_run(store: Store, run_id: str) -> dict[str, Any]:
             "parent_run_id": info.parent_run_id,
             "fork_generation": info.fork_generation,
             "backend": info.backend,
+            **(
+                {}
+                if info.origin is None
+                else {
+                    "origin": {
+                        "source": info.origin.source,
+                        "source_id": info.origin.source_id,
+                        "settings": info.origin.settings,
+                    }
+                }
+            ),
         },
         "generations": generations,
         "creatures": [
-            {"creature_id": c.creature_id, "born": c.born, "genome": g.to_dict()}
+            {
+                "creature_id": c.creature_id,
+                "born": c.born,
+                "genome": g.to_dict(),
+                **({} if g.out_of_range is None else {"out_of_range": g.out_of_range}),
+            }
             for c, g in zip(creatures, genomes, strict=True)
         ],
         "frames": [
@@ -327,9 +357,14 @@ def parse_document(document: Any) -> RunDocument:
             raise TransferError(f"{where}.born: {c.born} is after the last generation ({n_generations - 1})")
         try:
             genome = Genome.from_dict(c.genome)
-            validate_genome(genome, config.constraints)
         except EvolabError as err:
             raise TransferError(f"{where}.genome: {err}") from None
+        try:
+            validate_genome(genome, config.constraints)
+        except EvolabError as err:
+            if c.out_of_range is None:  # only a genome imported as it was may be outside the ranges
+                raise TransferError(f"{where}.genome: {err}") from None
+            genome = genome.replace(out_of_range=str(err))
         if genome.id != c.creature_id:
             raise TransferError(f"{where}.genome.id: {genome.id!r} differs from creature_id {c.creature_id!r}")
         born[c.creature_id] = c.born
@@ -407,6 +442,11 @@ def parse_document(document: Any) -> RunDocument:
         seen_checkpoints.add(c.generation)
         for j, m in enumerate(c.population):
             known(m.creature_id, c.generation, f"{where}.population[{j}].creature_id")
+            if genomes[m.creature_id].out_of_range is not None:
+                raise TransferError(
+                    f"{where}.population[{j}].creature_id: {m.creature_id!r} is outside evolab's ranges and "
+                    "cannot be bred or simulated"
+                )
         try:
             np.random.default_rng().bit_generator.state = c.rng_state
         except (TypeError, ValueError, KeyError) as err:
@@ -449,6 +489,9 @@ def import_run(store: Store, document: Any) -> RunInfo:
             parent_run_id=run.parent_run_id,
             fork_generation=run.fork_generation,
             backend=run.backend,
+            origin=None
+            if run.origin is None
+            else RunOrigin(run.origin.source, run.origin.source_id, dict(run.origin.settings)),
             creatures=parsed.creatures,
             generations=parsed.generations,
             replays=parsed.replays,

@@ -19,7 +19,10 @@ from evolab.storage.settings import SETTINGS_VERSION
 
 DATA = Path(__file__).parent / "data"
 KEPT_DATABASES = sorted(DATA.glob("v*.db"))
-TABLES = {"runs", "generations", "genome_batches", "creatures", "results", "replays", "checkpoints", "presets"}
+TABLES = {
+    "runs", "generations", "genome_batches", "creatures", "results", "replays", "checkpoints", "presets",
+    "flagged_genomes",
+}  # fmt: skip
 
 
 def pragma(path: Path, name: str) -> object:
@@ -35,9 +38,9 @@ def files_in(folder: Path) -> dict[str, bytes]:
 
 
 def test_a_new_file_gets_the_latest_schema_and_evolabs_application_id(store: Store) -> None:
-    assert LATEST_VERSION == 5
-    assert store.schema_version == 5
-    assert pragma(store.path, "user_version") == 5
+    assert LATEST_VERSION == 6
+    assert store.schema_version == 6
+    assert pragma(store.path, "user_version") == 6
     assert pragma(store.path, "application_id") == APPLICATION_ID == 0x45564F4C
     with closing(sqlite3.connect(store.path)) as conn:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
