@@ -14,7 +14,7 @@ from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from evolab.errors import ConfigError
+from evolab.errors import ConfigError, PresetNotFound
 
 NeuralMode = Literal["off", "hybrid", "pure"]
 PelletMode = Literal["shared", "per_creature"]
@@ -232,7 +232,7 @@ class EvolutionConfig(_Config):
             ConfigError: unknown preset name or invalid values.
         """
         if name not in preset_names():
-            raise ConfigError(f"unknown preset {name!r} (choose from {', '.join(preset_names())})")
+            raise PresetNotFound(f"unknown preset {name!r} (choose from {', '.join(preset_names())})")
         text = resources.files("evolab.presets").joinpath(f"{name}.toml").read_text()
         return cls.from_mapping(_merge(tomllib.loads(text), overrides), source=f"preset {name!r}")
 
@@ -285,7 +285,7 @@ def preset_description(name: str) -> str:
         ConfigError: unknown preset name.
     """
     if name not in preset_names():
-        raise ConfigError(f"unknown preset {name!r} (choose from {', '.join(preset_names())})")
+        raise PresetNotFound(f"unknown preset {name!r} (choose from {', '.join(preset_names())})")
     text = resources.files("evolab.presets").joinpath(f"{name}.toml").read_text()
     for line in text.splitlines():
         if line.startswith("#"):
@@ -304,5 +304,5 @@ def resolve_preset(name: str, saved: Mapping[str, EvolutionConfig], overrides: M
     if name in preset_names():
         return EvolutionConfig.from_preset(name, **overrides)
     if name not in saved:
-        raise ConfigError(f"unknown preset {name!r} (choose from {', '.join([*preset_names(), *saved])})")
+        raise PresetNotFound(f"unknown preset {name!r} (choose from {', '.join([*preset_names(), *saved])})")
     return saved[name].replace(**overrides)

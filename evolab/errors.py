@@ -112,7 +112,12 @@ class DatabaseUnavailable(StorageError):
 
 
 class BackendUnavailable(ConfigError):
-    """The physics backend asked for cannot run here (no usable GPU, or its extra is not installed)."""
+    """The physics backend asked for cannot run here (no usable GPU, or its extra is not installed).
+
+    To the API a conflict with the server as it is (409), not a malformed value: the same request is
+    valid on a server with a GPU."""
+
+    http_status = 409
 
 
 class BackendMismatch(InvalidInput):

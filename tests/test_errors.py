@@ -25,7 +25,7 @@ from evolab import errors
         (errors.CorruptData, 1, 500),
         (errors.DatabaseUnavailable, 1, 503),
         (errors.StorageError, 1, 409),
-        (errors.BackendUnavailable, 2, 422),
+        (errors.BackendUnavailable, 2, 409),
         (errors.BackendMismatch, 2, 409),
         (errors.ClusterLost, 1, 503),
     ],

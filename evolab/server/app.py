@@ -8,8 +8,11 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from evolab import __version__
@@ -17,7 +20,8 @@ from evolab.errors import EvolabError
 from evolab.physics.backends import make_backend
 from evolab.physics.contract import Backend
 from evolab.server.hub import Hub
-from evolab.server.routes import creatures, defaults, live, presets, runs
+from evolab.server.responses import AllowHeader, declare_refusals, one_line
+from evolab.server.routes import creatures, defaults, live, presets, runs, transfer
 from evolab.server.state import ServerState
 from evolab.storage import Store
 
@@ -103,16 +107,19 @@ def api_app(lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | N
         lifespan: sets `app.state.evolab` (a `ServerState`) while the app runs; the routes need it, or
             `app.dependency_overrides` for the dependencies of `evolab.server.deps` that read it.
     """
-    app = FastAPI(
+    # /docs and /redoc load Swagger UI and ReDoc from the package's own files, not a CDN: offline too
+    app = FastAPIOffline(
         title="evolab",
         version=__version__,
         summary="Watch, replay and steer evolution runs stored in one SQLite file.",
         lifespan=lifespan,
     )
     app.state.allowed_hosts = None  # any host; `create_app` narrows it
-    for router in (runs.router, creatures.router, presets.router, defaults.router, live.router):
+    for router in (runs.router, creatures.router, presets.router, defaults.router, live.router, transfer.router):
         app.include_router(router)
     _add_error_handlers(app)
+    declare_refusals(app)
+    app.add_middleware(AllowHeader, api=app)
     return app
 
 
@@ -123,3 +130,9 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(EvolabError)
     async def domain_error(request: Request, err: EvolabError) -> JSONResponse:
         return JSONResponse({"detail": str(err)}, status_code=err.http_status)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, err: RequestValidationError) -> JSONResponse:
+        # one shape for every refusal (`detail`, one line), with FastAPI's list of fields kept beside it
+        errors = jsonable_encoder(err.errors())
+        return JSONResponse({"detail": one_line(errors), "errors": errors}, status_code=422)

@@ -15,6 +15,7 @@ from typing import Annotated, Any, TypeVar, cast
 from fastapi import Depends, HTTPException, Path, Query
 from fastapi.requests import HTTPConnection
 
+from evolab.server.cache import ResponseCache
 from evolab.server.state import ServerState, ThreadStore
 from evolab.server.worker import Worker
 from evolab.storage import RunInfo, Store
@@ -48,6 +49,14 @@ def writer(state: StateDep) -> Worker:
 
 
 WorkerDep = Annotated[Worker, Depends(writer)]
+
+
+def responses(state: StateDep) -> ResponseCache:
+    """The rendered generations and replays kept for the next request (`evolab.server.cache`)."""
+    return state.responses
+
+
+ResponsesDep = Annotated[ResponseCache, Depends(responses)]
 
 RunId = Annotated[str, Path(min_length=1, max_length=200, description="a run id")]
 GenerationNo = Annotated[int, Path(ge=0, le=2**31, description="a generation number")]

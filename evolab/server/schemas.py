@@ -7,12 +7,13 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from evolab.config import EvolutionConfig, NeuralMode
+from evolab.config import EvolutionConfig, NeuralMode, preset_names
+from evolab.server.overrides import ConfigOverrides, JsonInt
 
 T = TypeVar("T")
 
 RunStatus = Literal["created", "running", "completed", "stopped", "failed"]
-JobKind = Literal["create", "advance", "fork", "rename", "delete", "preset"]
+JobKind = Literal["create", "advance", "fork", "rename", "delete", "preset", "import"]
 JobState = Literal["queued", "running", "done", "stopped", "failed"]
 DEFAULT_PRESET = "default"
 """The preset of a run created without one (and the base of a saved preset without one)."""
@@ -23,7 +24,8 @@ NodePair = Annotated[list[int], Field(min_length=2, max_length=2)]
 
 
 class _Request(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # strict, as the schema reads: no "5" for a number, no 0 for a boolean (ints take 5.0: `JsonInt`)
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class Color(BaseModel):
@@ -325,10 +327,14 @@ class HealthDoc(BaseModel):
 
 
 class CreateRunRequest(_Request):
-    preset: str = Field(DEFAULT_PRESET, max_length=200, description="a shipped or saved preset to start from")
-    config: dict[str, Any] = Field(default_factory=dict, description="overrides, nested like the configuration")
+    preset: str = Field(
+        DEFAULT_PRESET, min_length=1, max_length=200, description="a shipped or saved preset to start from"
+    )
+    config: ConfigOverrides = Field(  # type: ignore[valid-type]
+        default_factory=ConfigOverrides, description="overrides of the preset's settings, nested like the configuration"
+    )
     name: str | None = Field(None, max_length=200)
-    seed: int | None = Field(None, ge=0, le=2**63 - 1)
+    seed: JsonInt | None = Field(None, ge=0, le=2**63 - 1)
     turbo: bool = Field(False, description="store no replays (they are re-simulated on demand)")
     backend: Literal["auto", "cpu", "cuda", "torch"] | None = Field(
         None, description="the physics backend to evolve on; by default the server's (`evolab serve --backend`)"
@@ -336,18 +342,57 @@ class CreateRunRequest(_Request):
 
 
 class RenameRequest(_Request):
-    name: str = Field(..., max_length=200)
+    name: str = Field(..., max_length=200, pattern=r"\S", description="the new name (not blank)")
 
 
 class AdvanceRequest(_Request):
-    generations: int = Field(1, ge=1, le=100_000)
+    generations: JsonInt = Field(1, ge=1, le=100_000)
 
 
 class ForkRequest(_Request):
-    generation: int = Field(..., ge=0)
+    generation: JsonInt = Field(..., ge=0)
     name: str | None = Field(None, max_length=200)
 
 
 class PresetRequest(_Request):
-    config: dict[str, Any] = Field(default_factory=dict)
-    base: str = Field(DEFAULT_PRESET, max_length=200, description="the shipped preset the config overrides")
+    config: ConfigOverrides = Field(default_factory=ConfigOverrides)  # type: ignore[valid-type]
+    base: str = Field(
+        DEFAULT_PRESET,
+        description="the shipped preset the config overrides",
+        json_schema_extra={"enum": list(preset_names())},
+    )
+
+
+# -- import and export (evolab.server.routes.transfer) -------------------------------------------------
+
+
+class ErrorDoc(BaseModel):
+    """What every refusal answers: one line saying what is wrong and where."""
+
+    detail: str = Field(description="what is wrong, naming the record and field at fault where there is one")
+
+
+class ImportedRunDoc(BaseModel):
+    """A run an import added."""
+
+    id: str = Field(description="its id here (a new one when the file's id was taken)")
+    name: str
+    original_id: str | None = Field(description="its id in the file: the exported run's, or the original app's")
+    generation_count: int
+    parent_run_id: str | None = Field(description="the run it was forked from (an original-app fork is a fork)")
+    fork_generation: int | None
+
+
+class ImportDoc(BaseModel):
+    """What an import added, and what it could not carry over as it was."""
+
+    source: Literal["evolab", "original-app"] = Field(description="what the file was: an evolab export or a dump")
+    runs: list[ImportedRunDoc] = Field(description="parents before their forks")
+    generations: int
+    results: int = Field(description="one per creature per generation")
+    genomes: int = Field(description="distinct genomes (a creature kept as an elite is one)")
+    flagged_genomes: int = Field(description="genomes outside evolab's ranges: imported as they are, never bred")
+    replays: int = Field(description="stored frames kept as replays")
+    replays_not_kept: int = Field(description="stored frames not kept (exploded creatures beyond a replay's reach)")
+    unmapped_settings: list[str] = Field(description="original settings with no evolab counterpart, kept unapplied")
+    warnings: list[str] = Field(description="one line each: what was kept but not applied, flagged or not kept")

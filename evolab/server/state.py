@@ -11,6 +11,7 @@ from typing import Any
 from evolab.physics.backends import make_backend
 from evolab.physics.contract import Backend, BatchOutputs, PelletDraws, SimParams, WrappedBackend
 from evolab.physics.pack import PackedBatch
+from evolab.server.cache import ResponseCache
 from evolab.server.hub import Hub
 from evolab.server.watch import Watcher
 from evolab.server.worker import Worker
@@ -113,6 +114,7 @@ class ServerState:
     watcher: Watcher
     hub: Hub
     backends: Backends
+    responses: ResponseCache
 
     @classmethod
     def start(
@@ -135,6 +137,7 @@ class ServerState:
             watcher=Watcher(db, hub.publish, poll_interval),
             hub=hub,
             backends=backends,
+            responses=ResponseCache(),
         )
         state.worker.start()
         state.watcher.start()

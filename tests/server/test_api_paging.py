@@ -139,4 +139,5 @@ def test_out_of_range_paging_is_a_422_naming_the_parameter(
     response = served.client.get(url, params=params)
 
     assert response.status_code == 422
-    assert [error["loc"] for error in response.json()["detail"]] == [["query", name]]
+    assert [error["loc"] for error in response.json()["errors"]] == [["query", name]]
+    assert response.json()["detail"].startswith(f"query.{name}: ")

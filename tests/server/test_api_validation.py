@@ -169,7 +169,7 @@ BAD_WRITES = [
     pytest.param("POST", "/api/runs", [1, 2], 422, id="create: a list"),
     pytest.param("POST", "/api/runs", "quick", 422, id="create: a string"),
     pytest.param("POST", "/api/runs", {"preset": "quick", "generations": 5}, 422, id="create: extra field"),
-    pytest.param("POST", "/api/runs", {"preset": "nope"}, 422, id="create: unknown preset"),
+    pytest.param("POST", "/api/runs", {"preset": "nope"}, 404, id="create: unknown preset"),
     pytest.param("POST", "/api/runs", {"preset": ""}, 422, id="create: empty preset"),
     pytest.param("POST", "/api/runs", {"preset": "x" * 201}, 422, id="create: preset name too long"),
     pytest.param("POST", "/api/runs", {"seed": -1}, 422, id="create: negative seed"),
@@ -292,7 +292,7 @@ def test_a_bad_config_override_is_refused_with_one_line_naming_the_field(
 def test_an_unknown_preset_is_refused_naming_the_choices(target: Target) -> None:
     response = refused_unchanged(target, "POST", "/api/runs", {"preset": "nope", "config": SMALL})
 
-    assert response.status_code == 422
+    assert response.status_code == 404  # a well-formed name of no preset: not there, rather than malformed
     detail = response.json()["detail"]
     assert isinstance(detail, str)
     assert "'nope'" in detail
@@ -316,5 +316,6 @@ def test_a_bad_override_of_a_saved_preset_is_refused(target: Target) -> None:
 def test_a_validation_error_in_the_body_names_the_field(target: Target) -> None:
     response = refused_unchanged(target, "POST", target.url("/api/runs/{run}/advance"), {"generations": 0})
 
-    (error,) = response.json()["detail"]
+    (error,) = response.json()["errors"]
     assert error["loc"] == ["body", "generations"]
+    assert response.json()["detail"].startswith("generations: ")

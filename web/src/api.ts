@@ -9,6 +9,7 @@ import type {
   GenerationDetail,
   GenerationStatsPage,
   Health,
+  ImportResult,
   Job,
   JobsState,
   Lineage,
@@ -82,6 +83,44 @@ async function request<T>(path: string, opts: RequestOptions = {}): Promise<T> {
   return (await res.json()) as T;
 }
 
+/** How far an upload is: bytes sent of the total, then (sent === total) the server checking and importing. */
+export type UploadProgress = (sent: number, total: number) => void;
+
+/**
+ * POST a file as the request body (not a form: the server streams it to disk as it arrives). XMLHttpRequest
+ * rather than fetch, because only it reports upload progress in every browser. Errors toast unless quiet.
+ */
+function upload<T>(
+  path: string,
+  file: Blob,
+  contentType: string,
+  onProgress?: UploadProgress,
+  quiet = false,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const fail = (e: ApiError): void => {
+      if (!quiet) toast(e.detail);
+      reject(e);
+    };
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', `/api${path}`);
+    xhr.setRequestHeader('Content-Type', contentType);
+    xhr.responseType = 'json';
+    xhr.upload.addEventListener('progress', (ev) => {
+      if (ev.lengthComputable) onProgress?.(ev.loaded, ev.total);
+    });
+    xhr.addEventListener('load', () => {
+      if (xhr.status >= 200 && xhr.status < 300) resolve(xhr.response as T);
+      else fail(new ApiError(xhr.status, describeError(xhr.status, xhr.response)));
+    });
+    // a server refusing a large body may close the connection before the browser has sent it all
+    xhr.addEventListener('error', () =>
+      fail(new ApiError(0, 'the upload was cut off: is the server running, and the file within its size limit?')),
+    );
+    xhr.send(file);
+  });
+}
+
 const enc = encodeURIComponent;
 
 /** Items asked for per request of a collection: the largest page every list endpoint serves. */
@@ -135,4 +174,15 @@ export const api = {
   lineage: (id: string, cid: string, mode: LineageMode, limit = 100) =>
     request<Lineage>(`/runs/${enc(id)}/creatures/${enc(cid)}/lineage?mode=${mode}&limit=${limit}`),
   jobs: () => request<JobsState>('/jobs', { quiet: true }),
+  /** Where a run's export document downloads from (the server names the file). */
+  exportUrl: (id: string) => `/api/runs/${enc(id)}/export`,
+  /** Import an evolab export or an original-app dump, plain or gzip'd (detected by the server). */
+  importFile: (file: File, onProgress?: UploadProgress, quiet = false) =>
+    upload<ImportResult>(
+      '/import',
+      file,
+      /\.gz$/i.test(file.name) ? 'application/gzip' : 'application/json',
+      onProgress,
+      quiet,
+    ),
 };

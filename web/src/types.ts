@@ -34,6 +34,7 @@ export type Stopping = Schemas['StopDoc'];
 export type RunPage = Schemas['RunPage'];
 export type PresetPage = Schemas['PresetPage'];
 export type GenerationStatsPage = Schemas['GenerationStatsPage'];
+export type ImportResult = Schemas['ImportDoc'];
 export type LineageMode = NonNullable<
   NonNullable<paths['/api/runs/{run_id}/creatures/{creature_id}/lineage']['get']['parameters']['query']>['mode']
 >;

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Path, Query, Response
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 
 from evolab.genome import creature_name, origin_label
 from evolab.runner import replay_creature
-from evolab.server.deps import GenerationNo, RunId, StateDep, StoreDep, require_run
+from evolab.server.cache import cached_json
+from evolab.server.deps import GenerationNo, ResponsesDep, RunId, StateDep, StoreDep, require_run
+from evolab.server.responses import NOT_MODIFIED
 from evolab.server.schemas import CreatureDoc, LineageDoc, ReplayDoc
-from evolab.server.views import ancestor_doc, color, json_response, lineage_subset, replay_doc, result_doc
+from evolab.server.views import ancestor_doc, color, json_body, lineage_subset, replay_doc, result_doc
 from evolab.storage import CreatureInfo, Store
 
 router = APIRouter(prefix="/api/runs/{run_id}", tags=["creatures"])
@@ -47,18 +49,32 @@ def creature(run_id: RunId, creature_id: CreatureId, store: StoreDep) -> Creatur
     "/generations/{generation}/creatures/{creature_id}/replay",
     response_model=ReplayDoc,
     summary="A creature's motion in a generation: stored frames, or an exact re-simulation",
+    responses=NOT_MODIFIED,
 )
 def replay(
-    run_id: RunId, generation: GenerationNo, creature_id: CreatureId, store: StoreDep, state: StateDep
+    run_id: RunId,
+    generation: GenerationNo,
+    creature_id: CreatureId,
+    store: StoreDep,
+    state: StateDep,
+    responses: ResponsesDep,
+    request: Request,
 ) -> Response:
     info = require_run(store, run_id)
-    _require_creature(store, run_id, creature_id)
-    if store.generation(run_id, generation) is None:
-        raise HTTPException(404, f"generation {generation} of run {run_id!r} is not stored")
-    if not any(r.generation == generation for r in store.creature_results(run_id, creature_id)):
-        raise HTTPException(404, f"creature {creature_id!r} was not in generation {generation} of run {run_id!r}")
-    result = replay_creature(store, run_id, generation, creature_id, backend=state.backends.get(info.backend))
-    return json_response(replay_doc(result, info.config.sim.neural_mode))
+    stats = store.generation(run_id, generation)
+    # stored frames never change, and a re-simulation is exact on the run's backend: a hit under the same
+    # generation statistics is the body these checks passed for (see evolab.server.cache)
+    key, token = (run_id, generation, creature_id), (info.created_at, info.backend, stats)
+    entry = responses.get(key, token) if stats is not None else None
+    if entry is None:
+        _require_creature(store, run_id, creature_id)
+        if stats is None:
+            raise HTTPException(404, f"generation {generation} of run {run_id!r} is not stored")
+        if not any(r.generation == generation for r in store.creature_results(run_id, creature_id)):
+            raise HTTPException(404, f"creature {creature_id!r} was not in generation {generation} of run {run_id!r}")
+        result = replay_creature(store, run_id, generation, creature_id, backend=state.backends.get(info.backend))
+        entry = responses.put(key, token, json_body(replay_doc(result, info.config.sim.neural_mode)))
+    return cached_json(request, entry)
 
 
 @router.get("/creatures/{creature_id}/lineage", response_model=LineageDoc, summary="A creature's ancestors")

@@ -8,6 +8,7 @@ from fastapi import APIRouter, HTTPException, Path, Response
 
 from evolab.config import EvolutionConfig, preset_description, preset_names
 from evolab.server.deps import PresetsPage, StoreDep, WorkerDep
+from evolab.server.overrides import as_dict
 from evolab.server.schemas import PresetDoc, PresetPage, PresetRequest
 
 router = APIRouter(prefix="/api/presets", tags=["presets"])
@@ -51,7 +52,7 @@ def save_preset(name: PresetName, body: PresetRequest, worker: WorkerDep) -> Pre
         raise HTTPException(409, f"{name!r} is a shipped preset; choose another name")
     if body.base not in preset_names():
         raise HTTPException(422, f"unknown base preset {body.base!r} (choose from {', '.join(preset_names())})")
-    cfg = EvolutionConfig.from_preset(body.base, **body.config)
+    cfg = EvolutionConfig.from_preset(body.base, **as_dict(body.config))
     worker.call("preset", None, lambda s: s.save_preset(name, cfg))
     return _saved(name, cfg)
 

@@ -5,13 +5,25 @@ from __future__ import annotations
 import os
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Response
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 
 from evolab.config import resolve_preset
 from evolab.genome import creature_name
 from evolab.runner import Run, fork_run
 from evolab.runner.signals import stop_evolve_process
-from evolab.server.deps import GenerationNo, GenerationsPage, RunId, RunsPage, StoreDep, WorkerDep, require_run
+from evolab.server.cache import cached_json
+from evolab.server.deps import (
+    GenerationNo,
+    GenerationsPage,
+    ResponsesDep,
+    RunId,
+    RunsPage,
+    StoreDep,
+    WorkerDep,
+    require_run,
+)
+from evolab.server.overrides import as_dict
+from evolab.server.responses import NOT_MODIFIED
 from evolab.server.schemas import (
     AdvanceRequest,
     AnalyticsDoc,
@@ -30,14 +42,14 @@ from evolab.server.schemas import (
 )
 from evolab.server.views import (
     creature_card,
-    json_response,
+    json_body,
     progress_doc,
     run_detail,
     run_summary,
     stats_doc,
     trial_pellets,
 )
-from evolab.storage import RunInfo, Store
+from evolab.storage import GenerationStats, RunInfo, Store
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
 
@@ -62,7 +74,7 @@ def list_runs(store: StoreDep, page: RunsPage) -> RunPage:
 
 @router.post("", response_model=RunDetail, status_code=201, summary="Create a run (bred, not evaluated)")
 def create_run(body: CreateRunRequest, store: StoreDep, worker: WorkerDep) -> RunDetail:
-    cfg = resolve_preset(body.preset, store.presets(), body.config)
+    cfg = resolve_preset(body.preset, store.presets(), as_dict(body.config))
     if body.turbo:
         cfg = cfg.replace(frames={"enabled": False})
     name = body.name.strip() if body.name and body.name.strip() else None
@@ -145,12 +157,29 @@ def generations(
     return GenerationStatsPage(data=[stats_doc(s) for s in page.slice(history)], count=len(history))
 
 
-@router.get("/{run_id}/generations/{generation}", response_model=GenerationDoc, summary="A generation's creatures")
-def generation(run_id: RunId, generation: GenerationNo, store: StoreDep) -> Response:
-    require_run(store, run_id)
+@router.get(
+    "/{run_id}/generations/{generation}",
+    response_model=GenerationDoc,
+    summary="A generation's creatures",
+    responses=NOT_MODIFIED,
+)
+def generation(
+    run_id: RunId, generation: GenerationNo, store: StoreDep, responses: ResponsesDep, request: Request
+) -> Response:
+    info = require_run(store, run_id)
     stats = store.generation(run_id, generation)
     if stats is None:
         raise HTTPException(404, f"generation {generation} of run {run_id!r} is not stored")
+    token = (info.created_at, stats)  # a stored generation never changes; a rewritten one has new stats
+    entry = responses.get((run_id, generation), token)
+    if entry is None:
+        entry = responses.put((run_id, generation), token, _generation_body(store, run_id, stats))
+    return cached_json(request, entry)
+
+
+def _generation_body(store: Store, run_id: str, stats: GenerationStats) -> bytes:
+    """The JSON of a generation's stats and creature cards, read and rendered."""
+    generation = stats.generation
     results = store.results(run_id, generation)
     ids = [r.creature_id for r in results]
     genomes = store.genomes(run_id, ids)
@@ -160,7 +189,7 @@ def generation(run_id: RunId, generation: GenerationNo, store: StoreDep) -> Resp
         creature_card(r, g, infos.get(r.creature_id), stored.get(r.creature_id))
         for r, g in zip(results, genomes, strict=True)
     ]
-    return json_response(GenerationDoc.model_construct(stats=stats_doc(stats), creatures=cards))
+    return json_body(GenerationDoc.model_construct(stats=stats_doc(stats), creatures=cards))
 
 
 @router.get(

@@ -1,8 +1,12 @@
-/** "Load Run" modal: every stored run (CLI runs too), newest first, live-updated from the WebSocket. */
-import { api } from '../api';
+/**
+ * "Load Run" modal: every stored run (CLI runs too), newest first, live-updated from the WebSocket; import
+ * from a file (an evolab export or the original app's dump) and export each run.
+ */
+import { api, ApiError } from '../api';
 import { clear, formatDate, h } from '../dom';
 import { store } from '../store';
-import type { RunSummary } from '../types';
+import { toast } from '../toast';
+import type { ImportResult, RunSummary } from '../types';
 import { openModal } from './modal';
 import { statusBadge, updateStatusBadge } from './statusBadge';
 
@@ -14,7 +18,7 @@ export function openLoadRuns(onOpen: (run: RunSummary) => void): void {
     className: 'load-runs',
     onClose: () => unsubscribe(),
   });
-  modal.body.append(list);
+  modal.body.append(importBar(), list);
   // Cards keep their element across refreshes so an open rename or a pending delete survives live updates.
   const cards = new Map<string, { el: HTMLElement; update: (r: RunSummary) => void }>();
 
@@ -28,7 +32,11 @@ export function openLoadRuns(onOpen: (run: RunSummary) => void): void {
           'div',
           { class: 'empty', testid: 'runs-empty' },
           h('div', { class: 'empty-title' }, 'No runs yet'),
-          h('div', { class: 'muted' }, 'Start an evolution from the menu, or run `evolab evolve` in a terminal.'),
+          h(
+            'div',
+            { class: 'muted' },
+            'Start an evolution from the menu, run `evolab evolve` in a terminal, or import a file.',
+          ),
         ),
       );
       return;
@@ -103,13 +111,26 @@ export function openLoadRuns(onOpen: (run: RunSummary) => void): void {
         del.classList.remove('armed');
       }
     });
+    // a plain link: the browser streams the download to disk, named by the server's Content-Disposition
+    const exportLink = h(
+      'a',
+      {
+        class: 'btn small ghost',
+        testid: 'run-export',
+        href: api.exportUrl(run.id),
+        download: '',
+        title: 'Download this run as one evolab export file',
+        onclick: (ev: Event) => ev.stopPropagation(),
+      },
+      'Export',
+    );
     const genLine = h('div', { class: 'run-meta mono', testid: 'run-gen' });
     const cfgLine = h('div', { class: 'run-meta muted', testid: 'run-config' }, '…');
     const extra = h('div', { class: 'run-meta muted' });
     const el = h(
       'div',
       { class: 'run-card', testid: 'run-card', tabindex: 0, 'data-run-id': run.id },
-      h('div', { class: 'run-card-head' }, name, badge, del),
+      h('div', { class: 'run-card-head' }, name, badge, exportLink, del),
       genLine,
       cfgLine,
       extra,
@@ -153,4 +174,79 @@ export function openLoadRuns(onOpen: (run: RunSummary) => void): void {
       list.append(h('div', { class: 'empty error', testid: 'runs-error' }, `Could not load runs: ${err.message}`));
     },
   );
+}
+
+function megabytes(bytes: number): string {
+  return `${(bytes / 1024 ** 2).toFixed(bytes < 10 * 1024 ** 2 ? 1 : 0)} MB`;
+}
+
+/** One line for what an import added (its warnings are toasted apart). */
+function describeImport(result: ImportResult): string {
+  const runs = result.runs.map((r) => `“${r.name}”`).join(', ');
+  const what = result.source === 'original-app' ? 'from the original app' : 'from an evolab export';
+  const plural = result.runs.length === 1 ? '' : 's';
+  const counts = `${result.generations} generations, ${result.results} results, ${result.replays} replays`;
+  return `Imported ${result.runs.length} run${plural} ${what}: ${runs} (${counts})`;
+}
+
+/** "Import from file": a file input, the upload's progress, then what was imported or why it was refused. */
+function importBar(): HTMLElement {
+  const input = h('input', {
+    type: 'file',
+    accept: '.json,.json.gz,.gz,application/json,application/gzip',
+    class: 'hidden',
+    testid: 'import-file-input',
+  });
+  const button = h(
+    'button',
+    {
+      class: 'btn small accent',
+      testid: 'import-file',
+      title: 'An evolab export or the original app’s dump (.json or .json.gz)',
+      onclick: () => input.click(),
+    },
+    'Import from file',
+  );
+  const fill = h('div', { class: 'bar-fill' });
+  const bar = h('div', { class: 'bar hidden', testid: 'import-progress' }, fill);
+  const status = h('div', { class: 'import-status muted', testid: 'import-status' });
+
+  input.addEventListener('change', async () => {
+    const file = input.files?.[0];
+    input.value = ''; // choosing the same file again is a new import
+    if (!file) return;
+    button.disabled = true;
+    bar.classList.remove('hidden');
+    fill.style.width = '0%';
+    status.className = 'import-status muted';
+    status.textContent = `Uploading ${file.name}…`;
+    try {
+      const result = await api.importFile(
+        file,
+        (sent, total) => {
+          fill.style.width = `${Math.round((100 * sent) / total)}%`;
+          status.textContent =
+            sent < total
+              ? `Uploading ${file.name}: ${megabytes(sent)} of ${megabytes(total)}`
+              : `Checking and importing ${file.name}…`;
+        },
+        true,
+      );
+      const line = describeImport(result);
+      status.className = 'import-status success';
+      status.textContent = line;
+      toast(line, 'success', 6000);
+      for (const warning of result.warnings) toast(`Warning: ${warning}`, 'info', 10_000);
+      store.setRuns(await api.runs()); // the watcher would show them too, within half a second
+    } catch (err) {
+      const detail = err instanceof ApiError ? err.detail : (err as Error).message;
+      status.className = 'import-status error';
+      status.textContent = `Not imported: ${detail}`;
+      toast(`${file.name}: ${detail}`);
+    } finally {
+      button.disabled = false;
+      bar.classList.add('hidden');
+    }
+  });
+  return h('div', { class: 'import-bar' }, button, input, bar, status);
 }
