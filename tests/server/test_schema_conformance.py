@@ -66,21 +66,26 @@ def served(tmp_path: Path) -> Iterator[str]:
         server.wait(10)
 
 
-def schemathesis(url: str, *options: str) -> subprocess.CompletedProcess[str]:
+def schemathesis(url: str, cwd: Path, *options: str) -> subprocess.CompletedProcess[str]:
+    """`st run` on `url` with CONFIG, from `cwd` (where it keeps its cache)."""
     st = shutil.which("st", path=str(Path(sys.executable).parent)) or "st"
     return subprocess.run(
         [st, "--config-file", str(CONFIG), "run", url, "--checks", CHECKS, "--workers", "1", "--no-color", *options],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True, text=True, timeout=600, cwd=cwd,
     )  # fmt: skip
 
 
-def test_every_operation_but_advance_keeps_to_the_schema(served: str) -> None:
+def test_every_operation_but_advance_keeps_to_the_schema(served: str, tmp_path: Path) -> None:
     # advancing evaluates generations of whatever runs the fuzzer made (up to 100,000 creatures x 600 s):
     # its conformance is the next test's, on the one small run
-    result = schemathesis(served, "--max-examples", "12", "--max-time", "100", "--exclude-path-regex", "/advance$")
+    result = schemathesis(
+        served, tmp_path, "--max-examples", "12", "--max-time", "100", "--exclude-path-regex", "/advance$"
+    )
     assert result.returncode == 0, result.stdout[-6000:]
 
 
-def test_advance_keeps_to_the_schema(served: str) -> None:
-    result = schemathesis(served, "--max-examples", "12", "--max-time", "25", "--include-path-regex", "/advance$")
+def test_advance_keeps_to_the_schema(served: str, tmp_path: Path) -> None:
+    result = schemathesis(
+        served, tmp_path, "--max-examples", "12", "--max-time", "25", "--include-path-regex", "/advance$"
+    )
     assert result.returncode == 0, result.stdout[-6000:]
