@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
 from typing import Annotated
 
 import typer
@@ -38,8 +42,6 @@ def serve_command(
     """Serve the web UI: watch runs live (CLI runs too), replay creatures, start, advance and fork runs."""
     import socket
 
-    import uvicorn
-
     from evolab.errors import StorageError
     from evolab.server import create_app
 
@@ -70,7 +72,30 @@ def serve_command(
             f"evolab UI on http://{host}:{port}  (database {db}; new runs on {physics.describe()}; Ctrl-C to stop)",
             highlight=False,
         )
-        uvicorn.run(app, host=host, port=port, log_level="warning")
+        _serve(app, host, port)
+        stderr.print("stopped", highlight=False)
     finally:
         if cluster:
             physics.close()  # the client, and the workers of a local:N cluster
+
+
+def _serve(app, host: str, port: int) -> None:
+    """Run uvicorn until Ctrl-C or SIGTERM, which stop it as uvicorn does (the requests in flight finish,
+    then the writer's generation) but without raising the signal again once stopped: under asyncio's
+    runner that turns a clean stop into a cancelled lifespan and two tracebacks."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            if threading.current_thread() is not threading.main_thread():
+                yield
+                return
+            previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                yield
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+
+    Server(uvicorn.Config(app, host=host, port=port, log_level="warning")).run()
