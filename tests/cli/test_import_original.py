@@ -15,9 +15,9 @@ import pytest
 
 from evolab.storage import Store
 from tests.cli.rundb import error_line
+from tests.original_dump import ORIGINAL_DUMP
 
-FIXTURE = Path(__file__).parents[3] / "shared" / "fixtures" / "original-app" / "indexeddb-dump.json.gz"
-pytestmark = pytest.mark.skipif(not FIXTURE.exists(), reason="the original-app fixture is not here")
+FIXTURE = ORIGINAL_DUMP
 
 
 @pytest.fixture(scope="module")

@@ -13,8 +13,9 @@ from playwright.sync_api import Page, expect
 from evolab.server.routes import transfer
 from tests.e2e.conftest import LiveServer, screenshot
 from tests.e2e.test_ui import api_run
+from tests.original_dump import ORIGINAL_DUMP
 
-FIXTURE = Path(__file__).parents[3] / "shared" / "fixtures" / "original-app" / "indexeddb-dump.json.gz"
+FIXTURE = ORIGINAL_DUMP
 
 
 def open_load_run(page: Page, server: LiveServer) -> None:
@@ -23,7 +24,6 @@ def open_load_run(page: Page, server: LiveServer) -> None:
     expect(page.get_by_test_id("load-run-modal")).to_be_visible()
 
 
-@pytest.mark.skipif(not FIXTURE.exists(), reason="the original-app fixture is not here")
 def test_the_original_apps_dump_imports_from_the_load_run_screen_and_replays(server: LiveServer, page: Page) -> None:
     open_load_run(page, server)
     page.get_by_test_id("import-file-input").set_input_files(str(FIXTURE))
@@ -46,7 +46,6 @@ def test_the_original_apps_dump_imports_from_the_load_run_screen_and_replays(ser
     screenshot(page, "imported_original_run_replay")
 
 
-@pytest.mark.skipif(not FIXTURE.exists(), reason="the original-app fixture is not here")
 def test_a_refused_file_says_why_and_adds_nothing(
     server: LiveServer, page: Page, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

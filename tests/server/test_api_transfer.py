@@ -14,10 +14,10 @@ import pytest
 from evolab.server.routes import transfer
 from evolab.storage import Store
 from evolab.storage.transfer import export_run
+from tests.original_dump import ORIGINAL_DUMP
 from tests.server.shared import TestClient, db_snapshot, make_run, serve
 
-FIXTURE = Path(__file__).parents[3] / "shared" / "fixtures" / "original-app" / "indexeddb-dump.json.gz"
-needs_fixture = pytest.mark.skipif(not FIXTURE.exists(), reason="the original-app fixture is not here")
+FIXTURE = ORIGINAL_DUMP
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +58,6 @@ def test_export_then_import_through_the_api_gives_the_same_run(db_path: Path, tm
         assert export_run(a, run_id) == export_run(b, run_id)
 
 
-@needs_fixture
 def test_the_fixture_dump_imports_once_with_its_counts(client: TestClient, db_path: Path) -> None:
     imported = upload(client, FIXTURE.read_bytes(), "application/gzip")
 
@@ -83,7 +82,6 @@ def test_the_fixture_dump_imports_once_with_its_counts(client: TestClient, db_pa
     assert db_snapshot(db_path) == before
 
 
-@needs_fixture
 def test_a_damaged_dump_is_a_422_naming_the_field_and_writes_nothing(
     client: TestClient, db_path: Path, dump: dict
 ) -> None:

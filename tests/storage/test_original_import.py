@@ -29,10 +29,10 @@ from evolab.storage.original import (
 )
 from evolab.storage.original.frames import REPLAY_REACH
 from evolab.storage.transfer import export_run, import_run
+from tests.original_dump import ORIGINAL_DUMP
 
-FIXTURE = Path(__file__).parents[3] / "shared" / "fixtures" / "original-app" / "indexeddb-dump.json.gz"
+FIXTURE = ORIGINAL_DUMP
 DATA = Path(__file__).with_name("data")
-pytestmark = pytest.mark.skipif(not FIXTURE.exists(), reason="the original-app fixture is not here")
 
 
 @pytest.fixture(scope="module")
