@@ -13,6 +13,7 @@ from evolab.physics.contract import Backend
 from evolab.physics.simulate import simulate
 from evolab.runner.analysis import pellet_events
 from evolab.storage import Store
+from evolab.storage.original.frames import recorded_times
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -20,10 +21,12 @@ class Replay:
     """A creature's motion in one generation.
 
     Attributes:
-        frames: (F, n_nodes, 3) float32 node positions at 15 FPS.
+        frames: (F, n_nodes, 3) float32 node positions at 15 FPS (or at `times`).
         fitness_over_time: (F,) fitness at each frame.
         pellets: pellet events (position, spawned_frame, collected_frame, initial_distance).
         source: "stored" (kept by the frame policy) or "simulated" (re-simulated with the generation's seed).
+        times: (F,) seconds of each frame when they are not 1/15 s apart (frames the original app recorded
+            on its own schedule, imported), else None.
     """
 
     creature_id: str
@@ -32,6 +35,7 @@ class Replay:
     fitness_over_time: np.ndarray
     pellets: tuple[dict, ...]
     source: Literal["stored", "simulated"]
+    times: np.ndarray | None = None
 
 
 def replay_creature(
@@ -50,7 +54,11 @@ def replay_creature(
         raise GenerationNotStored(f"generation {generation} of run {run_id!r} is not stored")
     stored = store.frames(run_id, generation, creature_id)
     if stored is not None:
-        return Replay(creature_id, generation, stored.frames, stored.fitness_over_time, stored.pellets, "stored")
+        info = store.get_run(run_id)
+        times = None
+        if info.origin is not None:  # imported: played at the times its source recorded them
+            times = recorded_times(info.origin.source, info.config.sim.duration, len(stored.frames))
+        return Replay(creature_id, generation, stored.frames, stored.fitness_over_time, stored.pellets, "stored", times)
     if not any(r.generation == generation for r in store.creature_results(run_id, creature_id)):
         raise CreatureNotFound(f"creature {creature_id!r} was not in generation {generation} of run {run_id!r}")
     genome = store.genome(run_id, creature_id)

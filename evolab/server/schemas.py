@@ -216,6 +216,11 @@ class ReplayDoc(BaseModel):
     frames: list[list[Position]] = Field(description="each recorded frame's node positions")
     fitness_over_time: list[float]
     pellets: list[PelletDoc]
+    times: list[float] | None = Field(
+        None,
+        description="seconds of each frame when they are not 1/fps apart (a run imported from the original "
+        "app, which recorded on its own schedule); null for frames 1/fps apart",
+    )
 
 
 class AncestorDoc(BaseModel):

@@ -170,6 +170,7 @@ def replay_doc(replay: Replay, neural_mode: str) -> ReplayDoc:
         frames=_rounded(replay.frames),
         fitness_over_time=_rounded(replay.fitness_over_time, 2),
         pellets=[PelletDoc(**p) for p in replay.pellets],
+        times=None if replay.times is None else _rounded(replay.times),
     )
 
 

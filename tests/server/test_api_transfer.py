@@ -74,6 +74,13 @@ def test_the_fixture_dump_imports_once_with_its_counts(client: TestClient, db_pa
     assert "minNodes, pelletCount, fitnessWeights" in body["warnings"][0]
     listed = client.get("/api/runs").json()["data"]
     assert [(r["id"], r["generation_count"]) for r in listed] == [(body["runs"][0]["id"], 11)]
+    # its stored replays play at the times the app recorded them, not at 15 FPS
+    run_id = body["runs"][0]["id"]
+    cards = client.get(f"/api/runs/{run_id}/generations/3").json()["creatures"]
+    stored = next(c for c in cards if c["frames"] == "stored" and not c["disqualified"])
+    replay = client.get(f"/api/runs/{run_id}/generations/3/creatures/{stored['id']}/replay").json()
+    assert replay["times"][:4] == [0.017, 0.083, 0.15, 0.233]
+    assert len(replay["times"]) == len(replay["frames"])
 
     before = db_snapshot(db_path)
     again = upload(client, FIXTURE.read_bytes(), "application/gzip")

@@ -301,3 +301,24 @@ def test_read_document_reads_gzip_and_refuses_junk_without_reading_it_all(tmp_pa
     big.write_text('{"runs": [' + " " * 5000 + "]}")
     with pytest.raises(DumpError, match="larger than"):
         read_document(big, max_bytes=4096 + 10)
+
+
+def test_an_imported_replay_is_played_at_the_times_the_app_recorded_it(imported, dump) -> None:
+    from evolab.runner.replay import replay_creature
+
+    path, run_id = imported
+    g = dump["generations"][5]
+    simulated = next(c for c in g["results"] if len(c["frames"]) > 1 and not c["disqualified"])
+    with Store(path) as store:
+        replay = replay_creature(store, run_id, g["generation"], simulated["genome"]["id"])
+    assert replay.source == "stored"
+    assert replay.times is not None
+    assert replay.times.tolist() == [f[0] for f in simulated["frames"]]  # not 1/15 s apart
+    assert len(set(np.round(np.diff(replay.times), 3))) > 1
+
+
+def test_a_frame_off_the_apps_recording_schedule_is_refused_naming_it(dump) -> None:
+    broken = json.loads(json.dumps(dump))
+    broken["generations"][2]["results"][7]["frames"][4][0] += 0.05
+    with pytest.raises(DumpError, match=r"generations\[2\]\.results\[7\]\.frames\[4\]\[0\]: time"):
+        plan_import(parse_dump(broken))

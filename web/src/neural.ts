@@ -7,6 +7,7 @@
  */
 import type { NeuralGenomeJson, Replay, Vec3 } from './types';
 import { centerOfMass } from './render/body';
+import { frameTime } from './replayTime';
 
 export const INPUT_NAMES = ['dir_x', 'dir_y', 'dir_z', 'vel_x', 'vel_y', 'vel_z', 'dist', 'time'];
 export const INPUT_SIZE = 8;
@@ -89,6 +90,6 @@ export function sensorsAt(replay: Replay, sizes: number[], frame: number): numbe
       vx = vy = vz = 0;
     }
   }
-  const t = frame / (replay.fps || 15);
+  const t = frameTime(replay, frame);
   return [dx, dy, dz, vx, vy, vz, dist, Math.sin(2 * Math.PI * t)];
 }

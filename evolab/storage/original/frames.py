@@ -5,9 +5,10 @@ Positions are stored on a 0.001 grid (each replay carries its quanta), so every 
 back as it was in the dump. What evolab's replays hold and the app did not store is filled in and said
 so: the fitness curve is 0 up to the last frame, which holds the stored fitness; a pellet appears on the
 frame the previous one was collected (the app's rule, reference §3.1) and its initial distance is the
-ground distance from the creature's centre of mass on that frame. Frame times are not kept: evolab plays
-a replay frame by frame at 15 FPS, and the app's irregular schedule (4 or 5 steps a frame, §3.2) follows
-from the run's duration (`original_frame_times`).
+ground distance from the creature's centre of mass on that frame. Frame times are checked, not stored:
+the app recorded on a schedule of its own (4 or 5 steps a frame, §3.2) that follows from the run's
+duration (`original_frame_times`), and a replay of an imported run is played at those times
+(`recorded_times`), not at evolab's steady 15 FPS.
 """
 
 from __future__ import annotations
@@ -43,11 +44,25 @@ def original_frame_times(duration: float, frame_rate: float = 15.0) -> list[floa
     return times
 
 
-def frame_positions(result: CompactResult, n_nodes: int, where: str) -> np.ndarray:
-    """(F, n_nodes, 3) float64 positions of a stored result's compact frames.
+ORIGINAL_APP = "original-app"
+"""The `RunOrigin.source` of runs imported from the original app."""
+
+
+def recorded_times(source: str, duration: float, n_frames: int) -> np.ndarray | None:
+    """(n_frames,) seconds of each stored frame of a run imported from `source`, when that source recorded
+    on a schedule of its own (the original app: `original_frame_times`); None for evolab's 15 FPS."""
+    if source != ORIGINAL_APP:
+        return None
+    return np.asarray(original_frame_times(duration)[:n_frames], dtype=np.float64)
+
+
+def frame_positions(result: CompactResult, n_nodes: int, schedule: list[float], where: str) -> np.ndarray:
+    """(F, n_nodes, 3) float64 positions of a stored result's compact frames, whose times must be the app's
+    recording `schedule` (`original_frame_times` of the run's duration), as the replay will be played.
 
     Raises:
-        DumpError: a frame without 1 + 3 numbers per node of its genome, or too many frames.
+        DumpError: a frame without 1 + 3 numbers per node of its genome, a frame off the schedule, or too
+            many frames.
     """
     width = 1 + 3 * n_nodes
     for k, frame in enumerate(result.frames):
@@ -59,6 +74,16 @@ def frame_positions(result: CompactResult, n_nodes: int, where: str) -> np.ndarr
     if len(result.frames) > _MAX_FRAMES:
         raise DumpError(f"{where}.frames: {len(result.frames)} frames, more than a replay holds ({_MAX_FRAMES})")
     table = np.array(result.frames, dtype=np.float64).reshape(len(result.frames), width)
+    if len(table) > len(schedule):
+        raise DumpError(f"{where}.frames: {len(table)} frames, more than the app records in its run ({len(schedule)})")
+    not_simulated = len(table) == 1 and table[0, 0] == 0  # the app's one frame of a creature it refused
+    off = np.flatnonzero(np.abs(table[:, 0] - schedule[: len(table)]) > 0.0015)  # times have 3 decimals
+    if off.size and not not_simulated:
+        k = int(off[0])
+        raise DumpError(
+            f"{where}.frames[{k}][0]: time {table[k, 0]:g} s is not the app's recording time of frame {k} "
+            f"({schedule[k]:g} s)"
+        )
     return table[:, 1:].reshape(-1, n_nodes, 3)
 
 

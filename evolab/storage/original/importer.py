@@ -31,7 +31,14 @@ from evolab.errors import EvolabError
 from evolab.genome import Genome
 from evolab.storage._runs import new_run_id
 from evolab.storage.original.dump import DumpError, GenerationRecord, OriginalDump, RunRecord
-from evolab.storage.original.frames import fits_a_replay, frame_positions, pellet_events, replay_row
+from evolab.storage.original.frames import (
+    ORIGINAL_APP,
+    fits_a_replay,
+    frame_positions,
+    original_frame_times,
+    pellet_events,
+    replay_row,
+)
 from evolab.storage.original.genomes import OriginalLimits, convert_genome
 from evolab.storage.original.mapping import map_config
 from evolab.storage.records import (
@@ -46,7 +53,7 @@ from evolab.storage.records import (
 )
 from evolab.storage.store import Store
 
-SOURCE = "original-app"
+SOURCE = ORIGINAL_APP
 _REASONS = ("top", "random", "bottom")
 
 
@@ -194,6 +201,7 @@ def _run_rows(
     creatures: list[BornGenome] = []
     generations, replays, checkpoints = [], [], []
     rng_state = np.random.default_rng(int(run.startTime) % 2**63).bit_generator.state
+    schedule = original_frame_times(config.sim.duration)
     for record in records:
         g = record.generation
         at = where_of[id(record)]
@@ -218,7 +226,7 @@ def _run_rows(
             here.add(genome.id)
             streak = result.genome.get("survivalStreak", 0)
             streak = streak if isinstance(streak, int) and not isinstance(streak, bool) and streak >= 0 else 0
-            positions = frame_positions(result, genome.n_nodes, rwhere)
+            positions = frame_positions(result, genome.n_nodes, schedule, rwhere)
             events = pellet_events(result, positions, genome, rwhere)
             order.append((j, genome, streak, positions, events))
             if genome.out_of_range is None:

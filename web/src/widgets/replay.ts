@@ -26,6 +26,7 @@ import { api } from '../api';
 import { h } from '../dom';
 import { fitnessText, trialPelletsText } from '../scores';
 import { forward, INPUT_NAMES, sensorsAt } from '../neural';
+import { frameAt, replayDuration } from '../replayTime';
 import { type Body, bodyFromCard, bodyFromGenome, centerOfMass, heatColor, hslToCss } from '../render/body';
 import { CreatureMesh } from '../render/creatureMesh';
 import { type Camera2D, drawBody2D, drawGround, projector } from '../render/fallback2d';
@@ -351,16 +352,14 @@ export function openReplay(req: ReplayRequest): void {
   function tick(now: number): void {
     raf = requestAnimationFrame(tick);
     if (!replay || !viewport || !body) return;
-    const n = replay.frames.length;
-    const fps = replay.fps || 15;
-    const total = Math.max(0, (n - 1) / fps);
+    const total = replayDuration(replay);
     let pos = position(now);
     if (total > 0 && pos > total) {
       basePos = pos % total;
       baseTime = now;
       pos = basePos;
     }
-    const frame = Math.min(n - 1, Math.max(0, Math.floor(pos * fps + 1e-9)));
+    const frame = frameAt(replay, pos);
     const dt = Math.min(0.1, (now - lastTick) / 1000);
     lastTick = now;
     if (frame !== neuralFrame) {
