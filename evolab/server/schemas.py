@@ -72,6 +72,11 @@ class RunSummary(BaseModel):
     neural_mode: NeuralMode
     trials: int = Field(description="pellet layouts each creature is evaluated on per generation (fitness is the mean)")
     turbo: bool = Field(description="no replays are stored; they are re-simulated on demand")
+    imported_from: Literal["original-app"] | None = Field(
+        None,
+        description="where an imported run came from (the original browser app); its stored replays are what "
+        "that app recorded, while a re-simulation is evolab's physics",
+    )
 
 
 class BenchmarkProgressDoc(BaseModel):
@@ -220,6 +225,11 @@ class ReplayDoc(BaseModel):
         None,
         description="seconds of each frame when they are not 1/fps apart (a run imported from the original "
         "app, which recorded on its own schedule); null for frames 1/fps apart",
+    )
+    imported_from: Literal["original-app"] | None = Field(
+        None,
+        description="the run was imported from there: stored frames are what that app recorded, a "
+        "re-simulation is evolab's physics (not the motion that app showed)",
     )
 
 

@@ -64,6 +64,7 @@ def run_summary(info: RunInfo) -> RunSummary:
         neural_mode=cfg.sim.neural_mode,
         trials=cfg.trials,
         turbo=not cfg.frames.enabled,
+        imported_from=info.origin.source if info.origin is not None else None,
     )
 
 
@@ -160,7 +161,7 @@ def result_doc(result: CreatureResult) -> ResultDoc:
     )
 
 
-def replay_doc(replay: Replay, neural_mode: str) -> ReplayDoc:
+def replay_doc(replay: Replay, neural_mode: str, imported_from: str | None = None) -> ReplayDoc:
     return ReplayDoc.model_construct(  # built from trusted arrays: skip re-validating thousands of floats
         creature_id=replay.creature_id,
         generation=replay.generation,
@@ -171,6 +172,7 @@ def replay_doc(replay: Replay, neural_mode: str) -> ReplayDoc:
         fitness_over_time=_rounded(replay.fitness_over_time, 2),
         pellets=[PelletDoc(**p) for p in replay.pellets],
         times=None if replay.times is None else _rounded(replay.times),
+        imported_from=imported_from,
     )
 
 

@@ -34,13 +34,14 @@ def test_the_original_apps_dump_imports_from_the_load_run_screen_and_replays(ser
     (run,) = httpx.get(f"{server.url}/api/runs").json()["data"]
     card = page.locator(f'[data-testid="run-card"][data-run-id="{run["id"]}"]')
     expect(card.get_by_test_id("run-name")).to_have_value("Run B 3s")
+    expect(card).to_contain_text("imported from the original app")
     screenshot(page, "imported_original_run_in_the_list")
 
     card.click()
     expect(page.get_by_test_id("creature-card")).to_have_count(100)
     expect(page.get_by_test_id("gen-label")).to_contain_text("10")
     page.get_by_test_id("creature-card").first.click()
-    expect(page.get_by_test_id("replay-source")).to_contain_text("stored")
+    expect(page.get_by_test_id("replay-source")).to_have_text("frames recorded by the original app")
     first = page.evaluate("() => window.__evolab.replayFrame()")
     page.wait_for_function("first => window.__evolab.replayFrame() !== first", arg=first)
     screenshot(page, "imported_original_run_replay")

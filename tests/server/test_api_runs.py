@@ -594,6 +594,7 @@ def test_a_stored_replay_is_the_stored_frames(stored: Stored) -> None:
 
         assert (doc["creature_id"], doc["generation"], doc["source"]) == (card["id"], 2, "stored")
         assert (doc["fps"], doc["neural_mode"], doc["times"]) == (15, "off", None)  # frames 1/15 s apart
+        assert doc["imported_from"] is None
         assert len(doc["frames"]) == small_config().sim.n_frames
         np.testing.assert_allclose(doc["frames"], kept.frames, atol=1e-3)
         np.testing.assert_allclose(doc["fitness_over_time"], kept.fitness_over_time, atol=1e-2)

@@ -80,6 +80,7 @@ def test_the_fixture_dump_imports_once_with_its_counts(client: TestClient, db_pa
     stored = next(c for c in cards if c["frames"] == "stored" and not c["disqualified"])
     replay = client.get(f"/api/runs/{run_id}/generations/3/creatures/{stored['id']}/replay").json()
     assert replay["times"][:4] == [0.017, 0.083, 0.15, 0.233]
+    assert replay["imported_from"] == listed[0]["imported_from"] == "original-app"
     assert len(replay["times"]) == len(replay["frames"])
 
     before = db_snapshot(db_path)

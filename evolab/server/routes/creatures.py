@@ -73,7 +73,8 @@ def replay(
         if not any(r.generation == generation for r in store.creature_results(run_id, creature_id)):
             raise HTTPException(404, f"creature {creature_id!r} was not in generation {generation} of run {run_id!r}")
         result = replay_creature(store, run_id, generation, creature_id, backend=state.backends.get(info.backend))
-        entry = responses.put(key, token, json_body(replay_doc(result, info.config.sim.neural_mode)))
+        origin = info.origin.source if info.origin is not None else None
+        entry = responses.put(key, token, json_body(replay_doc(result, info.config.sim.neural_mode, origin)))
     return cached_json(request, entry)
 
 

@@ -154,6 +154,7 @@ export function openLoadRuns(onOpen: (run: RunSummary) => void): void {
       if (r.parent_run_id) bits.push(`fork @ gen ${r.fork_generation}`);
       if (r.trials > 1) bits.push(`${r.trials} trials`);
       if (r.backend !== 'cpu') bits.push(`on ${r.backend}`);
+      if (r.imported_from === 'original-app') bits.push('imported from the original app');
       if (r.best_fitness !== null) bits.push(`${r.best_by_benchmark ? 'champion (benchmark)' : 'best'} ${r.best_fitness.toFixed(1)}`);
       extra.textContent = bits.join(' · ');
       cfgLine.textContent = `Gravity: ${r.gravity} | Mut: ${Math.round(r.mutation_rate * 100)}%`;

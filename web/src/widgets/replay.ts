@@ -419,7 +419,15 @@ export function openReplay(req: ReplayRequest): void {
       return;
     }
     replay = rep;
-    sourceBadge.textContent = rep.source === 'stored' ? 'stored frames' : 're-simulated';
+    const imported = rep.imported_from === 'original-app';
+    sourceBadge.textContent =
+      rep.source === 'stored'
+        ? imported
+          ? 'frames recorded by the original app'
+          : 'stored frames'
+        : imported
+          ? "re-simulated with evolab's physics (not the original app's)"
+          : 're-simulated';
     sourceBadge.classList.add(rep.source === 'stored' ? 'badge-ok' : 'badge-accent');
     overlay.remove();
 
