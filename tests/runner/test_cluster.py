@@ -110,7 +110,7 @@ def test_a_run_on_the_cluster_is_the_run_evolved_locally_and_resumes_locally(
 
 
 def test_a_worker_killed_mid_call_costs_one_chunk_rerun_and_the_outputs_are_unchanged() -> None:
-    batch = pack_batch(_genomes(80, seed=5))
+    batch = pack_batch(_genomes(200, seed=5))  # about 70 ms a worker: the kill lands mid-chunk
     cfg = evolab.SimConfig(duration=20.0)
     expected = run_batch(batch, cfg, SEED)
     with ClusterBackend.connect("local:2", timeout=TIMEOUT) as backend:
