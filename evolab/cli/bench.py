@@ -85,6 +85,8 @@ def bench_command(
     if not as_json:
         stderr.print("compiling kernels (cached after the first run)...")
     compile_seconds = warm_up(n_workers)
+    if cluster:
+        _warm_up_workers(physics)
     results = []
     moved: list[int] = []
     for w in chosen:
@@ -182,6 +184,12 @@ def bench_command(
                 f"against local ({row['local_creature_steps_per_s']:,.0f} creature-steps/s here), "
                 f"{row['bytes_per_generation'] / 1e3:,.0f} kB moved"
             )
+        for node in _cluster_doc(physics, results, local, moved)["nodes"]:
+            stdout.print(
+                f"  worker {node['address']} ({node['threads']} thread{'s' if node['threads'] != 1 else ''}): "
+                f"{node['creature_steps_per_s']:,.0f} creature-steps/s while simulating, "
+                f"{node['creatures']:,} creatures"
+            )
     if gradients is not None:
         g = gradients
         stdout.print(
@@ -245,6 +253,21 @@ def _latency_table(title: str, latency):
     return table
 
 
+def _warm_up_workers(cluster) -> None:
+    """A few creatures through every worker, so each has loaded its compiled kernel before the timing
+    starts; what they did is then forgotten (the per-worker throughput counts timed work only)."""
+    import numpy as np
+
+    import evolab
+    from evolab.physics.pack import pack_batch
+    from evolab.physics.simulate import run_batch
+
+    rng = np.random.default_rng(0)
+    batch = pack_batch([evolab.random_genome(rng) for _ in range(2 * max(sum(cluster.threads().values()), 1))])
+    run_batch(batch, evolab.SimConfig(duration=0.5), 0, backend=cluster)
+    cluster.workers.clear()
+
+
 def _cluster_e2e_doc(cluster, remote, here, local_threads: int) -> dict:
     """E1 on the cluster and here: the same work, so throughput per core is the inverse of time x cores."""
     threads = max(sum(cluster.threads().values()), 1)
@@ -276,4 +299,13 @@ def _cluster_doc(cluster, on_cluster, local, moved) -> dict:
                 "bytes_per_generation": sent,
             }
         )
-    return {"address": cluster.address, "workloads": rows}
+    nodes = [
+        {
+            "address": address,
+            "threads": stats.threads,
+            "creatures": stats.creatures,
+            "creature_steps_per_s": stats.creature_steps_per_s,
+        }
+        for address, stats in sorted(cluster.workers.items())
+    ]
+    return {"address": cluster.address, "workloads": rows, "nodes": nodes}

@@ -89,11 +89,18 @@ class CallStats:
 
 @dataclass(slots=True)
 class WorkerStats:
-    """What one worker has done for this backend: creatures simulated and seconds spent simulating them."""
+    """What one worker has done for this backend: creatures and creature-steps simulated, and the seconds
+    its kernel took for them."""
 
     threads: int
     creatures: int = 0
+    creature_steps: int = 0
     kernel_seconds: float = 0.0
+
+    @property
+    def creature_steps_per_s(self) -> float:
+        """Its throughput while simulating (0 before it has)."""
+        return self.creature_steps / self.kernel_seconds if self.kernel_seconds > 0 else 0.0
 
 
 class ChunkEvaluator:
@@ -295,7 +302,7 @@ class ClusterBackend:
             pickle.dumps((batch.take(s), params, chunk_draws(draws, s), record), protocol=pickle.HIGHEST_PROTOCOL)
             for s in slices
         ]
-        call = _Call(chunks)
+        call = _Call(chunks, params.n_steps)
         while True:
             try:
                 self._client.sync(self._dispatch, evaluators, call, deadline)
@@ -358,6 +365,7 @@ class ClusterBackend:
                 call.kernel_seconds += seconds
                 stats = self.workers.setdefault(worker, WorkerStats(self._threads.get(worker, 1)))
                 stats.creatures += out.fitness.size
+                stats.creature_steps += out.fitness.size * call.n_steps
                 stats.kernel_seconds += seconds
                 idle.append(worker)
             if not done and time.monotonic() - checked >= CHECK_SECONDS:
@@ -455,6 +463,8 @@ class _Call:
 
     chunks: list[bytes]
     """Each chunk's arguments (batch, params, draws, record), pickled."""
+    n_steps: int
+    """Control steps of each creature's rollout."""
     outputs: list[Any] = field(default_factory=list)
     pending: deque[int] = field(default_factory=deque)
     kernel_seconds: float = 0.0

@@ -269,6 +269,9 @@ def test_bench_on_a_cluster_reports_throughput_per_worker_and_overhead_against_l
     assert row["creature_steps_per_s_per_worker"] > 0
     assert row["local_creature_steps_per_s"] > 0
     assert row["bytes_per_generation"] > 0
+    nodes = document["cluster"]["nodes"]  # throughput per node, from what each worker simulated
+    assert len(nodes) == 2
+    assert all(node["threads"] == 1 and node["creatures"] > 0 and node["creature_steps_per_s"] > 0 for node in nodes)
     assert "Dask cluster" in document["machine"]["backend"]
 
 
