@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -131,25 +130,14 @@ def generation_stats(
 ) -> GenerationStats:
     """Best, average, worst, median and percentiles of fitness; node-count distribution; the benchmark
     score when the generation was scored."""
-    fitness = np.array(ranked.fitness)
-    p10, p25, p50, p75, p90 = np.percentile(fitness, [10, 25, 50, 75, 90]).tolist()
     batch = GenomeBatch.of(genomes)
-    nodes = batch.n_nodes.tolist()
-    return GenerationStats(
-        generation=generation,
-        best=float(fitness.max()),
-        average=float(fitness.mean()),
-        worst=float(fitness.min()),
-        median=p50,
-        p10=p10,
-        p25=p25,
-        p75=p75,
-        p90=p90,
+    return GenerationStats.of_population(
+        generation,
+        ranked.fitness,
+        batch.n_nodes.tolist(),
+        batch.n_muscles.tolist(),
         disqualified=len(ranked) - ranked.disqualified.count(None),
         pellets=sum(ranked.pellets),
-        node_counts=dict(sorted(Counter(nodes).items())),
-        avg_nodes=float(np.mean(nodes)),
-        avg_muscles=float(np.mean(batch.n_muscles.tolist())),
         sim_seed=sim_seed,
         sim_seconds=sim_seconds,
         host_seconds=host_seconds,

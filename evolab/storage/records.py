@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from itertools import repeat
@@ -108,6 +109,41 @@ class GenerationStats:
     benchmark_pellets: float | None = None
     """That creature's mean pellets on the benchmark layouts."""
     benchmark_creature: str | None = None
+
+    @classmethod
+    def of_population(
+        cls,
+        generation: int,
+        fitness: Sequence[float],
+        n_nodes: Sequence[int],
+        n_muscles: Sequence[int],
+        *,
+        disqualified: int,
+        pellets: int,
+        **measured: Any,
+    ) -> GenerationStats:
+        """Best, average, worst, median and percentiles of a generation's `fitness` and its node-count
+        distribution, with what was measured beside them (`sim_seed`, timings, benchmark fields)."""
+        values = np.asarray(fitness, dtype=np.float64)
+        p10, p25, p50, p75, p90 = np.percentile(values, [10, 25, 50, 75, 90]).tolist()
+        nodes = list(n_nodes)
+        return cls(
+            generation=generation,
+            best=float(values.max()),
+            average=float(values.mean()),
+            worst=float(values.min()),
+            median=p50,
+            p10=p10,
+            p25=p25,
+            p75=p75,
+            p90=p90,
+            disqualified=disqualified,
+            pellets=pellets,
+            node_counts=dict(sorted(Counter(nodes).items())),
+            avg_nodes=float(np.mean(nodes)),
+            avg_muscles=float(np.mean(list(n_muscles))),
+            **measured,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """Every field, JSON-safe (node counts keyed by strings), in field order: the one shape the export

@@ -285,24 +285,13 @@ def _stats(generation: int, genomes: list[Genome], results: list[CreatureResult]
     """A generation's statistics from its stored results, as evolab computes them."""
     if not results:
         return GenerationStats(generation, 0.0, 0.0, 0.0, 0.0)
-    fitness = np.array([r.fitness for r in results])
-    p10, p25, p50, p75, p90 = np.percentile(fitness, [10, 25, 50, 75, 90]).tolist()
-    nodes = [g.n_nodes for g in genomes]
-    return GenerationStats(
-        generation=generation,
-        best=float(fitness.max()),
-        average=float(fitness.mean()),
-        worst=float(fitness.min()),
-        median=p50,
-        p10=p10,
-        p25=p25,
-        p75=p75,
-        p90=p90,
+    return GenerationStats.of_population(
+        generation,
+        [r.fitness for r in results],
+        [g.n_nodes for g in genomes],
+        [g.n_muscles for g in genomes],
         disqualified=sum(r.disqualified is not None for r in results),
         pellets=sum(r.pellets for r in results),
-        node_counts=dict(sorted(Counter(nodes).items())),
-        avg_nodes=float(np.mean(nodes)),
-        avg_muscles=float(np.mean([g.n_muscles for g in genomes])),
     )
 
 
