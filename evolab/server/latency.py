@@ -255,12 +255,7 @@ def _serving_process(db: str | Path) -> Iterator[int]:
                 time.sleep(0.1)
         yield port
     finally:
-        process.terminate()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        _stop(process, 30)
         if process.stderr is not None:
             process.stderr.close()
 
@@ -294,13 +289,18 @@ def _writing(db: str | Path, preset: str) -> Iterator[Callable[[], int]]:
             raise RuntimeError(f"evolab evolve stored no generation within 120 s (exit {process.poll()})")
         yield lambda: count[0]
     finally:
-        process.terminate()
-        try:
-            process.wait(60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        _stop(process, 60)
         reader.join(10)
+
+
+def _stop(process: subprocess.Popen, wait: float) -> None:
+    """SIGTERM (a clean stop), then SIGKILL when it has not ended within `wait` seconds."""
+    process.terminate()
+    try:
+        process.wait(wait)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 @contextmanager
