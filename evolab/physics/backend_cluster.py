@@ -346,7 +346,8 @@ class ClusterBackend:
                 return
             wait = min(CHECK_SECONDS, deadline - time.monotonic())
             if wait <= 0:
-                _cancel(running)
+                for task in running:
+                    task.cancel()
                 raise ClusterLost(f"dask cluster {self.address}: the call took over {self.call_timeout:g} s")
             done, _ = await asyncio.wait(running, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
             lost: set[str] = set()
@@ -493,11 +494,6 @@ async def _evaluate(evaluator: distributed.Actor, chunk: bytes) -> bytes:
         raise
     except OSError as err:  # "Unable to contact Actor's worker", a closed comm
         raise _WorkerLostError(_reason(err)) from None
-
-
-def _cancel(running: dict[asyncio.Task, Any]) -> None:
-    for task in running:
-        task.cancel()
 
 
 def _local_cluster(address: str, timeout: float) -> distributed.LocalCluster:

@@ -52,9 +52,9 @@ def replay_creature(
     stats = store.generation(run_id, generation)
     if stats is None:
         raise GenerationNotStored(f"generation {generation} of run {run_id!r} is not stored")
+    info = store.get_run(run_id)
     stored = store.frames(run_id, generation, creature_id)
     if stored is not None:
-        info = store.get_run(run_id)
         times = None
         if info.origin is not None:  # imported: played at the times its source recorded them
             times = recorded_times(info.origin.source, info.config.sim.duration, len(stored.frames))
@@ -62,7 +62,6 @@ def replay_creature(
     if not any(r.generation == generation for r in store.creature_results(run_id, creature_id)):
         raise CreatureNotFound(f"creature {creature_id!r} was not in generation {generation} of run {run_id!r}")
     genome = store.genome(run_id, creature_id)
-    info = store.get_run(run_id)
     physics = backend or make_backend(info.backend)
     result = simulate([genome], info.config.sim, seed=stats.sim_seed, record=True, backend=physics)[0]
     assert result.frames is not None
