@@ -5,9 +5,11 @@ Numbers only come from here and `benchmarks/`, never from tests: the CLI's `evol
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 
 import numba
@@ -16,7 +18,15 @@ import numpy as np
 from evolab.config import GenomeConstraints, NeuralMode, SimConfig
 from evolab.genome.generate import random_genome
 from evolab.physics.backend_cpu import CpuBackend, cpu_name, default_workers
-from evolab.physics.contract import Backend, BatchOutputs, PelletDraws, SimParams, WrappedBackend
+from evolab.physics.contract import (
+    Backend,
+    BatchOutputs,
+    PelletDraws,
+    PendingOutputs,
+    SimParams,
+    WrappedBackend,
+    start_run,
+)
 from evolab.physics.pack import PackedBatch, pack_batch
 from evolab.physics.simulate import run_batch
 
@@ -208,18 +218,41 @@ def gradient_cost(creatures: int = 16, window: int = 60, repeats: int = 2) -> Gr
 
 
 class TimedBackend(WrappedBackend):
-    """A backend that adds up the seconds its calls take (E1's kernel time)."""
+    """A backend that adds up the seconds its calls hold the caller up (E1's kernel time): all of a call
+    made in the caller's threads, and of a call begun elsewhere (`start_run`) the time spent starting it
+    and waiting for its outputs."""
 
     def __init__(self, inner: Backend) -> None:
         super().__init__(inner)
         self.seconds = 0.0
 
     def run(self, batch: PackedBatch, params: SimParams, draws: PelletDraws, record: bool) -> BatchOutputs:
+        return self.start(batch, params, draws, record).result()
+
+    def start(self, batch: PackedBatch, params: SimParams, draws: PelletDraws, record: bool) -> PendingOutputs:
+        with self._timed():
+            return _TimedPending(start_run(self.inner, batch, params, draws, record), self)
+
+    @contextlib.contextmanager
+    def _timed(self) -> Iterator[None]:
         start = time.perf_counter()
         try:
-            return super().run(batch, params, draws, record)
+            yield
         finally:
             self.seconds += time.perf_counter() - start
+
+
+@dataclass(frozen=True, slots=True)
+class _TimedPending:
+    pending: PendingOutputs
+    timer: TimedBackend
+
+    def result(self) -> BatchOutputs:
+        with self.timer._timed():
+            return self.pending.result()
+
+    def cancel(self) -> None:
+        self.pending.cancel()
 
 
 def run_end_to_end(

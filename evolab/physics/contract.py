@@ -4,7 +4,9 @@ A backend is anything with a `name`, a `describe()` and a `run(batch, params, dr
 simulates a `PackedBatch` and returns `BatchOutputs` (Brax's per-backend `pipeline.init/step` in
 spirit: one small seam, pure over arrays). Everything a backend must agree on lives here or in
 `evolab.physics.constants`: the `sim` parameter vector, the pellet draws, the sub-step policy and the
-output layout, so a creature's result means the same thing whichever backend computed it.
+output layout, so a creature's result means the same thing whichever backend computed it. A backend
+that computes elsewhere (the cluster's) may also have `start(batch, params, draws, record)`, returning
+`PendingOutputs` at once; callers go through `start_run`, which works for both kinds.
 
 Every backend keeps, for every creature (DESIGN §4): (a) its result does not depend on its batch-mates;
 (b) the same genome, seed and backend give bitwise-identical results; (c) no NaN or explosion goes
@@ -148,9 +150,13 @@ def substeps(batch: PackedBatch, min_substeps: int) -> np.ndarray:
 
 
 def estimated_costs(batch: PackedBatch, steps: np.ndarray) -> np.ndarray:
-    """(B,) int64 each creature's estimated cost per control step: sub-steps x (muscles + node pairs)."""
+    """(B,) int64 each creature's estimated cost per control step, in arbitrary units: a fixed part (its
+    sensing, pellets and recording) and, per sub-step, its muscles, nodes and node pairs; its network per
+    control step. Fitted to the CPU kernel's times for random creatures of every preset (about 6 % off for
+    a creature, against 100 % for muscles and node pairs alone, which left out the fixed part)."""
     n = batch.n_nodes.astype(np.int64)
-    return steps * (batch.n_muscles + n * (n + 1) // 2) + batch.n_muscles
+    m = batch.n_muscles.astype(np.int64)
+    return 100 + steps * (4 * m + 5 * n + n * (n + 1) // 2) + 7 * m + batch.net_hidden * (m + 12)
 
 
 def costliest_first(batch: PackedBatch, steps: np.ndarray) -> np.ndarray:
@@ -286,6 +292,46 @@ class Backend(Protocol):
     def run(self, batch: PackedBatch, params: SimParams, draws: PelletDraws, record: bool) -> BatchOutputs:
         """Simulate every creature of `batch` for `params.n_steps` control steps."""
         ...
+
+
+class PendingOutputs(Protocol):
+    """A backend call under way (`start_run`): its outputs once they are asked for, or given up."""
+
+    def result(self) -> BatchOutputs:
+        """The call's outputs, waiting for them if need be (raises what the call raised)."""
+        ...
+
+    def cancel(self) -> None:
+        """Give the call up: its outputs will not be asked for."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class DeferredRun:
+    """A call on a backend that computes in the caller's own threads: made when its result is asked for,
+    so what the caller does before that runs first, never alongside the kernel's threads."""
+
+    backend: Backend
+    arguments: tuple[PackedBatch, SimParams, PelletDraws, bool]
+
+    def result(self) -> BatchOutputs:
+        return self.backend.run(*self.arguments)
+
+    def cancel(self) -> None:
+        pass
+
+
+def start_run(
+    backend: Backend, batch: PackedBatch, params: SimParams, draws: PelletDraws, record: bool
+) -> PendingOutputs:
+    """Begin `backend.run(batch, params, draws, record)`. A backend that computes elsewhere (one with a
+    `start` method of the same arguments, as the cluster's) starts now and the caller works meanwhile, as
+    a run writes one generation while the next is evaluated; any other computes when the result is asked
+    for. The outputs are the same either way."""
+    start = getattr(backend, "start", None)
+    if start is None:
+        return DeferredRun(backend, (batch, params, draws, record))
+    return start(batch, params, draws, record)
 
 
 class WrappedBackend:

@@ -17,7 +17,15 @@ from evolab.errors import ConfigError
 from evolab.genome.model import Genome
 from evolab.physics import constants
 from evolab.physics.backend_cpu import CpuBackend
-from evolab.physics.contract import Backend, BatchOutputs, SimParams, pellet_draws, replicate
+from evolab.physics.contract import (
+    Backend,
+    BatchOutputs,
+    PendingOutputs,
+    SimParams,
+    pellet_draws,
+    replicate,
+    start_run,
+)
 from evolab.physics.pack import PackedBatch, pack_batch
 
 DISQUALIFICATION_REASONS = {
@@ -121,9 +129,24 @@ def run_batch(
     With `trials` > 1 every creature is simulated on `trials` pellet layouts in the same call; the outputs
     then have B * trials rows, trial-major (row t * B + c is creature c on layout t; `pellet_draws`).
     """
-    backend = backend or CpuBackend(workers)
+    return start_batch(
+        batch, cfg, seed, trials=trials, record=record, pellets=pellets, backend=backend or CpuBackend(workers)
+    ).result()
+
+
+def start_batch(
+    batch: PackedBatch,
+    cfg: SimConfig,
+    seed: int,
+    *,
+    backend: Backend,
+    trials: int = 1,
+    record: bool = False,
+    pellets: np.ndarray | None = None,
+) -> PendingOutputs:
+    """`run_batch` begun (`start_run`): on a backend that computes elsewhere the caller works meanwhile."""
     draws = pellet_draws(batch, cfg, seed, trials)
-    return backend.run(replicate(batch, trials), SimParams.of(cfg, pellets), draws, record)
+    return start_run(backend, replicate(batch, trials), SimParams.of(cfg, pellets), draws, record)
 
 
 def trial_mean(rows: np.ndarray, trials: int) -> np.ndarray:

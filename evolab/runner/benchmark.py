@@ -14,9 +14,10 @@ import numpy as np
 
 from evolab.config import BenchmarkPolicy, SimConfig
 from evolab.genome.model import Genome
-from evolab.physics.contract import Backend
+from evolab.physics.backend_cpu import CpuBackend
+from evolab.physics.contract import Backend, BatchOutputs, PendingOutputs
 from evolab.physics.pack import pack_batch
-from evolab.physics.simulate import run_batch, trial_mean
+from evolab.physics.simulate import run_batch, start_batch, trial_mean
 from evolab.runner.seeds import benchmark_seed
 
 
@@ -83,16 +84,42 @@ class Benchmark:
     def score(self, candidates: Sequence[Genome]) -> BenchmarkScore:
         """Score `candidates` (a generation's best, best first); the best of them on the benchmark wins
         (the first on ties)."""
+        return self.start(candidates).result()
+
+    def start(self, candidates: Sequence[Genome]) -> PendingScore:
+        """`score` begun: on a backend that computes elsewhere (`start_run`) the caller works meanwhile."""
         new = [g for g in candidates if g.id not in self._known]
         self.simulated = len(new)
+        pending = None
         if new:
-            fitness, pellets = score_on_layouts(
-                new, self._sim, self._seed, self._layouts, backend=self._backend, workers=self._workers
-            )
-            self._known.update(
-                zip([g.id for g in new], zip(fitness.tolist(), pellets.tolist(), strict=True), strict=True)
-            )
+            backend = self._backend or CpuBackend(self._workers)
+            pending = start_batch(pack_batch(new), self._sim, self._seed, trials=self._layouts, backend=backend)
+        return PendingScore(self, tuple(candidates), tuple(g.id for g in new), pending)
+
+    def _finish(self, candidates: Sequence[Genome], new: Sequence[str], out: BatchOutputs | None) -> BenchmarkScore:
+        if out is not None:
+            fitness, pellets = trial_mean(out.fitness, self._layouts), trial_mean(out.pellets, self._layouts)
+            self._known.update(zip(new, zip(fitness.tolist(), pellets.tolist(), strict=True), strict=True))
         scores = [self._known[g.id] for g in candidates]
         self._known = {g.id: s for g, s in zip(candidates, scores, strict=True)}
         i = max(range(len(scores)), key=lambda k: scores[k][0])  # max keeps the first of equals
         return BenchmarkScore(candidates[i].id, *scores[i])
+
+
+@dataclass(frozen=True, slots=True)
+class PendingScore:
+    """A `Benchmark.start` under way; `result()` is the `BenchmarkScore` (asked for once)."""
+
+    benchmark: Benchmark
+    candidates: tuple[Genome, ...]
+    new: tuple[str, ...]
+    """The ids of the candidates being simulated (the others were scored before)."""
+    pending: PendingOutputs | None
+
+    def result(self) -> BenchmarkScore:
+        out = self.pending.result() if self.pending is not None else None
+        return self.benchmark._finish(self.candidates, self.new, out)
+
+    def cancel(self) -> None:
+        if self.pending is not None:
+            self.pending.cancel()

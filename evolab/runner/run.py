@@ -18,11 +18,11 @@ from evolab.genome import initial_population
 from evolab.genome.batch import GenomeBatch
 from evolab.genome.model import Genome
 from evolab.physics.backends import make_backend
-from evolab.physics.contract import Backend
+from evolab.physics.contract import Backend, PendingOutputs
 from evolab.physics.pack import pack_batch
-from evolab.physics.simulate import run_batch
+from evolab.physics.simulate import start_batch
 from evolab.runner.analysis import Evaluation, generation_stats, pick_replays, rank_results, replays_to_store
-from evolab.runner.benchmark import Benchmark, BenchmarkScore, benchmark_due
+from evolab.runner.benchmark import Benchmark, BenchmarkScore, PendingScore, benchmark_due
 from evolab.runner.seeds import frame_policy_rng, fresh_run_seed, generation_seed
 from evolab.storage import CreatureResult, GenerationRecord, GenerationStats, RankedResults, RunInfo, Store
 
@@ -39,6 +39,32 @@ class GenerationReport:
     creature_steps: int
     wall_seconds: float
     store_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class _PendingEvaluation:
+    """A generation's evaluation begun on the backend (`start_batch`), read into an `Evaluation` when done."""
+
+    pending: PendingOutputs
+    n_nodes: np.ndarray
+    record: bool
+    trials: int
+
+    def result(self) -> Evaluation:
+        return Evaluation.of_outputs(self.pending.result(), self.n_nodes, self.record, self.trials)
+
+
+class _Stopwatch:
+    """Adds up the seconds spent inside its `with` blocks."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def __enter__(self) -> None:
+        self._entered = time.perf_counter()
+
+    def __exit__(self, *exc: object) -> None:
+        self.seconds += time.perf_counter() - self._entered
 
 
 class Run:
@@ -67,6 +93,7 @@ class Run:
         self._backend = backend
         self._owns_store = owns_store
         self._checkpointed_generation = generation  # created and resumed runs start at a checkpoint
+        self._next: _PendingEvaluation | None = None
         cfg = info.config
         self._benchmark = Benchmark(cfg.sim, info.seed, cfg.benchmark, backend=backend)
         self._best = (
@@ -239,10 +266,10 @@ class Run:
         self._store.set_status(self.id, "running", writer_pid=os.getpid(), backend=self._backend.name)
         status = "failed"
         try:
-            for _ in range(generations):
+            for i in range(generations):
                 if should_stop is not None and should_stop():
                     break
-                done.append(self._step(on_generation))
+                done.append(self._step(on_generation, last=i == generations - 1))
             status = "completed" if len(done) == generations else "stopped"
         except (KeyboardInterrupt, ClusterLost):
             # a clean boundary: nothing of the interrupted generation was stored, and the population of
@@ -250,6 +277,9 @@ class Run:
             status = "stopped"
             raise
         finally:
+            if self._next is not None:  # begun for a generation this call no longer runs
+                self._next.pending.cancel()
+                self._next = None
             with contextlib.suppress(StorageError):  # keep the original error, if any
                 if status != "failed" and self._checkpointed_generation != self._generation:
                     # however it ended, the next resume starts right after the last stored generation
@@ -260,32 +290,36 @@ class Run:
                 self._store.set_status(self.id, status)
         return done
 
-    def _step(self, on_generation: Callable[[GenerationReport], None] | None) -> GenerationStats:
+    def _step(self, on_generation: Callable[[GenerationReport], None] | None, *, last: bool) -> GenerationStats:
         cfg = self.config
         g = self._generation
         genomes = self._population
         start = time.perf_counter()
         sim_seed = generation_seed(self.seed, g)
         record = cfg.frames.enabled and (cfg.frames.keep_top + cfg.frames.keep_random + cfg.frames.keep_bottom) > 0
-        evaluation = self._evaluate_generation(genomes, sim_seed, record)
-        simulated = time.perf_counter()
-
+        clock = _Stopwatch()  # the seconds spent packing, starting and waiting for the backend's calls
+        with clock:
+            begun, self._next = self._next, None
+            evaluation = (begun or self._start_evaluation(genomes, sim_seed, record)).result()
         ranked = rank_results(g, genomes, evaluation)
-        ranked_at = time.perf_counter()
-        score = self._score_benchmark(genomes, ranked) if benchmark_due(cfg.benchmark, g) else None
-        scored = time.perf_counter()
+        with clock:
+            scoring = self._start_benchmark(genomes, ranked) if benchmark_due(cfg.benchmark, g) else None
         chosen = pick_replays(ranked, cfg.frames, frame_policy_rng(self.seed, g))
-        self._update_records(ranked, score)
         next_population = evolve_step(genomes, evaluation.fitness, cfg, self._rng, birth=g + 1)
         if cfg.refine.enabled and (g + 1) % cfg.refine.every == 0:
             next_population = self._refine_elites(next_population, g + 1)
+        with clock:
+            if not last:  # a backend that computes elsewhere evaluates the next generation while this one is stored
+                self._next = self._start_evaluation(next_population, generation_seed(self.seed, g + 1), record)
+            score = scoring.result() if scoring is not None else None
+        self._update_records(ranked, score)
         stats = generation_stats(
             g,
             genomes,
             ranked,
             sim_seed=sim_seed,
-            sim_seconds=(simulated - start) + (scored - ranked_at),
-            host_seconds=time.perf_counter() - simulated - (scored - ranked_at),
+            sim_seconds=clock.seconds,
+            host_seconds=time.perf_counter() - start - clock.seconds,
             benchmark=score,
         )
         evolved = time.perf_counter()
@@ -323,11 +357,11 @@ class Run:
             )
         return stats
 
-    def _evaluate_generation(self, genomes: Sequence[Genome], seed: int, record: bool) -> Evaluation:
+    def _start_evaluation(self, genomes: Sequence[Genome], seed: int, record: bool) -> _PendingEvaluation:
         trials = self.config.trials
         batch = pack_batch(genomes)
-        out = run_batch(batch, self.config.sim, seed, trials=trials, record=record, backend=self._backend)
-        return Evaluation.of_outputs(out, batch.n_nodes, record, trials)
+        pending = start_batch(batch, self.config.sim, seed, trials=trials, record=record, backend=self._backend)
+        return _PendingEvaluation(pending, batch.n_nodes, record, trials)
 
     def _refine_elites(self, population: GenomeBatch, generation: int) -> GenomeBatch:
         """`population` with its first `refine.elites` (the elites, best first) replaced by their refined
@@ -347,9 +381,9 @@ class Run:
                 genomes[i] = result.genome
         return GenomeBatch.of(genomes)
 
-    def _score_benchmark(self, genomes: Sequence[Genome], ranked: RankedResults) -> BenchmarkScore:
+    def _start_benchmark(self, genomes: Sequence[Genome], ranked: RankedResults) -> PendingScore:
         index = {cid: i for i, cid in enumerate(GenomeBatch.of(genomes).ids)}
-        return self._benchmark.score([genomes[index[cid]] for cid in ranked.creature_ids[: self.config.benchmark.top]])
+        return self._benchmark.start([genomes[index[cid]] for cid in ranked.creature_ids[: self.config.benchmark.top]])
 
     def _update_records(self, ranked: RankedResults, score: BenchmarkScore | None) -> None:
         if score is not None:  # the champion: judged on the held-out layouts, never on a lucky one

@@ -14,8 +14,18 @@ import pytest
 from evolab import SimConfig
 from evolab.errors import BackendUnavailable
 from evolab.physics import constants
+from evolab.physics.backend_cpu import CpuBackend
 from evolab.physics.backends import BACKEND_NAMES, make_backend
-from evolab.physics.contract import Backend, BatchOutputs, PelletDraws, SimParams, pellet_draws, substeps
+from evolab.physics.contract import (
+    Backend,
+    BatchOutputs,
+    PelletDraws,
+    SimParams,
+    estimated_costs,
+    pellet_draws,
+    start_run,
+    substeps,
+)
 from evolab.physics.pack import pack_batch
 from evolab.physics.reference import simulate_reference
 from evolab.physics.simulate import run_batch
@@ -158,6 +168,36 @@ def test_outputs_taken_apart_and_put_back_together_are_the_outputs(rng) -> None:
     assert_same_outputs(BatchOutputs.concat(pieces), out)
     order = np.array([6, 0, 3])
     assert np.array_equal(out.take(order).fitness, out.fitness[order])
+
+
+def test_a_backend_without_start_computes_when_its_result_is_asked_for(rng) -> None:
+    calls: list[int] = []
+
+    class Plain(CpuBackend):
+        def run(self, batch, params, draws, record):
+            calls.append(batch.size)
+            return super().run(batch, params, draws, record)
+
+    batch = pack_batch(random_genomes(rng, 3))
+    cfg = SimConfig(duration=0.5)
+    pending = start_run(Plain(), batch, SimParams.of(cfg), pellet_draws(batch, cfg, 4), False)
+    assert calls == []  # nothing runs alongside what the caller does next
+    assert_same_outputs(pending.result(), run_batch(batch, cfg, 4))
+    assert calls == [3]
+
+
+def test_estimated_costs_grow_with_what_a_creature_simulates_and_count_its_fixed_part(rng) -> None:
+    genomes = random_genomes(rng, 40)
+    batch = pack_batch(genomes)
+    steps = substeps(batch, SimParams.of(SimConfig()).min_substeps)
+    costs = estimated_costs(batch, steps)
+    assert costs.dtype == np.int64
+    assert (costs > 0).all()
+    more_steps = estimated_costs(batch, steps + 1)
+    assert (more_steps > costs).all()
+    # the cheapest creature is not free: its rollout has a fixed part (sensing, pellets, recording) that
+    # made a two-node creature about a fifth of an eight-node one on the kernel, not a thirtieth
+    assert costs.min() > costs.max() / 10
 
 
 def test_an_unknown_or_unusable_backend_is_one_clear_error() -> None:

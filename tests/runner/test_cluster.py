@@ -26,9 +26,9 @@ import distributed
 
 import evolab
 from evolab.errors import BackendUnavailable, ClusterLost, EvolabError
-from evolab.physics.backend_cluster import ClusterBackend
+from evolab.physics.backend_cluster import ClusterBackend, with_padding, without_padding
 from evolab.physics.backend_cpu import CpuBackend
-from evolab.physics.contract import BatchOutputs
+from evolab.physics.contract import BatchOutputs, SimParams, pellet_draws
 from evolab.physics.pack import pack_batch
 from evolab.physics.simulate import run_batch
 from evolab.runner import Run
@@ -82,6 +82,37 @@ def test_a_chunk_size_can_be_set_and_is_only_a_split(cluster: ClusterBackend) ->
     _assert_identical(run_batch(batch, cfg, SEED, backend=fixed), run_batch(batch, cfg, SEED))
     assert fixed.last_call is not None
     assert fixed.last_call.chunks == 3
+
+
+def test_a_call_begun_returns_its_outputs_when_asked_and_its_frames_travel_without_padding(
+    cluster: ClusterBackend,
+) -> None:
+    batch = pack_batch(_genomes(30))
+    cfg = evolab.SimConfig(duration=1.0)
+    params, draws = SimParams.of(cfg), pellet_draws(batch, cfg, SEED)
+    pending = cluster.start(batch, params, draws, True)
+    got = pending.result()
+    _assert_identical(got, CpuBackend(2).run(batch, params, draws, True))
+    padded = sum(getattr(got, f.name).nbytes for f in dataclasses.fields(BatchOutputs))
+    assert cluster.last_call is not None
+    assert batch.n_nodes.min() < batch.n_nodes.max()
+    assert cluster.last_call.received_bytes < padded
+
+
+def test_a_call_given_up_leaves_the_cluster_ready_for_the_next(cluster: ClusterBackend) -> None:
+    batch = pack_batch(_genomes(20))
+    cfg = evolab.SimConfig(duration=1.0)
+    params, draws = SimParams.of(cfg), pellet_draws(batch, cfg, SEED)
+    cluster.start(batch, params, draws, False).cancel()
+    _assert_identical(cluster.run(batch, params, draws, False), CpuBackend(2).run(batch, params, draws, False))
+
+
+def test_frames_without_their_padding_are_put_back_as_they_were() -> None:
+    batch = pack_batch(_genomes(9))
+    frames = run_batch(batch, evolab.SimConfig(duration=0.5), SEED, record=True).frames
+    values = without_padding(frames, batch.n_nodes)
+    assert values.size == frames.shape[1] * 3 * int(batch.n_nodes.sum())
+    assert with_padding(values, frames.shape, batch.n_nodes).tobytes() == frames.tobytes()
 
 
 def test_it_is_recorded_as_cpu_and_describes_the_cluster(cluster: ClusterBackend) -> None:
@@ -194,12 +225,15 @@ def test_a_cluster_stopped_mid_run_stops_the_run_at_its_last_stored_generation_a
         with pytest.raises(ClusterLost):
             remote.advance(5, on_generation=stop_the_cluster_after_generation_1)
         run_id = remote.id
-        assert remote.generation == 2
+        # generation 2 was being evaluated while generation 1 was stored: it is stored too if it was done
+        stopped_at = remote.generation
+        assert stopped_at in (2, 3)
         assert remote.info().status == "stopped"
+        assert remote.info().generation_count == stopped_at
     backend.close()
     with Run.resume(run_id, db, backend="cpu") as resumed:
-        assert resumed.generation == 2
-        resumed.advance(3)
+        assert resumed.generation == stopped_at
+        resumed.advance(5 - stopped_at)
         assert stored_run(resumed) == expected
 
 

@@ -3,6 +3,7 @@ read straight from the backend's outputs (the same run whether the batch is simu
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -69,6 +70,108 @@ def test_a_run_calls_the_backend_it_is_given_once_per_generation_and_once_per_be
     assert len(selection) == 3
     assert sizes[:2] == [cfg.population_size * cfg.trials, cfg.benchmark.top * cfg.benchmark.layouts]
     assert all(s <= cfg.benchmark.top * cfg.benchmark.layouts for s in benchmark)
+
+
+@dataclass
+class StartingBackend:
+    """The CPU backend as a remote one looks to a run: `start` begins a call and returns at once (here the
+    outputs are simply computed then), `result` hands them over. `events` logs what happened, in order."""
+
+    events: list[str] = field(default_factory=list)
+    name: str = "cpu"
+
+    def describe(self) -> str:
+        return "cpu, started ahead by a test"
+
+    def run(self, batch, params, draws, record):
+        return self.start(batch, params, draws, record).result()
+
+    def start(self, batch, params, draws, record):
+        self.events.append(f"start {batch.size}")
+        return _Started(self, CpuBackend().run(batch, params, draws, record), batch.size)
+
+
+@dataclass
+class _Started:
+    backend: StartingBackend
+    outputs: BatchOutputs
+    size: int
+
+    def result(self) -> BatchOutputs:
+        self.backend.events.append(f"result {self.size}")
+        return self.outputs
+
+    def cancel(self) -> None:
+        self.backend.events.append(f"cancel {self.size}")
+
+
+def test_a_backend_that_computes_elsewhere_evaluates_the_next_generation_while_this_one_is_stored(
+    tmp_path: Path,
+) -> None:
+    cfg = small_config(benchmark={"enabled": False})
+    with Run.create(cfg, tmp_path / "plain.db", seed=SEED, backend="cpu") as plain:
+        plain.advance(GENERATIONS)
+        expected = stored_run(plain)
+    backend = StartingBackend()
+    with Run.create(cfg, tmp_path / "ahead.db", seed=SEED, backend=backend) as ahead:
+        ahead.advance(GENERATIONS, on_generation=lambda r: backend.events.append(f"stored {r.stats.generation}"))
+        assert stored_run(ahead) == expected
+    size = cfg.population_size * cfg.trials
+    # generation g+1 is under way before generation g is written, and nothing is begun past the last one
+    assert backend.events == [
+        f"start {size}",
+        f"result {size}",
+        f"start {size}",
+        "stored 0",
+        f"result {size}",
+        f"start {size}",
+        "stored 1",
+        f"result {size}",
+        f"start {size}",
+        "stored 2",
+        f"result {size}",
+        "stored 3",
+    ]
+
+
+def test_the_benchmark_is_scored_while_the_next_generation_is_under_way(tmp_path: Path) -> None:
+    cfg = small_config()
+    with Run.create(cfg, tmp_path / "plain.db", seed=SEED, backend="cpu") as plain:
+        plain.advance(2)
+        expected = stored_run(plain)
+    backend = StartingBackend()
+    with Run.create(cfg, tmp_path / "ahead.db", seed=SEED, backend=backend) as ahead:
+        ahead.advance(2, on_generation=lambda r: backend.events.append(f"stored {r.stats.generation}"))
+        assert stored_run(ahead) == expected
+    population, held_out = cfg.population_size * cfg.trials, cfg.benchmark.top * cfg.benchmark.layouts
+    assert backend.events[:6] == [
+        f"start {population}",
+        f"result {population}",
+        f"start {held_out}",  # generation 0's best on the held-out layouts,
+        f"start {population}",  # and generation 1, before either is waited for
+        f"result {held_out}",
+        "stored 0",
+    ]
+
+
+def test_a_run_stopped_between_generations_gives_up_the_evaluation_it_began_and_resumes_exactly(
+    tmp_path: Path,
+) -> None:
+    cfg = small_config(benchmark={"enabled": False})
+    with Run.create(cfg, tmp_path / "plain.db", seed=SEED, backend="cpu") as plain:
+        plain.advance(GENERATIONS)
+        expected = stored_run(plain)
+    backend = StartingBackend()
+    db = tmp_path / "stopped.db"
+    with Run.create(cfg, db, seed=SEED, backend=backend) as stopped:
+        stopped.advance(GENERATIONS, should_stop=lambda: stopped.generation == 2)
+        assert stopped.generation == 2
+        assert stopped.info().status == "stopped"
+        run_id = stopped.id
+    assert backend.events[-1] == f"cancel {cfg.population_size * cfg.trials}"
+    with Run.resume(run_id, db, backend="cpu") as resumed:
+        resumed.advance(GENERATIONS - 2)
+        assert stored_run(resumed) == expected
 
 
 def test_columns_from_backend_outputs_match_the_simulate_results() -> None:
