@@ -2,7 +2,9 @@
 path and paging parameters several routes share.
 
 Each alias names a provider function here; a test swaps one with `app.dependency_overrides[provider]`
-(for example a fake writer for `writer`), and every route taking the alias gets the replacement.
+(for example a fake writer for `writer`), and every route taking the alias gets the replacement. The
+providers only look things up, so they are coroutines: FastAPI runs a plain function dependency on its
+thread pool, and a request's dozen hand-offs there took a millisecond of every read.
 """
 
 # No `from __future__ import annotations` here: `paging` builds its parameters' annotations from its
@@ -26,7 +28,7 @@ MAX_OFFSET = 2**62
 """Far beyond any collection, small enough for SQLite's integers."""
 
 
-def server_state(connection: HTTPConnection) -> ServerState:
+async def server_state(connection: HTTPConnection) -> ServerState:
     """What the app holds while it runs (its lifespan sets it). An HTTPConnection rather than a Request, so
     the WebSocket route takes it too."""
     return connection.app.state.evolab
@@ -35,7 +37,7 @@ def server_state(connection: HTTPConnection) -> ServerState:
 StateDep = Annotated[ServerState, Depends(server_state)]
 
 
-def read_store(state: StateDep) -> Store:
+async def read_store(state: StateDep) -> Store:
     """The read connection of whichever thread runs the request (see `ThreadStore`)."""
     return cast(Store, ThreadStore(state.stores))
 
@@ -43,7 +45,7 @@ def read_store(state: StateDep) -> Store:
 StoreDep = Annotated[Store, Depends(read_store)]
 
 
-def writer(state: StateDep) -> Worker:
+async def writer(state: StateDep) -> Worker:
     """The one thread that writes the database: creates, advances, forks, renames, deletes, presets."""
     return state.worker
 
@@ -51,7 +53,7 @@ def writer(state: StateDep) -> Worker:
 WorkerDep = Annotated[Worker, Depends(writer)]
 
 
-def responses(state: StateDep) -> ResponseCache:
+async def responses(state: StateDep) -> ResponseCache:
     """The rendered generations and replays kept for the next request (`evolab.server.cache`)."""
     return state.responses
 
@@ -86,7 +88,7 @@ def paging(default: int, maximum: int) -> Any:
     """A `Paging` dependency alias taking `limit` (1 to `maximum`, `default` when not given) and `offset`
     (0 and up) from the query string; out-of-range values are refused with a 422."""
 
-    def dependency(
+    async def dependency(
         limit: Annotated[int, Query(ge=1, le=maximum, description=f"items per page, at most {maximum}")] = default,
         offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="items to skip")] = 0,
     ) -> Paging:

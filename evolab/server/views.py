@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from fastapi import Response
@@ -17,7 +18,6 @@ from evolab.server.schemas import (
     AncestorDoc,
     BenchmarkProgressDoc,
     Color,
-    CreatureCard,
     GenerationStatsDoc,
     PelletDoc,
     ReplayDoc,
@@ -102,45 +102,93 @@ def json_body(doc: BaseModel) -> bytes:
     return doc.__pydantic_serializer__.to_json(doc)
 
 
-def creature_card(
-    result: CreatureResult, genome: Genome, info: CreatureInfo | None, stored: StoredFrames | None
-) -> CreatureCard:
-    """A creature's card: its result, its body (for the thumbnail) and where it came from."""
-    muscles = genome.muscle_params
-    frequency = muscles[:, M_FREQUENCY] * genome.global_frequency_multiplier
-    pose = stored.frames[-1] if stored is not None else genome.node_params[:, N_POS]
-    return CreatureCard.model_construct(  # trusted values: no per-card validation
-        id=genome.id,
-        name=creature_name(genome),
-        rank=result.rank + 1,
-        fitness=result.fitness,
-        fitness_std=result.fitness_std,
-        pellets=result.pellets,
-        trial_pellets=trial_pellets(result),
-        # a new pellet appears as soon as one is collected: one more than collected on each trial's layout
-        pellets_spawned=result.pellets + (len(result.trial_pellets) if result.trial_pellets else 1),
-        disqualified=result.disqualified,
-        survival_streak=result.survival_streak,
-        distance=result.distance,
-        displacement=result.displacement,
-        born=info.born if info is not None else genome.generation,
-        lineage_generation=genome.generation,
-        parent_ids=list(genome.parent_ids),
-        origin=origin_label(genome),
-        n_nodes=genome.n_nodes,
-        n_muscles=genome.n_muscles,
-        color=color(genome),
-        avg_stiffness=float(muscles[:, M_STIFFNESS].mean()) if len(muscles) else 0.0,
-        avg_frequency=float(muscles[:, M_FREQUENCY].mean()) if len(muscles) else 0.0,
-        global_frequency_multiplier=genome.global_frequency_multiplier,
-        frames="stored" if stored is not None else "simulated",
-        pose=_rounded(pose),
-        node_sizes=_rounded(genome.node_params[:, N_SIZE]),
-        node_frictions=_rounded(genome.node_params[:, N_FRICTION]),
-        muscles=genome.muscle_nodes.tolist(),
-        muscle_stiffness=_rounded(muscles[:, M_STIFFNESS], 1),
-        muscle_frequency=_rounded(frequency),
+def creature_cards(
+    results: Sequence[CreatureResult],
+    genomes: Sequence[Genome],
+    infos: Mapping[str, CreatureInfo],
+    stored: Mapping[str, StoredFrames],
+) -> list[dict]:
+    """Each creature's card (a `CreatureCard` as JSON wants it): its result, its body (for the thumbnail)
+    and where it came from.
+
+    A generation's hundred cards are its read's largest cost, so they are built for JSON directly: their
+    numbers rounded together a column at a time and cut per creature after, and plain dicts rather than
+    models (building two models a card took 7 ms of the read's 17)."""
+    nodes = [g.node_params for g in genomes]
+    muscles = [g.muscle_params for g in genomes]
+    poses = [stored[g.id].frames[-1] if g.id in stored else g.node_params[:, N_POS] for g in genomes]
+    node_counts = [len(n) for n in nodes]
+    muscle_counts = np.array([len(m) for m in muscles])
+    all_nodes = np.concatenate(nodes)
+    all_muscles = np.concatenate(muscles)
+    multiplier = np.repeat([g.global_frequency_multiplier for g in genomes], muscle_counts)
+    means = _means(all_muscles[:, [M_STIFFNESS, M_FREQUENCY]], muscle_counts)
+    counts = muscle_counts.tolist()
+    columns = zip(
+        _split(_rounded(np.concatenate(poses)), node_counts),
+        _split(_rounded(all_nodes[:, N_SIZE]), node_counts),
+        _split(_rounded(all_nodes[:, N_FRICTION]), node_counts),
+        _split(_rounded(all_muscles[:, M_STIFFNESS], 1), counts),
+        _split(_rounded(all_muscles[:, M_FREQUENCY] * multiplier), counts),
+        means.tolist(),
+        strict=True,
     )
+    cards = []
+    for result, genome, (pose, sizes, frictions, stiffness, frequency, (avg_stiffness, avg_frequency)) in zip(
+        results, genomes, columns, strict=True
+    ):
+        info = infos.get(genome.id)
+        cards.append(
+            {
+                "id": genome.id,
+                "name": creature_name(genome),
+                "rank": result.rank + 1,
+                "fitness": result.fitness,
+                "fitness_std": result.fitness_std,
+                "pellets": result.pellets,
+                "trial_pellets": trial_pellets(result),
+                # a new pellet appears as soon as one is collected: one more than collected on each layout
+                "pellets_spawned": result.pellets + (len(result.trial_pellets) if result.trial_pellets else 1),
+                "disqualified": result.disqualified,
+                "survival_streak": result.survival_streak,
+                "distance": result.distance,
+                "displacement": result.displacement,
+                "born": info.born if info is not None else genome.generation,
+                "lineage_generation": genome.generation,
+                "parent_ids": list(genome.parent_ids),
+                "origin": origin_label(genome),
+                "n_nodes": genome.n_nodes,
+                "n_muscles": genome.n_muscles,
+                "color": {"h": genome.color.h, "s": genome.color.s, "l": genome.color.l},
+                "avg_stiffness": avg_stiffness,
+                "avg_frequency": avg_frequency,
+                "global_frequency_multiplier": genome.global_frequency_multiplier,
+                "frames": "stored" if genome.id in stored else "simulated",
+                "pose": pose,
+                "node_sizes": sizes,
+                "node_frictions": frictions,
+                "muscles": genome.muscle_nodes.tolist(),
+                "muscle_stiffness": stiffness,
+                "muscle_frequency": frequency,
+            }
+        )
+    return cards
+
+
+def _means(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """(len(counts), columns) the mean of each consecutive run of `counts` rows of `values`; 0 for none."""
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    sums = np.add.reduceat(values, np.minimum(starts, len(values) - 1), axis=0) if len(values) else 0 * values[:0]
+    means = np.zeros((len(counts), values.shape[1]))
+    some = counts > 0
+    means[some] = sums[some] / counts[some, None]
+    return means
+
+
+def _split(values: list, counts: Sequence[int]) -> list[list]:
+    """`values` cut into consecutive pieces of `counts` items."""
+    ends = itertools.accumulate(counts)
+    return [values[end - count : end] for count, end in zip(counts, ends, strict=True)]
 
 
 def trial_pellets(result: CreatureResult) -> list[int] | None:

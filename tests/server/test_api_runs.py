@@ -19,9 +19,10 @@ import pytest
 import evolab
 from evolab.config import EvolutionConfig, preset_names
 from evolab.genome import Genome
-from evolab.genome.genes import N_POS
+from evolab.genome.genes import M_FREQUENCY, M_STIFFNESS, N_POS, N_SIZE
 from evolab.physics.backends import OPTIONAL_BACKENDS
 from evolab.runner import Run, replay_creature
+from evolab.server.schemas import CreatureCard
 from evolab.storage import GenerationStats, Store
 from tests.server.shared import (
     DEADLINE,
@@ -505,6 +506,21 @@ def test_each_card_describes_the_creatures_body(stored: Stored) -> None:
         assert card["parent_ids"] == list(genome.parent_ids)
         assert card["origin"] == ("Original", "Mutant", "Crossover (2 parents)")[len(genome.parent_ids)]
         assert card["disqualified"] in (None, "frequency_exceeded", "physics_explosion", "nan_position")
+
+
+def test_each_card_is_a_creature_card_whose_muscle_numbers_are_its_genomes(stored: Stored) -> None:
+    for card in stored.cards(GENERATIONS - 1):
+        genome = stored.store.genome(stored.run_id, card["id"])
+        muscles = genome.muscle_params
+
+        assert set(card) == set(CreatureCard.model_fields)
+        CreatureCard.model_validate(card)
+        assert card["avg_stiffness"] == pytest.approx(muscles[:, M_STIFFNESS].mean(), rel=1e-12)
+        assert card["avg_frequency"] == pytest.approx(muscles[:, M_FREQUENCY].mean(), rel=1e-12)
+        expected = muscles[:, M_FREQUENCY] * genome.global_frequency_multiplier
+        np.testing.assert_allclose(card["muscle_frequency"], expected, atol=5e-4)
+        np.testing.assert_allclose(card["muscle_stiffness"], muscles[:, M_STIFFNESS], atol=0.05)
+        np.testing.assert_allclose(card["node_sizes"], genome.node_params[:, N_SIZE], atol=5e-4)
 
 
 def test_cards_say_which_creatures_have_stored_replays(stored: Stored) -> None:

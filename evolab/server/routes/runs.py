@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from typing import Annotated
 
+import pydantic_core
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 
 from evolab.config import resolve_preset
@@ -41,8 +42,8 @@ from evolab.server.schemas import (
     TopCreatureDoc,
 )
 from evolab.server.views import (
-    creature_card,
-    json_body,
+    creature_cards,
+    json_response,
     progress_doc,
     run_detail,
     run_summary,
@@ -67,9 +68,9 @@ def _refuse_foreign_writer(info: RunInfo, action: str) -> None:
 
 
 @router.get("", response_model=RunPage, summary="The runs in the database, newest first, a page at a time")
-def list_runs(store: StoreDep, page: RunsPage) -> RunPage:
+def list_runs(store: StoreDep, page: RunsPage) -> Response:
     runs = store.list_runs()
-    return RunPage(data=[run_summary(info) for info in page.slice(runs)], count=len(runs))
+    return json_response(RunPage(data=[run_summary(info) for info in page.slice(runs)], count=len(runs)))
 
 
 @router.post("", response_model=RunDetail, status_code=201, summary="Create a run (bred, not evaluated)")
@@ -185,11 +186,8 @@ def _generation_body(store: Store, run_id: str, stats: GenerationStats) -> bytes
     genomes = store.genomes(run_id, ids)
     infos = store.creatures(run_id, ids)
     stored = store.generation_frames(run_id, generation)
-    cards = [
-        creature_card(r, g, infos.get(r.creature_id), stored.get(r.creature_id))
-        for r, g in zip(results, genomes, strict=True)
-    ]
-    return json_body(GenerationDoc.model_construct(stats=stats_doc(stats), creatures=cards))
+    cards = creature_cards(results, genomes, infos, stored)
+    return pydantic_core.to_json({"stats": stats_doc(stats), "creatures": cards})  # a `GenerationDoc`
 
 
 @router.get(
