@@ -15,7 +15,10 @@ from evolab.server.cache import ResponseCache
 from evolab.server.hub import Hub
 from evolab.server.watch import Watcher
 from evolab.server.worker import Worker
-from evolab.storage import Store
+from evolab.storage import BatchCache, Store
+
+SHARED_GENOME_BATCHES = 256
+"""Decompressed genome batches the request threads share (about 70 kB each at population 100)."""
 
 
 class ReadStores:
@@ -23,6 +26,7 @@ class ReadStores:
 
     def __init__(self, db: Path) -> None:
         self._db = db
+        self._genomes = BatchCache(SHARED_GENOME_BATCHES)  # one for all the threads' connections
         self._local = threading.local()
         self._lock = threading.Lock()
         self._all: list[Store] = []
@@ -30,7 +34,7 @@ class ReadStores:
     def get(self) -> Store:
         store = getattr(self._local, "store", None)
         if store is None:
-            store = Store(self._db)
+            store = Store(self._db, genome_cache=self._genomes)
             self._local.store = store
             with self._lock:
                 self._all.append(store)

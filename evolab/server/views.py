@@ -25,7 +25,7 @@ from evolab.server.schemas import (
     RunDetail,
     RunSummary,
 )
-from evolab.storage import CreatureInfo, CreatureResult, GenerationStats, RunInfo, StoredFrames
+from evolab.storage import CreatureInfo, CreatureResult, GenerationStats, RunInfo
 
 FPS = 15
 
@@ -106,17 +106,18 @@ def creature_cards(
     results: Sequence[CreatureResult],
     genomes: Sequence[Genome],
     infos: Mapping[str, CreatureInfo],
-    stored: Mapping[str, StoredFrames],
+    last_poses: Mapping[str, np.ndarray],
 ) -> list[dict]:
     """Each creature's card (a `CreatureCard` as JSON wants it): its result, its body (for the thumbnail)
-    and where it came from.
+    and where it came from; `last_poses` holds the last frame of each creature with a stored replay
+    (`Store.last_poses`), the pose its thumbnail takes (the others are shown at rest).
 
     A generation's hundred cards are its read's largest cost, so they are built for JSON directly: their
     numbers rounded together a column at a time and cut per creature after, and plain dicts rather than
     models (building two models a card took 7 ms of the read's 17)."""
     nodes = [g.node_params for g in genomes]
     muscles = [g.muscle_params for g in genomes]
-    poses = [stored[g.id].frames[-1] if g.id in stored else g.node_params[:, N_POS] for g in genomes]
+    poses = [last_poses[g.id] if g.id in last_poses else g.node_params[:, N_POS] for g in genomes]
     node_counts = [len(n) for n in nodes]
     muscle_counts = np.array([len(m) for m in muscles])
     all_nodes = np.concatenate(nodes)
@@ -163,7 +164,7 @@ def creature_cards(
                 "avg_stiffness": avg_stiffness,
                 "avg_frequency": avg_frequency,
                 "global_frequency_multiplier": genome.global_frequency_multiplier,
-                "frames": "stored" if genome.id in stored else "simulated",
+                "frames": "stored" if genome.id in last_poses else "simulated",
                 "pose": pose,
                 "node_sizes": sizes,
                 "node_frictions": frictions,

@@ -1,5 +1,6 @@
 """Storage: the SQLite schema and migrations, compact frame and genome encodings, export/import."""
 
+from evolab.storage._creatures import BatchCache
 from evolab.storage.records import (
     Checkpoint,
     CreatureInfo,
@@ -14,6 +15,7 @@ from evolab.storage.records import (
 from evolab.storage.store import Store, new_run_id
 
 __all__ = [
+    "BatchCache",
     "Checkpoint",
     "CreatureInfo",
     "CreatureResult",

@@ -7,6 +7,7 @@ Helpers take the cursor of the caller's transaction and never commit.
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from itertools import repeat
@@ -34,18 +35,47 @@ _BATCH_CACHE_SIZE = 64  # decompressed genome batches kept (about 70 kB each at 
 _CHUNK = 500  # ids per statement: far below SQLite's bound-parameter limit
 
 
+class BatchCache:
+    """Recently decompressed genome batches by (run pk, batch), each with the blob it came from (a hit
+    must be the same blob: a truncated run writes its batches again). A batch is compressed against the
+    one before it, so reading one may need its predecessors.
+
+    Thread-safe, so the read connections of a server's request threads can share one: each thread's own
+    cache saw a sixteenth of the requests, and decompressed the same chains again.
+    """
+
+    def __init__(self, size: int = _BATCH_CACHE_SIZE) -> None:
+        self._size = size
+        self._entries: OrderedDict[tuple[int, int], tuple[bytes, bytes]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, pk: int, batch: int, blob: bytes) -> bytes | None:
+        """The content of the batch decompressed from `blob`, if kept."""
+        with self._lock:
+            cached = self._entries.get((pk, batch))
+            if cached is None or cached[0] != blob:
+                return None
+            self._entries.move_to_end((pk, batch))
+            return cached[1]
+
+    def put(self, pk: int, batch: int, blob: bytes, content: bytes) -> None:
+        with self._lock:
+            self._entries[(pk, batch)] = (bytes(blob), content)
+            self._entries.move_to_end((pk, batch))
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+
+
 class GenomeArchive:
     """Writes and reads creatures and their genome batches, with what a Store remembers between calls:
-    each run's creature numbers (by id) and recently decompressed batches.
+    each run's creature numbers (by id) and recently decompressed batches (`cache`, its own unless given).
 
     The caller holds the Store's lock for every call (a transaction does).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, cache: BatchCache | None = None) -> None:
         self._numbers: dict[int, dict[str, int]] = {}
-        # decompressed genome batches by (run pk, batch), each with the blob it came from: a batch is
-        # compressed against the one before it, so reading one may need its predecessors
-        self._batches: OrderedDict[tuple[int, int], tuple[bytes, bytes]] = OrderedDict()
+        self._batches = cache if cache is not None else BatchCache()
 
     def forget_numbers(self, pk: int | None = None) -> None:
         """Drop remembered creature numbers (of one run, or all): after a rollback, a delete or a truncate,
@@ -91,7 +121,7 @@ class GenomeArchive:
             chain = (depth, self._content(cur, pk, previous[0], previous[1]))
         blob = compress_batch(content, chain)
         cur.execute("INSERT INTO genome_batches (run_pk, batch, data) VALUES (?, ?, ?)", (pk, born, blob))
-        self._remember(pk, born, blob, content)
+        self._batches.put(pk, born, blob, content)
         count = len(ids)
         # column by column (one pass per column is cheaper than a tuple per creature built field by field)
         rows = zip(
@@ -163,10 +193,9 @@ class GenomeArchive:
     def _content(self, cur: sqlite3.Cursor, pk: int, batch: int, blob: bytes) -> bytes:
         """The decompressed content of a stored genome batch (EVG3), decompressing the batches before it
         that its chain needs (cached)."""
-        cached = self._batches.get((pk, batch))
-        if cached is not None and cached[0] == blob:
-            self._batches.move_to_end((pk, batch))
-            return cached[1]
+        cached = self._batches.get(pk, batch, blob)
+        if cached is not None:
+            return cached
         depth = batch_depth(blob) or 0
         chain = [(batch, bytes(blob))]
         if depth > 0:
@@ -179,20 +208,14 @@ class GenomeArchive:
             chain += [(b, bytes(data)) for b, data in rows]
         start, content = len(chain) - 1, None  # decompress from the newest batch already cached
         for k, (b, data) in enumerate(chain[1:], start=1):
-            cached = self._batches.get((pk, b))
-            if cached is not None and cached[0] == data:
-                start, content = k - 1, cached[1]
+            cached = self._batches.get(pk, b, data)
+            if cached is not None:
+                start, content = k - 1, cached
                 break
         for b, data in reversed(chain[: start + 1]):
             content = decompress_batch(data, content)
-            self._remember(pk, b, data, content)
+            self._batches.put(pk, b, data, content)
         return content
-
-    def _remember(self, pk: int, batch: int, blob: bytes, content: bytes) -> None:
-        self._batches[(pk, batch)] = (bytes(blob), content)
-        self._batches.move_to_end((pk, batch))
-        while len(self._batches) > _BATCH_CACHE_SIZE:
-            self._batches.popitem(last=False)
 
 
 def ids_by_number(cur: sqlite3.Cursor, pk: int, numbers: np.ndarray) -> dict[int, str]:

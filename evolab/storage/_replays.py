@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from evolab.storage._creatures import creature_number, ids_by_number
-from evolab.storage.frame_codec import RawReplay, compress_raw, decode_raw, decompress_raw
+from evolab.storage.frame_codec import RawReplay, compress_raw, decode_raw, decompress_raw, last_frame
 from evolab.storage.records import ReplayRow, StoredFrames
 from evolab.storage.replay_block import BlockEntry, decode_block, encode_block
 
@@ -45,8 +45,8 @@ def frames(cur: sqlite3.Cursor, pk: int, generation: int, creature_id: str) -> S
     number = creature_number(cur, pk, creature_id)
     if number is None:
         return None
-    entry = next((e for e in _block(cur, pk, generation) if e.creature_no == number), None)
-    return _stored_frames(entry) if entry is not None else None
+    entries = _block(cur, pk, generation, number)
+    return _stored_frames(entries[0]) if entries else None
 
 
 def framed_creatures(cur: sqlite3.Cursor, pk: int, generation: int) -> dict[str, str]:
@@ -61,6 +61,12 @@ def generation_frames(cur: sqlite3.Cursor, pk: int, generation: int) -> dict[str
     return {ids[e.creature_no]: _stored_frames(e) for e in entries}
 
 
+def last_poses(cur: sqlite3.Cursor, pk: int, generation: int) -> dict[str, np.ndarray]:
+    entries = _block(cur, pk, generation, pellets=False)
+    ids = ids_by_number(cur, pk, np.array([e.creature_no for e in entries]))
+    return {ids[e.creature_no]: last_frame(e.raw) for e in entries}
+
+
 def replay_rows(cur: sqlite3.Cursor, pk: int) -> list[ReplayRow]:
     """Every replay of a run, by generation and creature number."""
     blocks = cur.execute("SELECT generation, data FROM replays WHERE run_pk = ? ORDER BY generation", (pk,)).fetchall()
@@ -69,9 +75,11 @@ def replay_rows(cur: sqlite3.Cursor, pk: int) -> list[ReplayRow]:
     return [ReplayRow(g, ids[e.creature_no], e.reason, *compress_raw(e.raw), tuple(e.pellets)) for g, e in entries]
 
 
-def _block(cur: sqlite3.Cursor, pk: int, generation: int) -> list[BlockEntry]:
+def _block(
+    cur: sqlite3.Cursor, pk: int, generation: int, creature: int | None = None, *, pellets: bool = True
+) -> list[BlockEntry]:
     row = cur.execute("SELECT data FROM replays WHERE run_pk = ? AND generation = ?", (pk, generation)).fetchone()
-    return decode_block(row[0]) if row is not None else []
+    return decode_block(row[0], creature, pellets=pellets) if row is not None else []
 
 
 def _stored_frames(entry: BlockEntry) -> StoredFrames:

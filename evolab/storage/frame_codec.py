@@ -164,6 +164,17 @@ def decode_raw(raw: RawReplay) -> tuple[np.ndarray, np.ndarray]:
     return frames, fitness.astype(np.float64)
 
 
+def last_frame(raw: RawReplay) -> np.ndarray:
+    """The (n, 3) float32 last frame of a raw replay, bit for bit `decode_raw(raw)[0][-1]`: the sum of a
+    track's deltas is its last value, so no frame before it is built."""
+    f, n = raw.n_frames, raw.n_nodes
+    try:
+        last = _unpack_ints(raw.positions, n * 3 * f).reshape(n, 3, f).sum(axis=2)
+    except (ValueError, IndexError) as err:
+        raise CorruptData(f"stored frames are corrupt ({err})") from None
+    return (last * np.array(raw.quanta)).astype(np.float32)
+
+
 def compress_raw(raw: RawReplay) -> tuple[bytes, bytes]:
     """A raw replay as a (frames blob, fitness blob) pair, each compressed on its own."""
     compressor = zstandard.ZstdCompressor(level=_LEVEL)

@@ -108,8 +108,9 @@ def _compress(magic: bytes, entries: Sequence[BlockEntry], table: np.ndarray, pe
     return _PREFIX.pack(magic, len(entries)) + zstandard.ZstdCompressor(level=_LEVEL).compress(body)
 
 
-def decode_block(blob: bytes) -> list[BlockEntry]:
-    """Inverse of `encode_block`.
+def decode_block(blob: bytes, creature: int | None = None, *, pellets: bool = True) -> list[BlockEntry]:
+    """Inverse of `encode_block`; with `creature`, only that creature's entry (none when it has none),
+    and without `pellets`, entries with no pellet events (a read of poses does not build them).
 
     Raises:
         StorageError: the blob is not a replay block or is damaged.
@@ -131,13 +132,20 @@ def decode_block(blob: bytes) -> list[BlockEntry]:
             if len(rows) != int(table["pellets"].sum()):
                 raise ValueError("pellet rows do not match the replays")
             counts = table["pellets"].astype(np.int64)
-            pellets = [pellet_dicts(r) for r in np.split(rows, np.cumsum(counts)[:-1])] if count else []
+            wanted = table["creature"] == creature if creature is not None else np.ones(count, dtype=bool)
+            pieces = np.split(rows, np.cumsum(counts)[:-1]) if count else []
+            wanted &= pellets
+            events = [pellet_dicts(r) if w else () for r, w in zip(pieces, wanted.tolist(), strict=True)]
         else:
-            pellets = json.loads(body[offset:]) if count else []
-        if len(pellets) != count:
+            events = json.loads(body[offset:]) if count else []
+            if not pellets:
+                events = [() for _ in events]
+        if len(events) != count:
             raise ValueError("pellet events do not match the replays")
         out = []
         for i, row in enumerate(table):
+            if creature is not None and int(row["creature"]) != creature:
+                continue
             (r0, r1), (p0, p1), (f0, f1) = spans[0][i], spans[1][i], spans[2][i]
             raw = RawReplay(
                 int(row["frames"]),
@@ -147,7 +155,7 @@ def decode_block(blob: bytes) -> list[BlockEntry]:
                 body[p0:p1],
                 body[f0:f1],
             )
-            out.append(BlockEntry(int(row["creature"]), body[r0:r1].decode(), raw, tuple(pellets[i])))
+            out.append(BlockEntry(int(row["creature"]), body[r0:r1].decode(), raw, tuple(events[i])))
         return out
     except (ValueError, TypeError, UnicodeDecodeError, struct.error, zstandard.ZstdError) as err:
         raise CorruptData(f"stored frames are corrupt ({err})") from None

@@ -24,11 +24,13 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
+
 from evolab.config import EvolutionConfig
 from evolab.errors import CreatureNotFound, DatabaseUnavailable, InvalidInput
 from evolab.genome.model import Genome
 from evolab.storage import _checkpoints, _creatures, _generations, _presets, _replays, _runs
-from evolab.storage._creatures import GenomeArchive
+from evolab.storage._creatures import BatchCache, GenomeArchive
 from evolab.storage._runs import new_run_id
 from evolab.storage._schema import connect
 from evolab.storage.frame_codec import raw_replays
@@ -58,13 +60,15 @@ class Store:
     Args:
         path: the SQLite file; created (with the latest schema) when it does not exist.
         timeout: seconds a writer waits for another writer's transaction to finish.
+        genome_cache: where decompressed genome batches are kept between reads (default: this Store's
+            own); the read connections of one database may share one.
 
     Raises:
         StorageError: the file is not an evolab database (`NotAnEvolabDatabase`, `InvalidDatabasePath`), is
             from a newer evolab (`SchemaTooNew`), or cannot be opened (`DatabaseUnavailable`).
     """
 
-    def __init__(self, path: str | Path, *, timeout: float = 60.0) -> None:
+    def __init__(self, path: str | Path, *, timeout: float = 60.0, genome_cache: BatchCache | None = None) -> None:
         self.path = Path(path)
         # One thread at a time on the connection and the caches. Sharing a connection between threads
         # without it deadlocks: a query calling creature_id() waits for the GIL while holding SQLite's
@@ -73,7 +77,7 @@ class Store:
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = connect(self.path, timeout)
         self._in_transaction = False
-        self._archive = GenomeArchive()
+        self._archive = GenomeArchive(genome_cache)
         self._data_version = -1
 
     # -- connection and transactions ----------------------------------------------------------------
@@ -370,6 +374,12 @@ class Store:
         """Every stored replay of one generation, by creature id."""
         with self._reading() as cur:
             return _replays.generation_frames(cur, _runs.run_pk(cur, run_id), generation)
+
+    def last_poses(self, run_id: str, generation: int) -> dict[str, np.ndarray]:
+        """The (n, 3) float32 last frame of each stored replay of one generation, by creature id: what
+        `generation_frames` would give as `frames[-1]`, without decoding the other frames."""
+        with self._reading() as cur:
+            return _replays.last_poses(cur, _runs.run_pk(cur, run_id), generation)
 
     # -- checkpoints, resume, fork ----------------------------------------------------------------------
 

@@ -128,6 +128,21 @@ def test_pellet_rows_are_stored_as_rows_and_read_back_as_events(rng: np.random.G
     )
 
 
+@pytest.mark.parametrize("rows", [PELLET_ROWS, None], ids=["pellet rows", "json events"])
+def test_one_creatures_entry_or_the_entries_without_events_can_be_read_alone(rng: np.random.Generator, rows) -> None:
+    raws = raw_replays([(rng.normal(0, 1, (5, 2, 3)).astype(np.float32), np.zeros(5)) for _ in range(3)])
+    events = PELLET_ROWS if rows is not None else ({"position": [1.0, 0.5, 2.0], "note": "imported"},)
+    blob = encode_block([BlockEntry(no, "top", raw, events) for no, raw in zip((7, 3, 5), raws, strict=True)])
+    whole = decode_block(blob)
+
+    (alone,) = decode_block(blob, 3)
+    assert (alone.creature_no, alone.pellets, alone.raw.positions) == (3, whole[1].pellets, whole[1].raw.positions)
+    assert decode_block(blob, 4) == []
+    bare = decode_block(blob, pellets=False)
+    expected = [(e.creature_no, e.raw.positions, ()) for e in whole]
+    assert [(e.creature_no, e.raw.positions, e.pellets) for e in bare] == expected
+
+
 def test_a_block_with_events_of_another_shape_keeps_them_as_json(rng: np.random.Generator) -> None:
     raws = raw_replays([(rng.normal(0, 1, (5, 2, 3)).astype(np.float32), np.zeros(5)) for _ in range(2)])
     imported = ({"position": [1.0, 0.5, 2.0], "note": "from elsewhere"},)

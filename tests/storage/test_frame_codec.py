@@ -17,6 +17,7 @@ from evolab.storage.frame_codec import (
     decode_replay,
     decompress_raw,
     encode_replay,
+    last_frame,
     raw_replays,
 )
 
@@ -102,6 +103,16 @@ def test_raw_and_compressed_forms_convert_without_changing_a_value(rng: np.rando
     assert (again.positions, again.fitness) == (raw.positions, raw.fitness)
     for a, b in zip(decode_raw(again), decode_raw(raw), strict=True):
         assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize(("n_frames", "n_nodes"), [(1, 1), (151, 8), (40, 3)])
+def test_the_last_frame_alone_is_the_decoded_replays_last_frame(
+    rng: np.random.Generator, n_frames: int, n_nodes: int
+) -> None:
+    (raw,) = raw_replays([(walk(rng, n_frames, n_nodes, scale=0.4), np.zeros(n_frames))])
+    last = last_frame(raw)
+    assert last.dtype == np.float32
+    assert last.tobytes() == decode_raw(raw)[0][-1].tobytes()
 
 
 def test_a_slow_walk_compresses_well(rng: np.random.Generator) -> None:

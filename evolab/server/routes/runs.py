@@ -185,8 +185,7 @@ def _generation_body(store: Store, run_id: str, stats: GenerationStats) -> bytes
     ids = [r.creature_id for r in results]
     genomes = store.genomes(run_id, ids)
     infos = store.creatures(run_id, ids)
-    stored = store.generation_frames(run_id, generation)
-    cards = creature_cards(results, genomes, infos, stored)
+    cards = creature_cards(results, genomes, infos, store.last_poses(run_id, generation))
     return pydantic_core.to_json({"stats": stats_doc(stats), "creatures": cards})  # a `GenerationDoc`
 
 
