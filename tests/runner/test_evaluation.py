@@ -105,17 +105,27 @@ class _Started:
         self.backend.events.append(f"cancel {self.size}")
 
 
+def stored_plain_run(cfg, tmp_path: Path, generations: int) -> tuple:
+    """What the same run stores when its backend computes in place (the CPU kernel)."""
+    with Run.create(cfg, tmp_path / "plain.db", seed=SEED, backend="cpu") as plain:
+        plain.advance(generations)
+        return stored_run(plain)
+
+
+def run_ahead(cfg, tmp_path: Path, generations: int) -> tuple[StartingBackend, tuple]:
+    """The run on a `StartingBackend` whose events also log each stored generation; what it stored."""
+    backend = StartingBackend()
+    with Run.create(cfg, tmp_path / "ahead.db", seed=SEED, backend=backend) as ahead:
+        ahead.advance(generations, on_generation=lambda r: backend.events.append(f"stored {r.stats.generation}"))
+        return backend, stored_run(ahead)
+
+
 def test_a_backend_that_computes_elsewhere_evaluates_the_next_generation_while_this_one_is_stored(
     tmp_path: Path,
 ) -> None:
     cfg = small_config(benchmark={"enabled": False})
-    with Run.create(cfg, tmp_path / "plain.db", seed=SEED, backend="cpu") as plain:
-        plain.advance(GENERATIONS)
-        expected = stored_run(plain)
-    backend = StartingBackend()
-    with Run.create(cfg, tmp_path / "ahead.db", seed=SEED, backend=backend) as ahead:
-        ahead.advance(GENERATIONS, on_generation=lambda r: backend.events.append(f"stored {r.stats.generation}"))
-        assert stored_run(ahead) == expected
+    backend, stored = run_ahead(cfg, tmp_path, GENERATIONS)
+    assert stored == stored_plain_run(cfg, tmp_path, GENERATIONS)
     size = cfg.population_size * cfg.trials
     # generation g+1 is under way before generation g is written, and nothing is begun past the last one
     assert backend.events == [
@@ -136,13 +146,8 @@ def test_a_backend_that_computes_elsewhere_evaluates_the_next_generation_while_t
 
 def test_the_benchmark_is_scored_while_the_next_generation_is_under_way(tmp_path: Path) -> None:
     cfg = small_config()
-    with Run.create(cfg, tmp_path / "plain.db", seed=SEED, backend="cpu") as plain:
-        plain.advance(2)
-        expected = stored_run(plain)
-    backend = StartingBackend()
-    with Run.create(cfg, tmp_path / "ahead.db", seed=SEED, backend=backend) as ahead:
-        ahead.advance(2, on_generation=lambda r: backend.events.append(f"stored {r.stats.generation}"))
-        assert stored_run(ahead) == expected
+    backend, stored = run_ahead(cfg, tmp_path, 2)
+    assert stored == stored_plain_run(cfg, tmp_path, 2)
     population, held_out = cfg.population_size * cfg.trials, cfg.benchmark.top * cfg.benchmark.layouts
     assert backend.events[:6] == [
         f"start {population}",
@@ -158,9 +163,7 @@ def test_a_run_stopped_between_generations_gives_up_the_evaluation_it_began_and_
     tmp_path: Path,
 ) -> None:
     cfg = small_config(benchmark={"enabled": False})
-    with Run.create(cfg, tmp_path / "plain.db", seed=SEED, backend="cpu") as plain:
-        plain.advance(GENERATIONS)
-        expected = stored_run(plain)
+    expected = stored_plain_run(cfg, tmp_path, GENERATIONS)
     backend = StartingBackend()
     db = tmp_path / "stopped.db"
     with Run.create(cfg, db, seed=SEED, backend=backend) as stopped:
