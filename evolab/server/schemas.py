@@ -356,8 +356,14 @@ class CreateRunRequest(_Request):
     )
 
 
+NOT_BLANK = r"[^\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+"""A pattern matching any character that Python's `str.strip()` keeps: a name matching it somewhere is not
+blank to the server either. Spelled out, as `\\S` means three things in the schema's ECMA regexes,
+pydantic's Rust ones and Python's (the ASCII separators \\x1c-\\x1f are white space to Python only)."""
+
+
 class RenameRequest(_Request):
-    name: str = Field(..., max_length=200, pattern=r"\S", description="the new name (not blank)")
+    name: str = Field(..., max_length=200, pattern=NOT_BLANK, description="the new name (not blank)")
 
 
 class AdvanceRequest(_Request):

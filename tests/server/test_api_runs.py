@@ -234,7 +234,7 @@ def test_renaming_a_run_trims_the_new_name(client: TestClient) -> None:
     assert [r["name"] for r in client.get("/api/runs").json()["data"]] == ["sprinter"]
 
 
-@pytest.mark.parametrize("name", ["", "   ", "\t\n"])
+@pytest.mark.parametrize("name", ["", "   ", "\t\n", "\x1e", "\x1c\u3000\xa0"])  # blank to str.strip()
 def test_a_run_cannot_be_renamed_to_nothing(client: TestClient, name: str) -> None:
     run_id = create_run(client, name="kept")["id"]
 
