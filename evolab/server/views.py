@@ -123,7 +123,7 @@ def creature_cards(
     all_nodes = np.concatenate(nodes)
     all_muscles = np.concatenate(muscles)
     multiplier = np.repeat([g.global_frequency_multiplier for g in genomes], muscle_counts)
-    means = _means(all_muscles[:, [M_STIFFNESS, M_FREQUENCY]], muscle_counts)
+    means = segment_means(all_muscles[:, [M_STIFFNESS, M_FREQUENCY]], muscle_counts)
     counts = muscle_counts.tolist()
     columns = zip(
         _split(_rounded(np.concatenate(poses)), node_counts),
@@ -176,13 +176,13 @@ def creature_cards(
     return cards
 
 
-def _means(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
+def segment_means(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """(len(counts), columns) the mean of each consecutive run of `counts` rows of `values`; 0 for none."""
-    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
-    sums = np.add.reduceat(values, np.minimum(starts, len(values) - 1), axis=0) if len(values) else 0 * values[:0]
     means = np.zeros((len(counts), values.shape[1]))
     some = counts > 0
-    means[some] = sums[some] / counts[some, None]
+    if some.any():  # runs of no rows hold none of `values`: the others' starts cut it exactly
+        starts = np.concatenate(([0], np.cumsum(counts)[:-1]))[some]
+        means[some] = np.add.reduceat(values, starts, axis=0) / counts[some, None]
     return means
 
 

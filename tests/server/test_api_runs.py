@@ -23,6 +23,7 @@ from evolab.genome.genes import M_FREQUENCY, M_STIFFNESS, N_POS, N_SIZE
 from evolab.physics.backends import OPTIONAL_BACKENDS
 from evolab.runner import Run, replay_creature
 from evolab.server.schemas import CreatureCard
+from evolab.server.views import segment_means
 from evolab.storage import GenerationStats, Store
 from tests.server.shared import (
     DEADLINE,
@@ -929,3 +930,10 @@ def test_the_openapi_schema_lists_every_route(client: TestClient) -> None:
 
     assert {path: set(methods) for path, methods in schema["paths"].items()} == EXPECTED_ROUTES
     assert {"RunSummary", "RunDetail", "CreatureCard", "ReplayDoc", "JobDoc"} <= set(schema["components"]["schemas"])
+
+
+def test_card_averages_are_each_creatures_own_whatever_its_neighbours_hold() -> None:
+    values = np.arange(10.0).reshape(5, 2)
+    means = segment_means(values, np.array([0, 2, 0, 3, 0]))
+    np.testing.assert_allclose(means, [[0, 0], [1, 2], [0, 0], [6, 7], [0, 0]])
+    assert not segment_means(values[:0], np.array([0, 0])).any()
