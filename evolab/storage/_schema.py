@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 
 from evolab.errors import (
@@ -40,7 +41,7 @@ def connect(path: Path, timeout: float) -> sqlite3.Connection:
         # against 111 with 8 KiB and 115 with 16 KiB pages, at the same write time)
         conn.execute("PRAGMA page_size = 4096")
         _migrate(conn, path)
-        conn.execute("PRAGMA journal_mode = WAL")
+        _use_wal(conn, timeout)
         conn.execute("PRAGMA synchronous = NORMAL")
     except (sqlite3.Error, StorageError) as err:
         if conn is not None:
@@ -51,6 +52,20 @@ def connect(path: Path, timeout: float) -> sqlite3.Connection:
             raise NotAnEvolabDatabase(f"{path}: not an evolab database (not an SQLite file)") from None
         raise DatabaseUnavailable(f"{path}: cannot open the database ({err})") from None
     return conn
+
+
+def _use_wal(conn: sqlite3.Connection, timeout: float) -> None:
+    # Switching a file into WAL needs it to itself for a moment, and SQLite answers "locked" at once rather
+    # than through the busy handler when another connection is opening it too: wait as the handler would.
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.005)
 
 
 def _migrate(conn: sqlite3.Connection, path: Path) -> None:

@@ -4,6 +4,7 @@ storage-integration "Data integrity" and "Concurrency")."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -129,6 +130,16 @@ def test_five_stores_saving_at_once_all_finish(db_path: Path, rng: np.random.Gen
         for run_id in ids:
             assert reader.get_run(run_id).generation_count == 5
             assert all(len(reader.results(run_id, g)) == 4 for g in range(5))
+
+
+def test_stores_opening_a_new_file_at_once_all_open_it(tmp_path: Path) -> None:
+    # each opener switches the new file to WAL; SQLite refuses a concurrent switch without waiting
+    for attempt in range(60):
+        path = tmp_path / f"new-{attempt}.db"
+        with ThreadPoolExecutor(max_workers=5) as pool:
+            stores = list(pool.map(functools.partial(Store, timeout=30.0), [path] * 5))
+        for s in stores:
+            s.close()
 
 
 def test_a_run_advanced_by_another_store_can_be_continued(db_path: Path, quick_config: EvolutionConfig) -> None:
