@@ -152,6 +152,21 @@ class GenomeBatch(Sequence[Genome]):
         )
 
     @classmethod
+    def from_columns(
+        cls, ids: Sequence[str], parent_ids: Sequence[tuple[str, ...]], **columns: np.ndarray
+    ) -> GenomeBatch:
+        """A batch from its identities and every array field by name (as the attributes say), converted
+        to the attributes' dtypes and made read-only; a storage codec decodes straight into one."""
+        missing = set(_ARRAY_FIELDS) - set(columns)
+        if missing or len(columns) != len(_ARRAY_FIELDS):
+            raise TypeError(f"GenomeBatch.from_columns wants exactly the array fields {_ARRAY_FIELDS}")
+        return cls(
+            ids=tuple(ids),
+            parent_ids=tuple(parent_ids),
+            **{name: _frozen(np.asarray(columns[name], dtype=_DTYPES[name])) for name in _ARRAY_FIELDS},
+        )
+
+    @classmethod
     def concat(cls, batches: Sequence[GenomeBatch]) -> GenomeBatch:
         """The genomes of `batches`, one batch after another."""
         if not batches:
@@ -344,3 +359,10 @@ _ARRAY_FIELDS = (
     "lineage", "survival_streaks", "multipliers", "colors", "n_nodes", "n_muscles", "node_params", "muscle_nodes",
     "muscle_params", "net_hidden", "net_outputs", "net_activation", "net_weights",
 )  # fmt: skip
+_DTYPES = {
+    **dict.fromkeys(("lineage", "survival_streaks", "n_nodes", "n_muscles", "net_hidden", "net_outputs"), np.int64),
+    **dict.fromkeys(("multipliers", "colors", "node_params", "muscle_params", "net_weights"), np.float64),
+    "muscle_nodes": np.int32,
+    "net_activation": np.int8,
+}
+"""Each array field's dtype (the class docstring's)."""

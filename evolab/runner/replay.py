@@ -12,7 +12,7 @@ from evolab.physics.backends import make_backend
 from evolab.physics.contract import Backend
 from evolab.physics.simulate import simulate
 from evolab.runner.analysis import pellet_events
-from evolab.storage import Store
+from evolab.storage import GenerationStats, RunInfo, Store
 from evolab.storage.original.frames import recorded_times
 
 
@@ -52,7 +52,20 @@ def replay_creature(
     stats = store.generation(run_id, generation)
     if stats is None:
         raise GenerationNotStored(f"generation {generation} of run {run_id!r} is not stored")
-    info = store.get_run(run_id)
+    return replay_in(store, store.get_run(run_id), stats, creature_id, backend=backend)
+
+
+def replay_in(
+    store: Store, info: RunInfo, stats: GenerationStats, creature_id: str, *, backend: Backend | None = None
+) -> Replay:
+    """`replay_creature` for a caller that has read the run and the generation's statistics already (the
+    server, which read them to answer from its cache): stored frames cost one read.
+
+    Raises:
+        BackendUnavailable: the run's backend cannot run here (and none was given).
+        CreatureNotFound: the creature was not part of the generation.
+    """
+    run_id, generation = info.id, stats.generation
     stored = store.frames(run_id, generation, creature_id)
     if stored is not None:
         times = None

@@ -9,9 +9,11 @@ import numpy as np
 from fastapi import Response
 from pydantic import BaseModel
 
-from evolab.genome import creature_name, origin_label
+from evolab.genome import creature_name
+from evolab.genome.batch import GenomeBatch
 from evolab.genome.genes import M_FREQUENCY, M_STIFFNESS, N_FRICTION, N_POS, N_SIZE
 from evolab.genome.model import Genome
+from evolab.genome.naming import ORIGIN_LABELS, name_of
 from evolab.runner.progress import benchmark_progress
 from evolab.runner.replay import Replay
 from evolab.server.schemas import (
@@ -104,45 +106,55 @@ def json_body(doc: BaseModel) -> bytes:
 
 def creature_cards(
     results: Sequence[CreatureResult],
-    genomes: Sequence[Genome],
+    genomes: GenomeBatch,
     infos: Mapping[str, CreatureInfo],
     last_poses: Mapping[str, np.ndarray],
 ) -> list[dict]:
     """Each creature's card (a `CreatureCard` as JSON wants it): its result, its body (for the thumbnail)
-    and where it came from; `last_poses` holds the last frame of each creature with a stored replay
-    (`Store.last_poses`), the pose its thumbnail takes (the others are shown at rest).
+    and where it came from; `genomes` are the results' creatures in order (`Store.genome_batch`) and
+    `last_poses` holds the last frame of each creature with a stored replay (`Store.last_poses`), the
+    pose its thumbnail takes (the others are shown at rest).
 
-    A generation's hundred cards are its read's largest cost, so they are built for JSON directly: their
-    numbers rounded together a column at a time and cut per creature after, and plain dicts rather than
-    models (building two models a card took 7 ms of the read's 17)."""
-    nodes = [g.node_params for g in genomes]
-    muscles = [g.muscle_params for g in genomes]
-    poses = [last_poses[g.id] if g.id in last_poses else g.node_params[:, N_POS] for g in genomes]
-    node_counts = [len(n) for n in nodes]
-    muscle_counts = np.array([len(m) for m in muscles])
-    all_nodes = np.concatenate(nodes)
-    all_muscles = np.concatenate(muscles)
-    multiplier = np.repeat([g.global_frequency_multiplier for g in genomes], muscle_counts)
-    means = segment_means(all_muscles[:, [M_STIFFNESS, M_FREQUENCY]], muscle_counts)
-    counts = muscle_counts.tolist()
+    A generation's hundred cards are its read's largest cost, so they are built for JSON directly from
+    the batch's columns: numbers rounded together a column at a time and cut per creature after, plain
+    dicts rather than models (two models a card took 7 ms of the read's 17), no `Genome` objects."""
+    ids = genomes.ids
+    node_counts = genomes.n_nodes.tolist()
+    counts = genomes.n_muscles.tolist()
+    node_ends = np.cumsum(genomes.n_nodes)
+    rest = genomes.node_params[:, N_POS]
+    poses = [
+        last_poses[cid] if cid in last_poses else rest[end - count : end]
+        for cid, count, end in zip(ids, node_counts, node_ends.tolist(), strict=True)
+    ]
+    muscles = genomes.muscle_params
+    multiplier = np.repeat(genomes.multipliers, genomes.n_muscles)
+    means = segment_means(muscles[:, [M_STIFFNESS, M_FREQUENCY]], genomes.n_muscles)
     columns = zip(
-        _split(_rounded(np.concatenate(poses)), node_counts),
-        _split(_rounded(all_nodes[:, N_SIZE]), node_counts),
-        _split(_rounded(all_nodes[:, N_FRICTION]), node_counts),
-        _split(_rounded(all_muscles[:, M_STIFFNESS], 1), counts),
-        _split(_rounded(all_muscles[:, M_FREQUENCY] * multiplier), counts),
+        _split(_rounded(np.concatenate(poses)) if poses else [], node_counts),
+        _split(_rounded(genomes.node_params[:, N_SIZE]), node_counts),
+        _split(_rounded(genomes.node_params[:, N_FRICTION]), node_counts),
+        _split(_rounded(muscles[:, M_STIFFNESS], 1), counts),
+        _split(_rounded(muscles[:, M_FREQUENCY] * multiplier), counts),
+        _split(genomes.muscle_nodes.tolist(), counts),
         means.tolist(),
+        genomes.colors.tolist(),
+        genomes.multipliers.tolist(),
+        genomes.lineage.tolist(),
+        genomes.survival_streaks.tolist(),
         strict=True,
     )
     cards = []
-    for result, genome, (pose, sizes, frictions, stiffness, frequency, (avg_stiffness, avg_frequency)) in zip(
-        results, genomes, columns, strict=True
+    for result, cid, parents, n_nodes, n_muscles, column in zip(
+        results, ids, genomes.parent_ids, node_counts, counts, columns, strict=True
     ):
-        info = infos.get(genome.id)
+        pose, sizes, frictions, stiffness, frequency, ends, means_of, hsl, mult, lineage, streak = column
+        avg_stiffness, avg_frequency = means_of
+        info = infos.get(cid)
         cards.append(
             {
-                "id": genome.id,
-                "name": creature_name(genome),
+                "id": cid,
+                "name": name_of(cid, hsl[0], n_nodes, n_muscles, streak),
                 "rank": result.rank + 1,
                 "fitness": result.fitness,
                 "fitness_std": result.fitness_std,
@@ -154,21 +166,21 @@ def creature_cards(
                 "survival_streak": result.survival_streak,
                 "distance": result.distance,
                 "displacement": result.displacement,
-                "born": info.born if info is not None else genome.generation,
-                "lineage_generation": genome.generation,
-                "parent_ids": list(genome.parent_ids),
-                "origin": origin_label(genome),
-                "n_nodes": genome.n_nodes,
-                "n_muscles": genome.n_muscles,
-                "color": {"h": genome.color.h, "s": genome.color.s, "l": genome.color.l},
+                "born": info.born if info is not None else lineage,
+                "lineage_generation": lineage,
+                "parent_ids": list(parents),
+                "origin": ORIGIN_LABELS[min(len(parents), 2)],
+                "n_nodes": n_nodes,
+                "n_muscles": n_muscles,
+                "color": {"h": hsl[0], "s": hsl[1], "l": hsl[2]},
                 "avg_stiffness": avg_stiffness,
                 "avg_frequency": avg_frequency,
-                "global_frequency_multiplier": genome.global_frequency_multiplier,
-                "frames": "stored" if genome.id in last_poses else "simulated",
+                "global_frequency_multiplier": mult,
+                "frames": "stored" if cid in last_poses else "simulated",
                 "pose": pose,
                 "node_sizes": sizes,
                 "node_frictions": frictions,
-                "muscles": genome.muscle_nodes.tolist(),
+                "muscles": ends,
                 "muscle_stiffness": stiffness,
                 "muscle_frequency": frequency,
             }

@@ -21,10 +21,10 @@ from evolab.storage.creature_keys import creature_key
 from evolab.storage.genome_codec import (
     batch_content,
     batch_depth,
+    batch_from_content,
     compress_batch,
     decode_batch,
     decompress_batch,
-    genomes_from_content,
 )
 from evolab.storage.records import CreatureInfo
 
@@ -155,8 +155,25 @@ class GenomeArchive:
         Raises:
             CreatureNotFound: a creature is not in the run.
         """
+        batch, flags = self._decode(cur, pk, run_id, creature_ids)
+        genomes = batch.genomes()
+        return [g if flag is None else g.replace(out_of_range=flag) for g, flag in zip(genomes, flags, strict=True)]
+
+    def genome_batch(self, cur: sqlite3.Cursor, pk: int, run_id: str, creature_ids: Sequence[str]) -> GenomeBatch:
+        """The stored genes of these creatures as one batch, in the order asked (birth state; without the
+        out-of-range flags of imported genomes, which only `genomes` carries).
+
+        Raises:
+            CreatureNotFound: a creature is not in the run.
+        """
+        return self._decode(cur, pk, run_id, creature_ids)[0]
+
+    def _decode(
+        self, cur: sqlite3.Cursor, pk: int, run_id: str, creature_ids: Sequence[str]
+    ) -> tuple[GenomeBatch, list[str | None]]:
+        """The genes of these creatures, in the order asked, and each one's out-of-range flag (or None)."""
         if not creature_ids:
-            return []
+            return GenomeBatch.of([]), []
         rows = rows_for_ids(
             cur,
             # flagged genomes (imported runs only) come along: one primary-key probe per creature
@@ -174,7 +191,7 @@ class GenomeArchive:
         by_batch: dict[int, list[tuple]] = {}
         for cid in dict.fromkeys(creature_ids):
             by_batch.setdefault(found[cid][3], []).append(found[cid])
-        decoded: dict[str, Genome] = {}
+        parts, order = [], []
         for batch, members in by_batch.items():
             blob = cur.execute("SELECT data FROM genome_batches WHERE run_pk = ? AND batch = ?", (pk, batch)).fetchone()
             if blob is None:
@@ -183,12 +200,16 @@ class GenomeArchive:
             identities = [(m[0], tuple(p for p in (m[1], m[2]) if p is not None)) for m in members]
             slots = [m[4] for m in members]
             if batch_depth(blob) is None:  # schema 1's format
-                genomes = decode_batch(blob, slots, identities)
+                parts.append(GenomeBatch.of(decode_batch(blob, slots, identities), out_of_range_ok=True))
             else:
-                genomes = genomes_from_content(self._content(cur, pk, batch, blob), slots, identities)
-            for m, genome in zip(members, genomes, strict=True):
-                decoded[m[0]] = genome if m[5] is None else genome.replace(out_of_range=m[5])
-        return [decoded[c] for c in creature_ids]
+                parts.append(batch_from_content(self._content(cur, pk, batch, blob), slots, identities))
+            order += [m[0] for m in members]
+        joined = GenomeBatch.concat(parts)
+        position = {cid: i for i, cid in enumerate(order)}
+        wanted = [position[c] for c in creature_ids]
+        if wanted != list(range(len(joined))):
+            joined = joined.take(wanted)
+        return joined, [found[c][5] for c in creature_ids]
 
     def _content(self, cur: sqlite3.Cursor, pk: int, batch: int, blob: bytes) -> bytes:
         """The decompressed content of a stored genome batch (EVG3), decompressing the batches before it

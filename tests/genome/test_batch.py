@@ -76,3 +76,16 @@ def test_concat_lays_batches_one_after_another(mixed: list[Genome]) -> None:
     first, second = GenomeBatch.of(mixed[:3]), GenomeBatch.of(mixed[3:])
     assert list(GenomeBatch.concat([first, second])) == mixed
     assert list(GenomeBatch.concat([])) == []
+
+
+def test_a_batch_from_its_columns_is_the_batch_of_its_genomes(mixed: list[Genome]) -> None:
+    batch = GenomeBatch.of(mixed)
+    columns = {name: getattr(batch, name).tolist() for name in ("lineage", "survival_streaks", "multipliers",
+        "colors", "n_nodes", "n_muscles", "node_params", "muscle_nodes", "muscle_params", "net_hidden",
+        "net_outputs", "net_activation", "net_weights")}  # fmt: skip
+    rebuilt = GenomeBatch.from_columns(batch.ids, batch.parent_ids, **columns)
+    assert list(rebuilt) == mixed
+    assert not rebuilt.node_params.flags.writeable
+    assert rebuilt.net_activation.dtype == np.int8
+    with pytest.raises(TypeError, match="array fields"):
+        GenomeBatch.from_columns(batch.ids, batch.parent_ids, **{**columns, "extra": [1]})

@@ -9,10 +9,12 @@ import zstandard
 
 from evolab import StorageError
 from evolab.genome import Genome, random_genome
+from evolab.genome.batch import GenomeBatch
 from evolab.storage.genome_codec import (
     KEY_INTERVAL,
     batch_content,
     batch_depth,
+    batch_from_content,
     compress_batch,
     decode_batch,
     decompress_batch,
@@ -75,6 +77,29 @@ def test_any_slots_can_be_decoded_in_any_order(rng: np.random.Generator) -> None
     picks = [7, 0, 4]
     decoded = decode_batch(blob, picks, [(genomes[i].id, genomes[i].parent_ids) for i in picks])
     assert decoded == [genomes[i] for i in picks]
+
+
+def test_a_batch_decodes_straight_into_columns_equal_to_its_genomes(rng: np.random.Generator) -> None:
+    genomes = [*mixed_population(rng, size=9), float64_genome(rng)]
+    content = batch_content(genomes)
+    picks = [9, 2, 0, 2, 5]
+    batch = batch_from_content(content, picks, [(genomes[i].id, genomes[i].parent_ids) for i in picks])
+    expected = GenomeBatch.of([genomes[i] for i in picks])
+    assert list(batch) == [genomes[i] for i in picks]
+    assert batch.ids == expected.ids
+    assert batch.parent_ids == expected.parent_ids
+    for name in ("node_params", "muscle_nodes", "muscle_params", "net_weights", "net_activation", "colors"):
+        assert np.array_equal(getattr(batch, name), getattr(expected, name)), name
+        assert getattr(batch, name).dtype == getattr(expected, name).dtype, name
+    assert len(batch_from_content(content, [], [])) == 0
+
+
+def test_an_unknown_activation_code_is_refused_as_damage(rng: np.random.Generator) -> None:
+    genome = random_genome(rng, neural_hidden_size=3)
+    raw = bytearray(batch_content([genome]))
+    raw[9 + 5] = 9  # the first header's activation byte: after the 9-byte prefix and 2 counts and a flag
+    with pytest.raises(StorageError, match="stored genomes are corrupt .unknown activation"):
+        batch_from_content(bytes(raw), [0], [(genome.id, ())])
 
 
 def test_ids_and_parents_come_from_the_caller_not_the_blob(rng: np.random.Generator) -> None:

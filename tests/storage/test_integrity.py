@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from evolab import EvolutionConfig
+from evolab.errors import CreatureNotFound
 from evolab.genome import random_genome
 from evolab.runner import Run
 from evolab.storage import Store
@@ -35,6 +36,20 @@ def test_stored_genomes_equal_the_genomes_evaluated(store: Store, preset: str) -
             assert kept == evaluated.replace(survival_streak=kept.survival_streak)
             assert (kept.neural is not None) == (config.sim.neural_mode != "off")
     assert any(len(g.parent_ids) == 2 for genomes, _ in evaluator.generations for g in genomes)
+
+
+def test_a_genome_batch_holds_the_genomes_asked_for_in_their_order(store: Store, quick_config: EvolutionConfig) -> None:
+    run = Run.create(quick_config.replace(population_size=8, elite_count=3), store, seed=4)
+    run.advance(4)
+    # creatures born in different generations (elites), one asked twice
+    ids = [r.creature_id for g in (3, 0, 2) for r in store.results(run.id, g)[:3]]
+    ids.append(ids[1])
+    batch = store.genome_batch(run.id, ids)
+    assert batch.ids == tuple(ids)
+    assert list(batch) == store.genomes(run.id, ids)
+    assert len(store.genome_batch(run.id, [])) == 0
+    with pytest.raises(CreatureNotFound):
+        store.genome_batch(run.id, [ids[0], "cr_nobody"])
 
 
 def test_lineage_fields_are_kept(store: Store, rng: np.random.Generator) -> None:

@@ -6,14 +6,17 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 
+from evolab.errors import CreatureNotFound
 from evolab.genome import creature_name, origin_label
-from evolab.runner import replay_creature
+from evolab.runner import replay_in
 from evolab.server.cache import cached_json
 from evolab.server.deps import GenerationNo, ResponsesDep, RunId, StateDep, StoreDep, require_run
+from evolab.server.offload import run_read, small_replay
 from evolab.server.responses import NOT_MODIFIED
 from evolab.server.schemas import CreatureDoc, LineageDoc, ReplayDoc
+from evolab.server.state import ServerState
 from evolab.server.views import ancestor_doc, color, json_body, lineage_subset, replay_doc, result_doc
-from evolab.storage import CreatureInfo, Store
+from evolab.storage import CreatureInfo, GenerationStats, RunInfo, Store
 
 router = APIRouter(prefix="/api/runs/{run_id}", tags=["creatures"])
 
@@ -51,7 +54,7 @@ def creature(run_id: RunId, creature_id: CreatureId, store: StoreDep) -> Creatur
     summary="A creature's motion in a generation: stored frames, or an exact re-simulation",
     responses=NOT_MODIFIED,
 )
-def replay(
+async def replay(
     run_id: RunId,
     generation: GenerationNo,
     creature_id: CreatureId,
@@ -67,15 +70,24 @@ def replay(
     key, token = (run_id, generation, creature_id), (info.created_at, info.backend, stats)
     entry = responses.get(key, token) if stats is not None else None
     if entry is None:
-        _require_creature(store, run_id, creature_id)
         if stats is None:
+            _require_creature(store, run_id, creature_id)
             raise HTTPException(404, f"generation {generation} of run {run_id!r} is not stored")
-        if not any(r.generation == generation for r in store.creature_results(run_id, creature_id)):
-            raise HTTPException(404, f"creature {creature_id!r} was not in generation {generation} of run {run_id!r}")
-        result = replay_creature(store, run_id, generation, creature_id, backend=state.backends.get(info.backend))
-        origin = info.origin.source if info.origin is not None else None
-        entry = responses.put(key, token, json_body(replay_doc(result, info.config.sim.neural_mode, origin)))
+        body = await run_read(_replay_body, store, state, info, stats, creature_id, small=small_replay(info.config))
+        entry = responses.put(key, token, body)
     return cached_json(request, entry)
+
+
+def _replay_body(store: Store, state: ServerState, info: RunInfo, stats: GenerationStats, creature_id: str) -> bytes:
+    """The JSON of a creature's replay in a stored generation, read or re-simulated (404 when the creature
+    is not in the run or was not in that generation)."""
+    try:
+        replay = replay_in(store, info, stats, creature_id, backend=state.backends.get(info.backend))
+    except CreatureNotFound:
+        _require_creature(store, info.id, creature_id)  # not in the run at all: say so
+        raise
+    origin = info.origin.source if info.origin is not None else None
+    return json_body(replay_doc(replay, info.config.sim.neural_mode, origin))
 
 
 @router.get("/creatures/{creature_id}/lineage", response_model=LineageDoc, summary="A creature's ancestors")

@@ -23,6 +23,7 @@ from evolab.server.deps import (
     WorkerDep,
     require_run,
 )
+from evolab.server.offload import run_read, small_generation
 from evolab.server.overrides import as_dict
 from evolab.server.responses import NOT_MODIFIED
 from evolab.server.schemas import (
@@ -68,7 +69,7 @@ def _refuse_foreign_writer(info: RunInfo, action: str) -> None:
 
 
 @router.get("", response_model=RunPage, summary="The runs in the database, newest first, a page at a time")
-def list_runs(store: StoreDep, page: RunsPage) -> Response:
+async def list_runs(store: StoreDep, page: RunsPage) -> Response:
     runs = store.list_runs()
     return json_response(RunPage(data=[run_summary(info) for info in page.slice(runs)], count=len(runs)))
 
@@ -164,7 +165,7 @@ def generations(
     summary="A generation's creatures",
     responses=NOT_MODIFIED,
 )
-def generation(
+async def generation(
     run_id: RunId, generation: GenerationNo, store: StoreDep, responses: ResponsesDep, request: Request
 ) -> Response:
     info = require_run(store, run_id)
@@ -174,7 +175,8 @@ def generation(
     token = (info.created_at, stats)  # a stored generation never changes; a rewritten one has new stats
     entry = responses.get((run_id, generation), token)
     if entry is None:
-        entry = responses.put((run_id, generation), token, _generation_body(store, run_id, stats))
+        body = await run_read(_generation_body, store, run_id, stats, small=small_generation(info.config))
+        entry = responses.put((run_id, generation), token, body)
     return cached_json(request, entry)
 
 
@@ -183,7 +185,7 @@ def _generation_body(store: Store, run_id: str, stats: GenerationStats) -> bytes
     generation = stats.generation
     results = store.results(run_id, generation)
     ids = [r.creature_id for r in results]
-    genomes = store.genomes(run_id, ids)
+    genomes = store.genome_batch(run_id, ids)
     infos = store.creatures(run_id, ids)
     cards = creature_cards(results, genomes, infos, store.last_poses(run_id, generation))
     return pydantic_core.to_json({"stats": stats_doc(stats), "creatures": cards})  # a `GenerationDoc`
