@@ -10,7 +10,6 @@ from fastapi import Response
 from pydantic import BaseModel
 
 from evolab.genome import creature_name
-from evolab.genome.batch import GenomeBatch
 from evolab.genome.genes import M_FREQUENCY, M_STIFFNESS, N_FRICTION, N_POS, N_SIZE
 from evolab.genome.model import Genome
 from evolab.genome.naming import ORIGIN_LABELS, name_of
@@ -27,7 +26,7 @@ from evolab.server.schemas import (
     RunDetail,
     RunSummary,
 )
-from evolab.storage import CreatureInfo, CreatureResult, GenerationStats, RunInfo
+from evolab.storage import CreatureInfo, CreatureResult, GenerationCreatures, GenerationStats, RunInfo
 
 FPS = 15
 
@@ -104,20 +103,16 @@ def json_body(doc: BaseModel) -> bytes:
     return doc.__pydantic_serializer__.to_json(doc)
 
 
-def creature_cards(
-    results: Sequence[CreatureResult],
-    genomes: GenomeBatch,
-    infos: Mapping[str, CreatureInfo],
-    last_poses: Mapping[str, np.ndarray],
-) -> list[dict]:
+def creature_cards(creatures: GenerationCreatures, last_poses: Mapping[str, np.ndarray]) -> list[dict]:
     """Each creature's card (a `CreatureCard` as JSON wants it): its result, its body (for the thumbnail)
-    and where it came from; `genomes` are the results' creatures in order (`Store.genome_batch`) and
-    `last_poses` holds the last frame of each creature with a stored replay (`Store.last_poses`), the
-    pose its thumbnail takes (the others are shown at rest).
+    and where it came from (`Store.generation_creatures`); `last_poses` holds the last frame of each
+    creature with a stored replay (`Store.last_poses`), the pose its thumbnail takes (the others are shown
+    at rest).
 
     A generation's hundred cards are its read's largest cost, so they are built for JSON directly from
     the batch's columns: numbers rounded together a column at a time and cut per creature after, plain
     dicts rather than models (two models a card took 7 ms of the read's 17), no `Genome` objects."""
+    genomes = creatures.genomes
     ids = genomes.ids
     node_counts = genomes.n_nodes.tolist()
     counts = genomes.n_muscles.tolist()
@@ -145,12 +140,11 @@ def creature_cards(
         strict=True,
     )
     cards = []
-    for result, cid, parents, n_nodes, n_muscles, column in zip(
-        results, ids, genomes.parent_ids, node_counts, counts, columns, strict=True
+    for result, cid, born, parents, n_nodes, n_muscles, column in zip(
+        creatures.results, ids, creatures.born, genomes.parent_ids, node_counts, counts, columns, strict=True
     ):
         pose, sizes, frictions, stiffness, frequency, ends, means_of, hsl, mult, lineage, streak = column
         avg_stiffness, avg_frequency = means_of
-        info = infos.get(cid)
         cards.append(
             {
                 "id": cid,
@@ -166,7 +160,7 @@ def creature_cards(
                 "survival_streak": result.survival_streak,
                 "distance": result.distance,
                 "displacement": result.displacement,
-                "born": info.born if info is not None else lineage,
+                "born": born,
                 "lineage_generation": lineage,
                 "parent_ids": list(parents),
                 "origin": ORIGIN_LABELS[min(len(parents), 2)],

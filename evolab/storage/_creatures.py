@@ -31,6 +31,8 @@ from evolab.storage.records import CreatureInfo
 INFO_COLUMNS = (
     "creature_id(c.id), c.born, creature_id(c.parent1), creature_id(c.parent2), c.lineage, c.n_nodes, c.n_muscles"
 )
+GENOME_ROW = "creature_id(c.id), creature_id(c.parent1), creature_id(c.parent2), c.born, c.slot"
+"""The columns of `creatures c` that decoding a creature's genome needs (`GenomeArchive.batch_of_rows`)."""
 _BATCH_CACHE_SIZE = 64  # decompressed genome batches kept (about 70 kB each at population 100)
 _CHUNK = 500  # ids per statement: far below SQLite's bound-parameter limit
 
@@ -177,7 +179,7 @@ class GenomeArchive:
         rows = rows_for_ids(
             cur,
             # flagged genomes (imported runs only) come along: one primary-key probe per creature
-            "SELECT creature_id(c.id), creature_id(c.parent1), creature_id(c.parent2), c.born, c.slot, f.problem "
+            f"SELECT {GENOME_ROW}, f.problem "
             "FROM wanted CROSS JOIN creatures c "
             "LEFT JOIN flagged_genomes f ON f.run_pk = c.run_pk AND f.creature_no = c.no "
             "WHERE c.run_pk = ? AND c.id = wanted.id",
@@ -188,28 +190,32 @@ class GenomeArchive:
         missing = [c for c in creature_ids if c not in found]
         if missing:
             raise CreatureNotFound(f"unknown creature {missing[0]!r} in run {run_id!r}")
-        by_batch: dict[int, list[tuple]] = {}
-        for cid in dict.fromkeys(creature_ids):
-            by_batch.setdefault(found[cid][3], []).append(found[cid])
+        wanted = [found[c] for c in creature_ids]
+        return self.batch_of_rows(cur, pk, wanted), [r[5] for r in wanted]
+
+    def batch_of_rows(self, cur: sqlite3.Cursor, pk: int, rows: Sequence[tuple]) -> GenomeBatch:
+        """The genes of the creatures of these `GENOME_ROW`s (id, parent 1, parent 2, born, slot), in their
+        order: each stored batch they were born in decoded once."""
+        by_batch: dict[int, dict[str, tuple]] = {}
+        for row in rows:
+            by_batch.setdefault(row[3], {})[row[0]] = row
         parts, order = [], []
         for batch, members in by_batch.items():
             blob = cur.execute("SELECT data FROM genome_batches WHERE run_pk = ? AND batch = ?", (pk, batch)).fetchone()
             if blob is None:
                 raise CorruptData(f"stored genomes are corrupt (batch {batch} is missing)")
             blob = blob[0]
-            identities = [(m[0], tuple(p for p in (m[1], m[2]) if p is not None)) for m in members]
-            slots = [m[4] for m in members]
+            identities = [(m[0], tuple(p for p in (m[1], m[2]) if p is not None)) for m in members.values()]
+            slots = [m[4] for m in members.values()]
             if batch_depth(blob) is None:  # schema 1's format
                 parts.append(GenomeBatch.of(decode_batch(blob, slots, identities), out_of_range_ok=True))
             else:
                 parts.append(batch_from_content(self._content(cur, pk, batch, blob), slots, identities))
-            order += [m[0] for m in members]
+            order += members
         joined = GenomeBatch.concat(parts)
         position = {cid: i for i, cid in enumerate(order)}
-        wanted = [position[c] for c in creature_ids]
-        if wanted != list(range(len(joined))):
-            joined = joined.take(wanted)
-        return joined, [found[c][5] for c in creature_ids]
+        wanted = [position[row[0]] for row in rows]
+        return joined if wanted == list(range(len(joined))) else joined.take(wanted)
 
     def _content(self, cur: sqlite3.Cursor, pk: int, batch: int, blob: bytes) -> bytes:
         """The decompressed content of a stored genome batch (EVG3), decompressing the batches before it

@@ -10,7 +10,7 @@ import sqlite3
 from collections.abc import Sequence
 from itertools import repeat
 
-from evolab.storage._creatures import rows_for_ids
+from evolab.storage._creatures import GENOME_ROW, rows_for_ids
 from evolab.storage.creature_keys import creature_key
 from evolab.storage.records import CreatureResult, GenerationStats, RankedResults
 
@@ -24,6 +24,7 @@ _RESULT_COLUMNS = (
     "creature_id(c.id), r.generation, r.rank, r.fitness, r.pellets, r.disqualified, r.survival_streak, "
     "r.distance, r.displacement, r.fitness_std, r.trial_pellets"
 )
+_RESULT_WIDTH = _RESULT_COLUMNS.count(",") + 1
 
 
 def insert_generation(
@@ -75,6 +76,19 @@ def results(cur: sqlite3.Cursor, pk: int, generation: int) -> list[CreatureResul
         (pk, generation),
     ).fetchall()
     return [_result(r) for r in rows]
+
+
+def results_with_genome_rows(cur: sqlite3.Cursor, pk: int, generation: int) -> list[tuple[CreatureResult, tuple]]:
+    """A generation's results, best first, each with its creature's `GENOME_ROW` (what decoding its genome
+    needs): one statement, where results and then genomes by id took two and converted every id twice."""
+    rows = cur.execute(
+        f"SELECT {_RESULT_COLUMNS}, {GENOME_ROW} "
+        "FROM results r JOIN creatures c ON c.run_pk = r.run_pk AND c.no = r.creature_no "
+        "WHERE r.run_pk = ? AND r.generation = ? ORDER BY r.rank",
+        (pk, generation),
+    ).fetchall()
+    width = _RESULT_WIDTH
+    return [(_result(r[:width]), r[width:]) for r in rows]
 
 
 def creature_results(cur: sqlite3.Cursor, pk: int, creature_id: str) -> list[CreatureResult]:

@@ -12,6 +12,7 @@ from typing import Any, overload
 import numpy as np
 
 from evolab.config import EvolutionConfig
+from evolab.genome.batch import GenomeBatch
 from evolab.genome.model import Genome
 
 RUN_STATUSES = ("created", "running", "stopped", "completed", "failed")
@@ -170,6 +171,17 @@ class CreatureResult:
     """Spread (standard deviation) of the fitness over the generation's trials; None for one trial."""
     trial_pellets: tuple[int, ...] | None = None
     """Pellets collected on each trial's layout (`pellets` is their sum); None for one trial."""
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationCreatures:
+    """A generation's creatures as its page shows them, read together: `results` best first, `genomes`
+    their stored genes in the same order (birth state, a `GenomeBatch`) and `born` the generation each was
+    stored first."""
+
+    results: list[CreatureResult]
+    genomes: GenomeBatch
+    born: list[int]
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,6 +40,7 @@ from evolab.storage.records import (
     CheckpointRow,
     CreatureInfo,
     CreatureResult,
+    GenerationCreatures,
     GenerationRecord,
     GenerationStats,
     RankedResults,
@@ -353,6 +354,19 @@ class Store:
         """A generation's results, best first (empty when the generation is not stored)."""
         with self._reading() as cur:
             return _generations.results(cur, _runs.run_pk(cur, run_id), generation)
+
+    def generation_creatures(self, run_id: str, generation: int) -> GenerationCreatures:
+        """A generation's results, best first, with their creatures' stored genes and birth generations,
+        in one read (what a generation's page shows; empty when the generation is not stored)."""
+        with self._reading() as cur:
+            pk = _runs.run_pk(cur, run_id)
+            rows = _generations.results_with_genome_rows(cur, pk, generation)
+            genome_rows = [row for _, row in rows]
+            return GenerationCreatures(
+                results=[result for result, _ in rows],
+                genomes=self._archive.batch_of_rows(cur, pk, genome_rows),
+                born=[row[3] for row in genome_rows],
+            )
 
     def creature_results(self, run_id: str, creature_id: str) -> list[CreatureResult]:
         """Every result of one creature, by generation."""

@@ -98,7 +98,7 @@ def test_an_unknown_activation_code_is_refused_as_damage(rng: np.random.Generato
     genome = random_genome(rng, neural_hidden_size=3)
     raw = bytearray(batch_content([genome]))
     raw[9 + 5] = 9  # the first header's activation byte: after the 9-byte prefix and 2 counts and a flag
-    with pytest.raises(StorageError, match="stored genomes are corrupt .unknown activation"):
+    with pytest.raises(StorageError, match=r"stored genomes are corrupt \(unknown activation"):
         batch_from_content(bytes(raw), [0], [(genome.id, ())])
 
 

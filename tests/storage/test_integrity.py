@@ -52,6 +52,22 @@ def test_a_genome_batch_holds_the_genomes_asked_for_in_their_order(store: Store,
         store.genome_batch(run.id, [ids[0], "cr_nobody"])
 
 
+def test_a_generations_creatures_are_its_results_with_their_genomes_and_births(
+    store: Store, quick_config: EvolutionConfig
+) -> None:
+    run = Run.create(quick_config.replace(population_size=8, elite_count=3), store, seed=5)
+    run.advance(3)
+    read = store.generation_creatures(run.id, 2)
+    ids = [r.creature_id for r in read.results]
+    assert read.results == store.results(run.id, 2)
+    assert list(read.genomes) == store.genomes(run.id, ids)
+    infos = store.creatures(run.id, ids)
+    assert read.born == [infos[c].born for c in ids]
+    assert set(read.born) != {2}  # elites born earlier come with the genomes of their own batch
+    empty = store.generation_creatures(run.id, 7)
+    assert (empty.results, len(empty.genomes), empty.born) == ([], 0, [])
+
+
 def test_lineage_fields_are_kept(store: Store, rng: np.random.Generator) -> None:
     # original: "parentIds" and "generation 42"
     genomes = [

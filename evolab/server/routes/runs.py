@@ -182,12 +182,8 @@ async def generation(
 
 def _generation_body(store: Store, run_id: str, stats: GenerationStats) -> bytes:
     """The JSON of a generation's stats and creature cards, read and rendered."""
-    generation = stats.generation
-    results = store.results(run_id, generation)
-    ids = [r.creature_id for r in results]
-    genomes = store.genome_batch(run_id, ids)
-    infos = store.creatures(run_id, ids)
-    cards = creature_cards(results, genomes, infos, store.last_poses(run_id, generation))
+    creatures = store.generation_creatures(run_id, stats.generation)
+    cards = creature_cards(creatures, store.last_poses(run_id, stats.generation))
     return pydantic_core.to_json({"stats": stats_doc(stats), "creatures": cards})  # a `GenerationDoc`
 
 
