@@ -1,13 +1,20 @@
-"""Does gradient refinement help evolution? Evolution alone against evolution that refines its elites each
-generation (Lamarckian, `RefinePolicy`), at equal wall time, judged on layouts neither ever saw.
+"""Does gradient refinement help? Two questions, both judged on test layouts nothing was chosen on.
 
-    .venv/bin/python benchmarks/refinement.py                          # quick preset, 90 s a run, 2 seeds
-    .venv/bin/python benchmarks/refinement.py --seconds 600 --seeds 1 2 3 --preset default
+champions: `refine` (what `evolab refine` runs) on each seed's champion after `--generations` generations:
+its score on the 32 test layouts of `benchmarks/efficacy.py` before and after, next to the run's held-out
+benchmark and the training layouts the refinement chose on.
 
-Each arm evolves a stored run generation by generation until its time is up; its champion (the best on
-the run's held-out benchmark) is then judged on the 32 test layouts of `benchmarks/efficacy.py`. The
-refinement arm spends part of its time on gradients (the torch backend on this machine's CPU), so it runs
-fewer generations: the question is whether what the gradient finds is worth the generations it costs.
+equal-time: evolution alone against evolution that refines its elites each generation (Lamarckian,
+`RefinePolicy`), at equal wall time.
+
+    .venv/bin/python benchmarks/refinement.py champions --generations 30 --seeds 1 2 3 4 5
+    .venv/bin/python benchmarks/refinement.py equal-time                # quick preset, 90 s a run, 2 seeds
+    .venv/bin/python benchmarks/refinement.py equal-time --seconds 600 --seeds 1 2 3 --preset default
+
+In equal-time, each arm evolves a stored run generation by generation until its time is up; its champion
+(the best on the run's held-out benchmark) is then judged on the test layouts. The refinement arm spends
+part of its time on gradients (the torch backend on this machine's CPU), so it runs fewer generations:
+the question is whether what the gradient finds is worth the generations it costs.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from efficacy import judge
 
 from evolab.config import EvolutionConfig
 from evolab.runner import Run
+from evolab.runner.refine import refine
 
 
 def evolve_for(cfg: EvolutionConfig, seed: int, seconds: float, db: Path) -> dict:
@@ -39,15 +47,55 @@ def evolve_for(cfg: EvolutionConfig, seed: int, seconds: float, db: Path) -> dic
     return {"generations": generations, "fitness": fitness, "pellets": pellets}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--preset", default="quick")
-    parser.add_argument("--seconds", type=float, default=90.0, help="wall time of each run")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--elites", type=int, default=1, help="elites refined each generation")
-    parser.add_argument("--steps", type=int, default=2, help="gradient steps per refinement")
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
+def refine_champion(
+    cfg: EvolutionConfig, seed: int, generations: int, steps: int, layouts: int | None, db: Path
+) -> dict:
+    """A run's champion after `generations` generations, refined; both judged on the test layouts."""
+    with Run.create(cfg, db, seed=seed, backend="cpu") as run:
+        run.advance(generations)
+        champion = run.genome(run.info().best_creature_id)
+    start = time.perf_counter()
+    result = refine(champion, cfg, seed, steps=steps, layouts=layouts, run_seed=seed)
+    seconds = time.perf_counter() - start
+    (before, before_pellets), (after, after_pellets) = judge(champion, cfg, seed), judge(result.genome, cfg, seed)
+    return {
+        "seed": seed,
+        "accepted": result.accepted,
+        "selection": [result.selection_before, result.selection_after],
+        "benchmark": [result.before_fitness, result.after_fitness],
+        "test_fitness": [before, after],
+        "test_pellets": [before_pellets, after_pellets],
+        "seconds": seconds,
+    }
+
+
+def champions(args: argparse.Namespace) -> None:
+    cfg = EvolutionConfig.from_preset(args.preset)
+    with tempfile.TemporaryDirectory(prefix="evolab-refinement-") as folder:
+        rows = []
+        for seed in args.seeds:
+            db = Path(folder) / f"run-{seed}.db"
+            rows.append(refine_champion(cfg, seed, args.generations, args.steps, args.layouts, db))
+            print(f"seed {seed}: {rows[-1]}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return
+    print(f"{args.preset}, champions after {args.generations} generations, refined by {args.steps} steps")
+    print("| seed | steps taken | training fitness | benchmark fitness | test fitness | test pellets | seconds |")
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        cells = [f"{a:.1f} -> {b:.1f}" for a, b in (r["selection"], r["benchmark"], r["test_fitness"])]
+        pellets = "{:.2f} -> {:.2f}".format(*r["test_pellets"])
+        print(f"| {r['seed']} | {r['accepted']} | {' | '.join(cells)} | {pellets} | {r['seconds']:.0f} |")
+    gains = [r["test_fitness"][1] - r["test_fitness"][0] for r in rows]
+    pellet_gains = [r["test_pellets"][1] - r["test_pellets"][0] for r in rows]
+    print(
+        f"test fitness gain: mean {sum(gains) / len(gains):+.1f}, {sum(g > 0 for g in gains)} of {len(gains)} "
+        f"champions better; pellets {sum(pellet_gains) / len(pellet_gains):+.2f} on average"
+    )
+
+
+def equal_time(args: argparse.Namespace) -> None:
     alone = EvolutionConfig.from_preset(args.preset)
     refined = alone.replace(refine={"enabled": True, "elites": args.elites, "steps": args.steps})
     rows = []
@@ -64,6 +112,26 @@ def main() -> None:
     print("|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['arm']} | {r['seed']} | {r['generations']} | {r['pellets']:.2f} | {r['fitness']:.1f} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("question", choices=("champions", "equal-time"))
+    parser.add_argument("--preset", default="quick")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--generations", type=int, default=30, help="champions: generations before refining")
+    parser.add_argument("--layouts", type=int, default=None, help="champions: layouts refine chooses on")
+    parser.add_argument("--seconds", type=float, default=90.0, help="equal-time: wall time of each run")
+    parser.add_argument("--elites", type=int, default=1, help="equal-time: elites refined each generation")
+    parser.add_argument("--steps", type=int, default=None, help="gradient steps per refinement")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    if args.question == "champions":
+        args.steps = args.steps or 20
+        champions(args)
+    else:
+        args.steps = args.steps or 2
+        equal_time(args)
 
 
 if __name__ == "__main__":

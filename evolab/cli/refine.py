@@ -1,4 +1,4 @@
-"""`evolab refine`: polish a creature by gradient ascent through the torch physics, judged on the benchmark."""
+"""`evolab refine`: polish a creature by gradient ascent through the torch physics, measured on the benchmark."""
 
 from __future__ import annotations
 
@@ -35,22 +35,29 @@ def refine_command(
         str | None, typer.Option("--creature", help="Creature of the run to refine [default: its champion].")
     ] = None,
     steps: Annotated[int, typer.Option(help="Gradient steps.", min=1, max=10_000)] = 20,
-    learning_rate: Annotated[float, typer.Option(help="Adam step, as a fraction of each gene's range.")] = 0.02,
+    learning_rate: Annotated[
+        float, typer.Option(help="First step size: RMS change per gene, as a fraction of its range.")
+    ] = 0.02,
     window: Annotated[int, typer.Option(help="Control steps gradients run back through (truncation).", min=1)] = 60,
     horizon: Annotated[
         int | None, typer.Option(help="Control steps of each training rollout [default: the run's duration].", min=1)
     ] = None,
     trials: Annotated[int, typer.Option(help="Training layouts per gradient step.", min=1, max=256)] = 4,
+    layouts: Annotated[
+        int | None,
+        typer.Option(help="Training layouts candidates are chosen on [default: 64].", min=1, max=1024),
+    ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the training layouts and the new id.", min=0)] = 0,
     preset: Annotated[str, typer.Option(help="Settings for a genome file (a run uses its own).")] = "default",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document instead of text.")] = False,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the refined genome JSON here.")] = None,
     db: DbOption = DEFAULT_DB,
 ) -> None:
-    """Refine a creature by gradient ascent and print its benchmark score before and after.
+    """Refine a creature by gradient ascent and print its held-out benchmark score before and after.
 
-    Gradients follow a smooth stand-in for fitness (progress toward the pellet) on training layouts; the
-    result is judged on the run's held-out benchmark layouts and is never worse than the original.
+    Each step follows the gradient of a smooth stand-in for fitness (progress toward the pellet) and keeps
+    the step size whose creature collects best on training layouts of its own. The run's held-out benchmark
+    only measures the result: it never chooses, so its before and after can go either way.
     """
 
     if not learning_rate > 0:
@@ -94,6 +101,7 @@ def refine_command(
             window=window,
             horizon=horizon,
             trials=trials,
+            layouts=layouts,
             run_seed=run_seed,
         )
     except EvolabError as err:
@@ -102,9 +110,15 @@ def refine_command(
         "creature_id": genome.id,
         "refined_id": result.genome.id,
         "improved": result.improved,
+        "selection": {
+            "before": result.selection_before,
+            "after": result.selection_after,
+            "seed": result.selection_seed,
+            "layouts": result.selection_layouts,
+        },
         "before": {"fitness": result.before_fitness, "pellets": result.before_pellets},
         "after": {"fitness": result.after_fitness, "pellets": result.after_pellets},
-        "best_step": result.best_step,
+        "accepted": result.accepted,
         "steps": len(result.history),
         "benchmark": {"seed": result.benchmark_seed, "layouts": result.layouts},
     }
@@ -118,12 +132,19 @@ def refine_command(
         print_json(document if output is not None else {**document, "genome": genome_doc})
         return
     stdout.print(f"creature   {genome.id}  ({genome.n_nodes} nodes, {genome.n_muscles} muscles)")
-    stdout.print(f"before     fitness {result.before_fitness:.3f}  pellets {result.before_pellets:.3f}")
-    stdout.print(f"after      fitness {result.after_fitness:.3f}  pellets {result.after_pellets:.3f}")
+    stdout.print(
+        f"selection  fitness {result.selection_before:.3f} -> {result.selection_after:.3f} on "
+        f"{result.selection_layouts} training layouts (seed {result.selection_seed}), "
+        f"{result.accepted} of {len(result.history)} steps taken"
+    )
+    stdout.print(
+        f"held-out   fitness {result.before_fitness:.3f} -> {result.after_fitness:.3f}, "
+        f"pellets {result.before_pellets:.3f} -> {result.after_pellets:.3f} "
+        f"(benchmark: {result.layouts} layouts, seed {result.benchmark_seed})"
+    )
     if result.improved:
-        stdout.print(f"refined    {result.genome.id} (step {result.best_step} of {len(result.history)})")
+        stdout.print(f"refined    {result.genome.id}")
     else:
-        stdout.print("refined    no candidate beat the original on the benchmark: kept it unchanged")
-    stdout.print(f"benchmark  {result.layouts} layouts, seed {result.benchmark_seed}")
+        stdout.print("refined    no step beat the original on the training layouts: kept it unchanged")
     if output is not None:
         stderr.print(f"wrote {output}")

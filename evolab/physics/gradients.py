@@ -227,11 +227,3 @@ def objective_and_gradient(
                 if weights[i] is not None:
                     weights[i] = weights[i] * scale
     return Gradients(value, muscle, weights, norm, clipped, valid, reason)
-
-
-def clip_by_norm(vector: np.ndarray, max_norm: float) -> tuple[np.ndarray, float]:
-    """`vector` scaled down to `max_norm` when longer, and its norm before."""
-    n = float(np.linalg.norm(vector))
-    if not np.isfinite(n):
-        return np.zeros_like(vector), n
-    return (vector * (max_norm / n) if n > max_norm else vector), n

@@ -375,7 +375,8 @@ class Run:
         for i in range(min(policy.elites, self.config.elite_count, len(genomes))):
             result = refine(
                 genomes[i], self.config, sim_seed + i, steps=policy.steps, learning_rate=policy.learning_rate,
-                window=policy.window, layouts=self.config.trials, judge_seed=sim_seed, backend=self._backend,
+                window=policy.window, layouts=self.config.trials, select_seed=sim_seed, held_out=False,
+                backend=self._backend,
             )  # fmt: skip
             if result.improved:
                 genomes[i] = result.genome

@@ -1,4 +1,5 @@
-"""`refine` keeps genomes valid and never returns a worse one; `evolab refine` reads runs and genome files."""
+"""`refine` keeps genomes valid, chooses on its own layouts and is measured on the held-out benchmark;
+`evolab refine` reads runs and genome files."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ from evolab.genome.genes import M_DIR, M_FREQUENCY, M_PHASE, M_STIFFNESS
 from evolab.genome.model import Genome
 from evolab.genome.validation import validate_genome
 from evolab.runner import Run
-from evolab.runner.refine import _project, refine, training_seed
+from evolab.runner.benchmark import benchmark_sim, score_on_layouts
+from evolab.runner.refine import SELECTION_LAYOUTS, _project, refine, training_seed
 from evolab.runner.seeds import benchmark_seed
 
 
@@ -36,25 +38,63 @@ def genome(cfg: EvolutionConfig) -> Genome:
     return random_genome(np.random.default_rng(5), cfg.constraints)
 
 
-def test_refine_is_valid_and_never_worse(cfg: EvolutionConfig, genome: Genome) -> None:
-    result = refine(genome, cfg, 3, steps=3, window=20, horizon=40, trials=2, layouts=3, learning_rate=0.05)
-    assert result.after_fitness >= result.before_fitness
-    assert len(result.history) == 3
-    assert all(h.benchmark_fitness is not None for h in result.history)
+REFINE = {"steps": 3, "window": 20, "horizon": 40, "trials": 2, "layouts": 3, "learning_rate": 0.05}
+
+
+def test_refine_keeps_a_valid_genome_never_worse_on_the_layouts_it_chose_on(
+    cfg: EvolutionConfig, genome: Genome
+) -> None:
+    result = refine(genome, cfg, 3, **REFINE)
+    assert result.selection_after >= result.selection_before
+    assert 1 <= len(result.history) <= 3
+    assert result.selection_seed == training_seed(3)
     assert result.benchmark_seed == benchmark_seed(3)
     validate_genome(result.genome, cfg.constraints)
+    sim = benchmark_sim(cfg.sim)
+    chosen_on = score_on_layouts([genome, result.genome], sim, result.selection_seed, 3)[0]
+    assert chosen_on.tolist() == [result.selection_before, result.selection_after]
+    held_out = score_on_layouts([genome, result.genome], sim, result.benchmark_seed, cfg.benchmark.layouts)[0]
+    assert held_out.tolist() == [result.before_fitness, result.after_fitness]
     if result.improved:
         assert result.genome.id != genome.id
         assert result.genome.parent_ids == (genome.id,)
         assert result.genome.generation == genome.generation + 1
-        best = result.history[result.best_step - 1]
-        assert best.benchmark_fitness == result.after_fitness
     else:
         assert result.genome is genome
-        assert result.after_fitness == result.before_fitness
     # deterministic: the same seed gives the same result
-    again = refine(genome, cfg, 3, steps=3, window=20, horizon=40, trials=2, layouts=3, learning_rate=0.05)
-    assert again.genome == result.genome
+    assert refine(genome, cfg, 3, **REFINE).genome == result.genome
+
+
+def test_every_step_taken_beats_the_genome_it_started_from(cfg: EvolutionConfig, genome: Genome) -> None:
+    result = refine(genome, cfg, 4, **{**REFINE, "steps": 6})
+    fitness = result.selection_before
+    for step in result.history:
+        if step.accepted:
+            assert step.candidate_fitness is not None
+            assert step.candidate_fitness > fitness
+            fitness = step.candidate_fitness
+        else:
+            assert step.candidate_fitness is None or step.candidate_fitness <= fitness
+    assert fitness == result.selection_after
+    assert result.accepted == sum(s.accepted for s in result.history)
+
+
+def test_the_held_out_benchmark_measures_the_result_and_never_chooses_it(cfg: EvolutionConfig, genome: Genome) -> None:
+    on_one = refine(genome, cfg, 3, run_seed=1, **REFINE)
+    on_another = refine(genome, cfg, 3, run_seed=2, **REFINE)
+    assert on_one.genome == on_another.genome
+    assert on_one.benchmark_seed != on_another.benchmark_seed
+    unmeasured = refine(genome, cfg, 3, held_out=False, **REFINE)
+    assert unmeasured.genome == on_one.genome
+    assert np.isnan(unmeasured.before_fitness)
+    assert np.isnan(unmeasured.after_fitness)
+
+
+def test_a_run_refining_its_elites_chooses_on_the_layouts_it_names(cfg: EvolutionConfig, genome: Genome) -> None:
+    result = refine(genome, cfg, 3, select_seed=12345, **REFINE)
+    assert result.selection_seed == 12345
+    chosen_on = score_on_layouts([result.genome], benchmark_sim(cfg.sim), 12345, 3)[0]
+    assert chosen_on[0] == result.selection_after
 
 
 def test_projection_makes_any_genes_valid(cfg: EvolutionConfig, genome: Genome) -> None:
@@ -74,7 +114,7 @@ def test_projection_makes_any_genes_valid(cfg: EvolutionConfig, genome: Genome) 
 def test_refine_refuses_bad_arguments(cfg: EvolutionConfig, genome: Genome) -> None:
     from evolab.errors import ConfigError
 
-    for kwargs in ({"steps": 0}, {"window": 0}, {"learning_rate": -1.0}, {"trials": 0}):
+    for kwargs in ({"steps": 0}, {"window": 0}, {"learning_rate": -1.0}, {"trials": 0}, {"layouts": 0}):
         with pytest.raises(ConfigError):
             refine(genome, cfg, 0, **kwargs)  # type: ignore[arg-type]
     assert training_seed(0) != benchmark_seed(0)
@@ -110,7 +150,8 @@ def test_command_refines_a_runs_champion(app: typer.Typer, run_db: tuple[Path, s
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
-    assert document["after"]["fitness"] >= document["before"]["fitness"]
+    assert document["selection"]["after"] >= document["selection"]["before"]
+    assert document["selection"]["layouts"] == SELECTION_LAYOUTS
     assert "genome" not in document  # it went to --output
     written = Genome.from_dict(json.loads(out.read_text()))
     assert written.id == document["refined_id"]
@@ -126,8 +167,8 @@ def test_command_refines_a_genome_file(app: typer.Typer, genome: Genome, tmp_pat
     args = ["refine", str(source), "--preset", "quick", "--steps", "1", "--window", "10", "--horizon", "20"]
     result = CliRunner().invoke(app, [*args, "--trials", "1"])
     assert result.exit_code == 0, result.output
-    assert "before" in result.stdout
-    assert "after" in result.stdout
+    assert "selection" in result.stdout
+    assert "held-out" in result.stdout
 
 
 @pytest.mark.parametrize(
@@ -196,7 +237,7 @@ def test_elites_are_replaced_by_their_refined_children_judged_on_the_next_genera
 
     def always_better(genome, cfg, seed, **options):
         """The real refinement's candidate, always taken (as if it had scored better)."""
-        calls.append((genome.id, seed, options["judge_seed"], options["layouts"]))
+        calls.append((genome.id, seed, options["select_seed"], options["layouts"]))
         result = real_refine(genome, cfg, seed, **options)
         child = genome.replace(id=f"refined-{genome.id}", parent_ids=(genome.id,), survival_streak=0)
         return dataclasses.replace(result, genome=child, improved=True)
