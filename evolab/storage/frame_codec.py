@@ -48,20 +48,39 @@ class RawReplay:
     fitness: bytes
 
 
-def _unzigzag(values: np.ndarray) -> np.ndarray:
-    values = values.astype(np.int64)
-    return (values >> 1) ^ -(values & 1)
-
-
 def _unpack_ints(data: bytes, count: int) -> np.ndarray:
     width = data[0]
     if len(data) != 1 + width * count:
         raise ValueError("wrong length")
-    planes = np.frombuffer(data, dtype=np.uint8, offset=1).reshape(width, count).astype(np.uint64)
-    z = np.zeros(count, dtype=np.uint64)
-    for k in range(width):
-        z |= planes[k] << np.uint64(8 * k)
-    return _unzigzag(z)
+    return _unzigzagged(np.frombuffer(data, dtype=np.uint8), width, count)
+
+
+@nb.njit(cache=True)
+def _unzigzagged(data, width, count):
+    """The `count` int64 values whose zigzagged forms are the `width` byte planes after `data`'s first
+    byte (plane k holds byte k of every value): one pass, where numpy took a temporary per plane."""
+    out = np.empty(count, dtype=np.int64)
+    for k in range(count):
+        z = np.uint64(0)
+        for w in range(width):
+            z |= np.uint64(data[1 + w * count + k]) << np.uint64(8 * w)
+        v = np.int64(z)  # as numpy's astype: wraps above 2**63
+        out[k] = (v >> 1) ^ -(v & 1)
+    return out
+
+
+@nb.njit(cache=True)
+def _track_sums(data, width, tracks, count):
+    """Each track's sum of its `count` values in `_unzigzagged` form: the last value of a delta-coded track."""
+    out = np.zeros(tracks, dtype=np.int64)
+    n = tracks * count
+    for k in range(n):
+        z = np.uint64(0)
+        for w in range(width):
+            z |= np.uint64(data[1 + w * n + k]) << np.uint64(8 * w)
+        v = np.int64(z)
+        out[k // count] += (v >> 1) ^ -(v & 1)
+    return out
 
 
 @nb.njit(cache=True)
@@ -168,8 +187,11 @@ def last_frame(raw: RawReplay) -> np.ndarray:
     """The (n, 3) float32 last frame of a raw replay, bit for bit `decode_raw(raw)[0][-1]`: the sum of a
     track's deltas is its last value, so no frame before it is built."""
     f, n = raw.n_frames, raw.n_nodes
+    data = raw.positions
     try:
-        last = _unpack_ints(raw.positions, n * 3 * f).reshape(n, 3, f).sum(axis=2)
+        if len(data) != 1 + data[0] * n * 3 * f:
+            raise ValueError("wrong length")
+        last = _track_sums(np.frombuffer(data, dtype=np.uint8), data[0], n * 3, f).reshape(n, 3)
     except (ValueError, IndexError) as err:
         raise CorruptData(f"stored frames are corrupt ({err})") from None
     return (last * np.array(raw.quanta)).astype(np.float32)
