@@ -234,10 +234,12 @@ def refine(
             parent_ids=(genome.id,),
         )
         validate_genome(result, cfg.constraints)
-    before = after = (np.full(1, np.nan), np.full(1, np.nan))
-    if held_out:
-        fitness, pellets = score_on_layouts([genome, result], sim, bench_seed, cfg.benchmark.layouts, backend=backend)
-        before, after = (fitness[:1], pellets[:1]), (fitness[1:], pellets[1:])
+    nan = float("nan")
+    before, after = (nan, nan), (nan, nan)  # (fitness, pellets) on the benchmark
+    if held_out:  # the unchanged original is scored once
+        scored = [genome, result] if result is not genome else [genome]
+        fitness, pellets = score_on_layouts(scored, sim, bench_seed, cfg.benchmark.layouts, backend=backend)
+        before, after = (float(fitness[0]), float(pellets[0])), (float(fitness[-1]), float(pellets[-1]))
     return RefineResult(
         genome=result,
         improved=accepted_steps > 0,
@@ -245,10 +247,10 @@ def refine(
         selection_after=current_fitness,
         selection_seed=chosen_on,
         selection_layouts=layouts,
-        before_fitness=float(before[0][0]),
-        before_pellets=float(before[1][0]),
-        after_fitness=float(after[0][0]),
-        after_pellets=float(after[1][0]),
+        before_fitness=before[0],
+        before_pellets=before[1],
+        after_fitness=after[0],
+        after_pellets=after[1],
         accepted=accepted_steps,
         benchmark_seed=bench_seed,
         layouts=cfg.benchmark.layouts,

@@ -70,20 +70,6 @@ def _unzigzagged(data, width, count):
 
 
 @nb.njit(cache=True)
-def _track_sums(data, width, tracks, count):
-    """Each track's sum of its `count` values in `_unzigzagged` form: the last value of a delta-coded track."""
-    out = np.zeros(tracks, dtype=np.int64)
-    n = tracks * count
-    for k in range(n):
-        z = np.uint64(0)
-        for w in range(width):
-            z |= np.uint64(data[1 + w * n + k]) << np.uint64(8 * w)
-        v = np.int64(z)
-        out[k // count] += (v >> 1) ^ -(v & 1)
-    return out
-
-
-@nb.njit(cache=True)
 def _zigzag_step(value, previous, largest):
     delta = value - previous
     zig = np.uint64((delta << 1) ^ (delta >> 63))
@@ -187,11 +173,8 @@ def last_frame(raw: RawReplay) -> np.ndarray:
     """The (n, 3) float32 last frame of a raw replay, bit for bit `decode_raw(raw)[0][-1]`: the sum of a
     track's deltas is its last value, so no frame before it is built."""
     f, n = raw.n_frames, raw.n_nodes
-    data = raw.positions
     try:
-        if len(data) != 1 + data[0] * n * 3 * f:
-            raise ValueError("wrong length")
-        last = _track_sums(np.frombuffer(data, dtype=np.uint8), data[0], n * 3, f).reshape(n, 3)
+        last = _unpack_ints(raw.positions, n * 3 * f).reshape(n, 3, f).sum(axis=2)
     except (ValueError, IndexError) as err:
         raise CorruptData(f"stored frames are corrupt ({err})") from None
     return (last * np.array(raw.quanta)).astype(np.float32)
