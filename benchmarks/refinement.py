@@ -7,9 +7,15 @@ benchmark and the training layouts the refinement chose on.
 equal-time: evolution alone against evolution that refines its elites each generation (Lamarckian,
 `RefinePolicy`), at equal wall time.
 
+landscape: why the first gives nothing. Each seed's champion moved a small RMS step along the gradient
+`refine` follows, against it and along a random direction, each judged against the unchanged champion on
+the same `--test-layouts` fresh layouts (a paired mean difference, with its standard error). A gradient
+worth following would gain at the small sizes and beat the random direction.
+
     .venv/bin/python benchmarks/refinement.py champions --generations 30 --seeds 1 2 3 4 5
     .venv/bin/python benchmarks/refinement.py equal-time                # quick preset, 90 s a run, 2 seeds
     .venv/bin/python benchmarks/refinement.py equal-time --seconds 600 --seeds 1 2 3 --preset default
+    .venv/bin/python benchmarks/refinement.py landscape --seeds 1 2 3      # about 15 s a seed
 
 In equal-time, each arm evolves a stored run generation by generation until its time is up; its champion
 (the best on the run's held-out benchmark) is then judged on the test layouts. The refinement arm spends
@@ -28,11 +34,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import numpy as np
 from efficacy import judge
 
 from evolab.config import EvolutionConfig
+from evolab.physics.gradients import objective_and_gradient
 from evolab.runner import Run
-from evolab.runner.refine import refine
+from evolab.runner.benchmark import benchmark_sim, score_on_layouts
+from evolab.runner.refine import moved, normalised_gradient, refine, training_seed
+
+LANDSCAPE_SIZES = (0.0001, 0.001, 0.01)
+"""RMS steps per gene, as fractions of each gene's range: from far below any mutation to a small one."""
+_LANDSCAPE_STREAM = 0x1A2D
 
 
 def evolve_for(cfg: EvolutionConfig, seed: int, seconds: float, db: Path) -> dict:
@@ -114,9 +127,45 @@ def equal_time(args: argparse.Namespace) -> None:
         print(f"| {r['arm']} | {r['seed']} | {r['generations']} | {r['pellets']:.2f} | {r['fitness']:.1f} |")
 
 
+def landscape(args: argparse.Namespace) -> None:
+    cfg = EvolutionConfig.from_preset(args.preset)
+    sim = benchmark_sim(cfg.sim)
+    print(f"{args.preset}, champions after {args.generations} generations, each step judged on {args.test_layouts}")
+    print("fresh layouts against the unchanged champion (paired mean fitness change ± its standard error)\n")
+    print("| seed | champion | direction | " + " | ".join(f"step {s:g}" for s in LANDSCAPE_SIZES) + " |")
+    print("|---|---|---|" + "---|" * len(LANDSCAPE_SIZES))
+    with tempfile.TemporaryDirectory(prefix="evolab-refinement-") as folder:
+        for seed in args.seeds:
+            with Run.create(cfg, Path(folder) / f"run-{seed}.db", seed=seed, backend="cpu") as run:
+                run.advance(args.generations)
+                champion = run.genome(run.info().best_creature_id)
+            neural = champion.neural is not None and sim.neural_mode != "off"
+            grads = objective_and_gradient(  # the gradient `refine` takes first, with its defaults
+                [champion], sim, training_seed(seed), window=cfg.sim.n_steps, truncation=60, trials=4
+            )
+            gradient = normalised_gradient(grads, 0, cfg, neural)
+            gradient /= np.linalg.norm(gradient)
+            rng = np.random.default_rng([seed, _LANDSCAPE_STREAM])
+            random = rng.normal(size=gradient.size)
+            directions = {"gradient": gradient, "against it": -gradient, "random": random / np.linalg.norm(random)}
+            candidates = [champion] + [
+                moved(champion, d, size, cfg, neural) for d in directions.values() for size in LANDSCAPE_SIZES
+            ]
+            # one layout per call: the kernel returns means, and the paired test wants each layout's fitness
+            streams = np.random.SeedSequence(seed, spawn_key=(_LANDSCAPE_STREAM,))
+            layout_seeds = streams.generate_state(args.test_layouts, np.uint64)
+            fitness = np.stack([score_on_layouts(candidates, sim, int(s) >> 1, 1)[0] for s in layout_seeds], axis=1)
+            change = fitness[1:] - fitness[0]
+            mean, error = change.mean(axis=1), change.std(axis=1, ddof=1) / np.sqrt(args.test_layouts)
+            for k, name in enumerate(directions):
+                n = len(LANDSCAPE_SIZES)
+                cells = [f"{mean[i]:+.1f} ± {error[i]:.1f}" for i in range(k * n, (k + 1) * n)]
+                print(f"| {seed} | {fitness[0].mean():.1f} | {name} | {' | '.join(cells)} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("question", choices=("champions", "equal-time"))
+    parser.add_argument("question", choices=("champions", "equal-time", "landscape"))
     parser.add_argument("--preset", default="quick")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--generations", type=int, default=30, help="champions: generations before refining")
@@ -124,11 +173,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=90.0, help="equal-time: wall time of each run")
     parser.add_argument("--elites", type=int, default=1, help="equal-time: elites refined each generation")
     parser.add_argument("--steps", type=int, default=None, help="gradient steps per refinement")
+    parser.add_argument("--test-layouts", type=int, default=512, help="landscape: fresh layouts per step")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if args.question == "champions":
         args.steps = args.steps or 20
         champions(args)
+    elif args.question == "landscape":
+        landscape(args)
     else:
         args.steps = args.steps or 2
         equal_time(args)

@@ -31,7 +31,7 @@ from evolab.genome.model import Genome
 from evolab.genome.ranges import muscle_bounds, snap_genes
 from evolab.genome.validation import validate_genome
 from evolab.physics.contract import Backend
-from evolab.physics.gradients import Objective, objective_and_gradient
+from evolab.physics.gradients import Gradients, Objective, objective_and_gradient
 from evolab.runner.benchmark import benchmark_sim, score_on_layouts
 from evolab.runner.seeds import benchmark_seed
 
@@ -120,6 +120,24 @@ def _project(genome: Genome, muscles: np.ndarray, weights: np.ndarray | None, cf
     return genome.replace(node_params=nodes, **changes)
 
 
+def normalised_gradient(grads: Gradients, i: int, cfg: EvolutionConfig, neural: bool) -> np.ndarray:
+    """Creature `i`'s gradient in the coordinates `moved` steps in: muscle genes scaled by their ranges
+    (d f / d z = d f / d x * span), then its network weights when `neural`."""
+    lo, hi = muscle_bounds(cfg.constraints)
+    return np.concatenate([(grads.muscle[i] * (hi - lo)).reshape(-1), grads.weights[i] if neural else []])
+
+
+def moved(genome: Genome, direction: np.ndarray, size: float, cfg: EvolutionConfig, neural: bool) -> Genome:
+    """`genome` moved along the unit `direction` (`normalised_gradient`'s coordinates) by an RMS change of
+    `size` per gene (a fraction of each muscle gene's range; network weights: absolute), made valid."""
+    lo, hi = muscle_bounds(cfg.constraints)
+    delta = direction * (size * np.sqrt(direction.size))
+    n_m = genome.muscle_params.size
+    muscles = genome.muscle_params + delta[:n_m].reshape(genome.muscle_params.shape) * (hi - lo)
+    weights = genome.neural.weights + delta[n_m:] if neural and genome.neural is not None else None
+    return _project(genome, muscles, weights, cfg)
+
+
 def _check_positive(name: str, value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ConfigError(f"{name}: expected a positive integer (got {value!r})")
@@ -180,18 +198,9 @@ def refine(
     chosen_on = train_seed if select_seed is None else select_seed
     bench_seed = benchmark_seed(seed if run_seed is None else run_seed)
     neural = genome.neural is not None and sim.neural_mode != "off"
-    lo, hi = muscle_bounds(cfg.constraints)
-    span = hi - lo  # gradient in normalised coordinates: d f / d z = d f / d x * span
 
     def on_selection(candidates: list[Genome]) -> np.ndarray:
         return score_on_layouts(candidates, sim, chosen_on, layouts, backend=backend)[0]
-
-    def moved(base: Genome, direction: np.ndarray, size: float) -> Genome:
-        delta = direction * (size * np.sqrt(direction.size))  # RMS change per gene = size
-        n_m = base.muscle_params.size
-        muscles = base.muscle_params + delta[:n_m].reshape(base.muscle_params.shape) * span
-        weights = base.neural.weights + delta[n_m:] if neural and base.neural is not None else None
-        return _project(base, muscles, weights, cfg)
 
     current = genome
     current_fitness = before_selection = float(on_selection([genome])[0])
@@ -203,14 +212,14 @@ def refine(
             grads = objective_and_gradient(
                 [current], sim, train_seed, window=horizon, truncation=window, objective=objective, trials=trials
             )
-            flat = np.concatenate([(grads.muscle[0] * span).reshape(-1), grads.weights[0] if neural else []])
+            flat = normalised_gradient(grads, 0, cfg, neural)
             norm = float(np.linalg.norm(flat))
         valid = bool(grads.valid[0]) and np.isfinite(norm) and norm > 0
         if not valid:  # a diverging window or a flat objective: nothing to follow
             history.append(RefineStep(step, float(grads.objective[0]), norm, False))
             break
         sizes = [size * f for f in STEP_FACTORS]
-        candidates = [moved(current, flat / norm, s) for s in sizes]
+        candidates = [moved(current, flat / norm, s, cfg, neural) for s in sizes]
         fitness = on_selection(candidates)
         best = int(np.argmax(fitness))  # the first of equals: the smaller step
         accepted = bool(fitness[best] > current_fitness)
