@@ -1,8 +1,9 @@
 """Does gradient refinement help? Two questions, both judged on test layouts nothing was chosen on.
 
 champions: `refine` (what `evolab refine` runs) on each seed's champion after `--generations` generations:
-its score on the 32 test layouts of `benchmarks/efficacy.py` before and after, next to the run's held-out
-benchmark and the training layouts the refinement chose on.
+its fitness before and after on `--test-layouts` test layouts (the stream of `benchmarks/efficacy.py`),
+with the paired gain's standard error, next to refine's own held-out measurement and what the taken steps
+gained where they were judged. The pellets are those of efficacy's 32 test layouts.
 
 equal-time: evolution alone against evolution that refines its elites each generation (Lamarckian,
 `RefinePolicy`), at equal wall time.
@@ -12,7 +13,7 @@ landscape: why the first gives nothing. Each seed's champion moved a small RMS s
 the same `--test-layouts` fresh layouts (a paired mean difference, with its standard error). A gradient
 worth following would gain at the small sizes and beat the random direction.
 
-    .venv/bin/python benchmarks/refinement.py champions --generations 30 --seeds 1 2 3 4 5
+    .venv/bin/python benchmarks/refinement.py champions --generations 30 --seeds 1 2 3 4 5   # ~2 min a seed
     .venv/bin/python benchmarks/refinement.py equal-time                # quick preset, 90 s a run, 2 seeds
     .venv/bin/python benchmarks/refinement.py equal-time --seconds 600 --seeds 1 2 3 --preset default
     .venv/bin/python benchmarks/refinement.py landscape --seeds 1 2 3      # about 15 s a seed
@@ -35,12 +36,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 import numpy as np
-from efficacy import judge
+from efficacy import judge, test_seed
 
 from evolab.config import EvolutionConfig
 from evolab.physics.gradients import objective_and_gradient
 from evolab.runner import Run
-from evolab.runner.benchmark import benchmark_sim, score_on_layouts
+from evolab.runner.benchmark import benchmark_sim, scores_by_layout
 from evolab.runner.refine import moved, normalised_gradient, refine, training_seed
 
 LANDSCAPE_SIZES = (0.0001, 0.001, 0.01)
@@ -60,23 +61,25 @@ def evolve_for(cfg: EvolutionConfig, seed: int, seconds: float, db: Path) -> dic
     return {"generations": generations, "fitness": fitness, "pellets": pellets}
 
 
-def refine_champion(
-    cfg: EvolutionConfig, seed: int, generations: int, steps: int, layouts: int | None, db: Path
-) -> dict:
-    """A run's champion after `generations` generations, refined; both judged on the test layouts."""
+def refine_champion(cfg: EvolutionConfig, seed: int, args: argparse.Namespace, db: Path) -> dict:
+    """A run's champion after `args.generations` generations, refined; both judged on the test layouts."""
     with Run.create(cfg, db, seed=seed, backend="cpu") as run:
-        run.advance(generations)
+        run.advance(args.generations)
         champion = run.genome(run.info().best_creature_id)
     start = time.perf_counter()
-    result = refine(champion, cfg, seed, steps=steps, layouts=layouts, run_seed=seed)
+    result = refine(champion, cfg, seed, steps=args.steps, layouts=args.layouts, run_seed=seed)
     seconds = time.perf_counter() - start
-    (before, before_pellets), (after, after_pellets) = judge(champion, cfg, seed), judge(result.genome, cfg, seed)
+    sim = benchmark_sim(cfg.sim)
+    test = scores_by_layout([champion, result.genome], sim, test_seed(seed), args.test_layouts)[0]
+    gain = test[1] - test[0]  # paired: each layout scored by both
+    (_, before_pellets), (_, after_pellets) = judge(champion, cfg, seed), judge(result.genome, cfg, seed)
     return {
         "seed": seed,
         "accepted": result.accepted,
-        "selection": [result.selection_before, result.selection_after],
-        "benchmark": [result.before_fitness, result.after_fitness],
-        "test_fitness": [before, after],
+        "steps_gain": result.gain,
+        "held_out": [result.before_fitness, result.after_fitness],
+        "test_fitness": [float(test[0].mean()), float(test[1].mean())],
+        "test_gain": [float(gain.mean()), float(gain.std(ddof=1) / np.sqrt(gain.size))],
         "test_pellets": [before_pellets, after_pellets],
         "seconds": seconds,
     }
@@ -87,24 +90,29 @@ def champions(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="evolab-refinement-") as folder:
         rows = []
         for seed in args.seeds:
-            db = Path(folder) / f"run-{seed}.db"
-            rows.append(refine_champion(cfg, seed, args.generations, args.steps, args.layouts, db))
+            rows.append(refine_champion(cfg, seed, args, Path(folder) / f"run-{seed}.db"))
             print(f"seed {seed}: {rows[-1]}", file=sys.stderr)
     if args.json:
         print(json.dumps(rows, indent=2))
         return
     print(f"{args.preset}, champions after {args.generations} generations, refined by {args.steps} steps")
-    print("| seed | steps taken | training fitness | benchmark fitness | test fitness | test pellets | seconds |")
-    print("|---|---|---|---|---|---|---|")
+    print(f"(test: {args.test_layouts} layouts; pellets: 32)\n")
+    print("| seed | steps taken | their gain | refine's held-out | test fitness | test gain | test pellets | seconds |")
+    print("|---|---|---|---|---|---|---|---|")
     for r in rows:
-        cells = [f"{a:.1f} -> {b:.1f}" for a, b in (r["selection"], r["benchmark"], r["test_fitness"])]
+        cells = [f"{a:.1f} -> {b:.1f}" for a, b in (r["held_out"], r["test_fitness"])]
         pellets = "{:.2f} -> {:.2f}".format(*r["test_pellets"])
-        print(f"| {r['seed']} | {r['accepted']} | {' | '.join(cells)} | {pellets} | {r['seconds']:.0f} |")
-    gains = [r["test_fitness"][1] - r["test_fitness"][0] for r in rows]
-    pellet_gains = [r["test_pellets"][1] - r["test_pellets"][0] for r in rows]
+        gain = "{:+.1f} ± {:.1f}".format(*r["test_gain"])
+        print(
+            f"| {r['seed']} | {r['accepted']} | {r['steps_gain']:+.1f} | {' | '.join(cells)} | {gain} | {pellets} "
+            f"| {r['seconds']:.0f} |"
+        )
+    gains = [r["test_gain"][0] for r in rows]
+    worse = sum(r["test_gain"][0] < -2 * r["test_gain"][1] for r in rows)
+    better = sum(r["test_gain"][0] > 2 * r["test_gain"][1] for r in rows)
     print(
-        f"test fitness gain: mean {sum(gains) / len(gains):+.1f}, {sum(g > 0 for g in gains)} of {len(gains)} "
-        f"champions better; pellets {sum(pellet_gains) / len(pellet_gains):+.2f} on average"
+        f"test fitness gain: mean {sum(gains) / len(gains):+.1f}; {better} of {len(rows)} champions better by two "
+        f"standard errors, {worse} worse"
     )
 
 
@@ -151,10 +159,8 @@ def landscape(args: argparse.Namespace) -> None:
             candidates = [champion] + [
                 moved(champion, d, size, cfg, neural) for d in directions.values() for size in LANDSCAPE_SIZES
             ]
-            # one layout per call: the kernel returns means, and the paired test wants each layout's fitness
-            streams = np.random.SeedSequence(seed, spawn_key=(_LANDSCAPE_STREAM,))
-            layout_seeds = streams.generate_state(args.test_layouts, np.uint64)
-            fitness = np.stack([score_on_layouts(candidates, sim, int(s) >> 1, 1)[0] for s in layout_seeds], axis=1)
+            layouts_seed = int(np.random.SeedSequence(seed, spawn_key=(_LANDSCAPE_STREAM,)).generate_state(1)[0])
+            fitness = scores_by_layout(candidates, sim, layouts_seed, args.test_layouts)[0]
             change = fitness[1:] - fitness[0]
             mean, error = change.mean(axis=1), change.std(axis=1, ddof=1) / np.sqrt(args.test_layouts)
             for k, name in enumerate(directions):
@@ -173,7 +179,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=90.0, help="equal-time: wall time of each run")
     parser.add_argument("--elites", type=int, default=1, help="equal-time: elites refined each generation")
     parser.add_argument("--steps", type=int, default=None, help="gradient steps per refinement")
-    parser.add_argument("--test-layouts", type=int, default=512, help="landscape: fresh layouts per step")
+    parser.add_argument("--test-layouts", type=int, default=512, help="champions, landscape: test layouts")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if args.question == "champions":

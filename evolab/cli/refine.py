@@ -1,4 +1,4 @@
-"""`evolab refine`: polish a creature by gradient ascent through the torch physics, measured on the benchmark."""
+"""`evolab refine`: polish a creature along gradients of the torch physics, measured on the benchmark."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def refine_command(
     steps: Annotated[int, typer.Option(help="Gradient steps.", min=1, max=10_000)] = 20,
     learning_rate: Annotated[
         float, typer.Option(help="First step size: RMS change per gene, as a fraction of its range.")
-    ] = 0.02,
+    ] = 0.002,
     window: Annotated[int, typer.Option(help="Control steps gradients run back through (truncation).", min=1)] = 60,
     horizon: Annotated[
         int | None, typer.Option(help="Control steps of each training rollout [default: the run's duration].", min=1)
@@ -45,7 +45,13 @@ def refine_command(
     trials: Annotated[int, typer.Option(help="Training layouts per gradient step.", min=1, max=256)] = 4,
     layouts: Annotated[
         int | None,
-        typer.Option(help="Training layouts candidates are chosen on [default: 64].", min=1, max=1024),
+        typer.Option(help="Layouts a step's candidates are chosen on [default: 64].", min=1, max=1024),
+    ] = None,
+    confirmation_layouts: Annotated[
+        int | None,
+        typer.Option(
+            help="Fresh layouts a step must win on, by 2 standard errors [default: 256; 0: none].", min=0, max=4096
+        ),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the training layouts and the new id.", min=0)] = 0,
     preset: Annotated[str, typer.Option(help="Settings for a genome file (a run uses its own).")] = "default",
@@ -53,11 +59,13 @@ def refine_command(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the refined genome JSON here.")] = None,
     db: DbOption = DEFAULT_DB,
 ) -> None:
-    """Refine a creature by gradient ascent and print its held-out benchmark score before and after.
+    """Refine a creature along gradients and print its score on held-out layouts before and after.
 
-    Each step follows the gradient of a smooth stand-in for fitness (progress toward the pellet) and keeps
-    the step size whose creature collects best on training layouts of its own. The run's held-out benchmark
-    only measures the result: it never chooses, so its before and after can go either way.
+    Each step searches along the gradient of a smooth stand-in for fitness (progress toward the pellet),
+    both ways, chooses the step size whose creature collects best on layouts of its own, and takes it only
+    when it also beats the current creature on fresh layouts, by two standard errors. The original and the
+    result are then measured on 512 layouts nothing chose on (not the run's benchmark, which chose the
+    champion).
     """
 
     if not learning_rate > 0:
@@ -102,6 +110,7 @@ def refine_command(
             horizon=horizon,
             trials=trials,
             layouts=layouts,
+            confirmation_layouts=confirmation_layouts,
             run_seed=run_seed,
         )
     except EvolabError as err:
@@ -110,17 +119,17 @@ def refine_command(
         "creature_id": genome.id,
         "refined_id": result.genome.id,
         "improved": result.improved,
+        "gain": result.gain,
         "selection": {
-            "before": result.selection_before,
-            "after": result.selection_after,
             "seed": result.selection_seed,
             "layouts": result.selection_layouts,
+            "confirmation_layouts": result.confirmation_layouts,
         },
         "before": {"fitness": result.before_fitness, "pellets": result.before_pellets},
         "after": {"fitness": result.after_fitness, "pellets": result.after_pellets},
         "accepted": result.accepted,
         "steps": len(result.history),
-        "benchmark": {"seed": result.benchmark_seed, "layouts": result.layouts},
+        "held_out": {"seed": result.held_out_seed, "layouts": result.held_out_layouts, "error": result.held_out_error},
     }
     genome_doc = result.genome.to_dict()
     if output is not None:
@@ -132,19 +141,23 @@ def refine_command(
         print_json(document if output is not None else {**document, "genome": genome_doc})
         return
     stdout.print(f"creature   {genome.id}  ({genome.n_nodes} nodes, {genome.n_muscles} muscles)")
-    stdout.print(
-        f"selection  fitness {result.selection_before:.3f} -> {result.selection_after:.3f} on "
-        f"{result.selection_layouts} training layouts (seed {result.selection_seed}), "
-        f"{result.accepted} of {len(result.history)} steps taken"
+    judged = (
+        f"{result.confirmation_layouts} fresh layouts each"
+        if result.confirmation_layouts
+        else f"{result.selection_layouts} layouts each"
     )
     stdout.print(
-        f"held-out   fitness {result.before_fitness:.3f} -> {result.after_fitness:.3f}, "
-        f"pellets {result.before_pellets:.3f} -> {result.after_pellets:.3f} "
-        f"(benchmark: {result.layouts} layouts, seed {result.benchmark_seed})"
+        f"steps      {result.accepted} of {len(result.history)} taken, fitness {result.gain:+.3f} in all where "
+        f"they were judged ({judged}; seed {result.selection_seed})"
+    )
+    stdout.print(
+        f"held-out   fitness {result.before_fitness:.3f} -> {result.after_fitness:.3f} "
+        f"(± {result.held_out_error:.3f}), pellets {result.before_pellets:.3f} -> {result.after_pellets:.3f} "
+        f"({result.held_out_layouts} layouts no one chose on, seed {result.held_out_seed})"
     )
     if result.improved:
         stdout.print(f"refined    {result.genome.id}")
     else:
-        stdout.print("refined    no step beat the original on the training layouts: kept it unchanged")
+        stdout.print("refined    no step measurably beat the original: kept it unchanged")
     if output is not None:
         stderr.print(f"wrote {output}")

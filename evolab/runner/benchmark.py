@@ -55,6 +55,16 @@ def score_on_layouts(
     return trial_mean(out.fitness, layouts), trial_mean(out.pellets, layouts)
 
 
+def scores_by_layout(
+    genomes: Sequence[Genome], sim: SimConfig, seed: int, layouts: int, *, backend: Backend | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(genomes, layouts) each genome's fitness and pellets on each of `layouts` shared layouts drawn from
+    `seed` (what a paired comparison needs: `score_on_layouts` gives the means), in one call of `backend`."""
+    out = run_batch(pack_batch(genomes), benchmark_sim(sim), seed, trials=layouts, backend=backend)
+    n = len(genomes)  # rows are trial-major
+    return tuple(np.asarray(v, dtype=np.float64).reshape(layouts, n).T for v in (out.fitness, out.pellets))
+
+
 class Benchmark:
     """A run's held-out benchmark: scores a generation's best on the run's fixed layouts.
 

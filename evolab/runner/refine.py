@@ -1,15 +1,22 @@
-"""Refine a creature by gradient ascent through the differentiable torch physics.
+"""Refine a creature: a line search along the gradient of the differentiable torch physics, each step
+kept only when it collects measurably better on layouts nothing else was chosen on.
 
 Each step takes the gradient of a smooth stand-in for fitness (`evolab.physics.gradients`: progress toward
-the active pellet, or displacement) over a few training layouts, then searches along it: candidates a few
-step sizes apart are simulated with the CPU kernel on the selection layouts, and the best is taken when its
-fitness (pellets, the real thing) beats the current genome's there. The smooth objective only points the
-way; what is kept is judged on real fitness, so a chaotic gradient costs a step, never a worse genome.
-The step size follows what worked (the accepted size, a quarter of it after a step that found nothing).
+the active pellet, or displacement) over a few training layouts of its own, then searches along the line
+it points: candidates a few step sizes apart, both ways (measured, the smooth objective's gradient is no
+better a direction for real fitness than its opposite), simulated with the CPU kernel. The best on the
+step's selection layouts is then set against the current genome on fresh confirmation layouts, each layout
+scored by both (a paired comparison), and kept only when its mean gain there exceeds `CONFIDENCE` standard
+errors. So a step is judged where it was not chosen: the best of ten on one set of layouts is mostly luck
+(measured: with one fixed set of 64, taken steps gained 11-18 there and lost 8-18 on unseen layouts), and
+the fitness is rough at every scale (`benchmarks/refinement.py landscape`).
 
-Selection layouts come from the refinement's own seed (`training_seed`), apart from the run's held-out
-benchmark: the benchmark scores the original and the result afterwards and never chooses between
-candidates, so the before/after it reports is a held-out measurement, which may go either way.
+Every step draws new layouts (training, selection and confirmation: streams of the refinement's `seed`,
+apart from the run's layouts), so no set is fitted step after step. Afterwards the original and the result
+are measured on `HELD_OUT_LAYOUTS` layouts of the run's seed that neither the run nor the refinement chose
+on (not the run's benchmark: it chose the champion, which flatters the champion's score there). A run
+refining its elites (`RefinePolicy`) instead chooses and accepts on the layouts they are evaluated on next
+(`select_seed`, no confirmation): selection judges them there anyway.
 
 Genes move in coordinates normalised by their ranges (so one step size fits stiffness in the hundreds and
 phases in radians); every candidate is projected back into `muscle_bounds` (phases wrap), its bias vectors
@@ -32,27 +39,41 @@ from evolab.genome.ranges import muscle_bounds, snap_genes
 from evolab.genome.validation import validate_genome
 from evolab.physics.contract import Backend
 from evolab.physics.gradients import Gradients, Objective, objective_and_gradient
-from evolab.runner.benchmark import benchmark_sim, score_on_layouts
-from evolab.runner.seeds import benchmark_seed
+from evolab.runner.benchmark import benchmark_sim, scores_by_layout
 
 _TRAINING_STREAM = 0x2EF1
 """Spawn key of the training layouts' seed: a stream neither selection nor the benchmark draws from."""
 
+_SELECTION_STREAM, _CONFIRMATION_STREAM = 0x5E1E, 0xC0F1
+"""Spawn keys (under the training seed) of each step's selection and confirmation layouts."""
+_HELD_OUT_STREAM = 0x4E1D
+"""Spawn key (under the run's seed) of the layouts the result is measured on."""
+
+HELD_OUT_LAYOUTS = 512
+"""Layouts the original and the result are measured on afterwards: a standard error of the gain of about
+4 fitness for a champion of the quick preset."""
+
 STEP_FACTORS = (0.25, 0.5, 1.0, 2.0, 4.0)
-"""The line search's candidates, as multiples of the current step size."""
+"""The line search's candidates, as multiples of the current step size, each way along the gradient."""
 
 SELECTION_LAYOUTS = 64
-"""Layouts candidates are chosen on by default: a step's gain on a few layouts is mostly luck (measured:
-with 16, steps that gained 25 on them lost 61 on unseen ones), and simulating more costs little."""
+"""Layouts a step's candidates are chosen on by default."""
 
-MIN_STEP = 1e-5
-"""The search stops once the step size (RMS change per normalised gene) falls below this."""
+CONFIRMATION_LAYOUTS = 256
+"""Fresh layouts the chosen candidate is set against the current genome on by default: a standard error
+of about 3 fitness for a champion of the quick preset (per-layout differences spread about 50)."""
+
+CONFIDENCE = 2.0
+"""Standard errors of its paired mean gain a candidate must clear on the confirmation layouts."""
 
 
 @dataclass(frozen=True)
 class RefineStep:
     """One gradient step: the smooth objective and the gradient's norm (normalised coordinates) at the
-    current genome, the step sizes tried, and the selection fitness of the best candidate."""
+    current genome; the chosen candidate's signed step size (negative: against the gradient) and its mean
+    fitness on the step's selection layouts; its paired mean gain over the current genome where it was
+    judged (the confirmation layouts, or the selection layouts without confirmation) with that mean's
+    standard error; and whether it was taken."""
 
     step: int
     objective: float
@@ -60,6 +81,8 @@ class RefineStep:
     valid: bool
     step_size: float = 0.0
     candidate_fitness: float | None = None
+    gain: float | None = None
+    gain_error: float | None = None
     accepted: bool = False
 
 
@@ -68,32 +91,42 @@ class RefineResult:
     """The outcome of `refine`.
 
     Attributes:
-        genome: the best genome on the selection layouts: a new genome (new id, parent = the original)
-            when a step was accepted, else the original itself.
-        improved: whether a step was accepted (the result beats the original on the selection layouts).
-        selection_before, selection_after: mean fitness on the selection layouts (after >= before).
-        selection_seed, selection_layouts: the layouts candidates were chosen on.
+        genome: the last genome a step was taken to: a new genome (new id, parent = the original) when a
+            step was accepted, else the original itself.
+        improved: whether a step was accepted.
+        gain: the taken steps' gains summed, each where it was judged (`RefineStep.gain`).
+        selection_seed, selection_layouts: whence each step's selection layouts come (`select_seed`, or
+            `training_seed`'s selection stream) and how many a step is chosen on.
+        confirmation_layouts: fresh layouts a step is judged on (0: judged on its selection layouts).
         before_fitness, before_pellets, after_fitness, after_pellets: the original's and the result's
-            means on the held-out benchmark (NaN when it was not scored: `held_out=False`).
+            means on the held-out layouts (NaN when not measured: `held_out=False`).
+        held_out_error: the standard error of the paired fitness gain there (0 for an unchanged result).
         accepted: how many steps were accepted.
         history: every gradient step.
-        benchmark_seed, layouts: the held-out benchmark.
+        held_out_seed, held_out_layouts: the layouts the result was measured on (`held_out_seed`).
     """
 
     genome: Genome
     improved: bool
-    selection_before: float
-    selection_after: float
+    gain: float
     selection_seed: int
     selection_layouts: int
+    confirmation_layouts: int
     before_fitness: float
     before_pellets: float
     after_fitness: float
     after_pellets: float
+    held_out_error: float
     accepted: int
-    benchmark_seed: int
-    layouts: int
+    held_out_seed: int
+    held_out_layouts: int
     history: list[RefineStep] = field(default_factory=list)
+
+
+def held_out_seed(run_seed: int) -> int:
+    """The seed of the layouts `refine` measures its result on: a stream of the run's seed apart from its
+    benchmark, which chose the champion (its score there is flattered by that choice)."""
+    return int(np.random.SeedSequence(run_seed, spawn_key=(_HELD_OUT_STREAM,)).generate_state(1, np.uint64)[0] >> 1)
 
 
 def training_seed(seed: int) -> int:
@@ -143,41 +176,50 @@ def _check_positive(name: str, value: object) -> None:
         raise ConfigError(f"{name}: expected a positive integer (got {value!r})")
 
 
+def step_seed(base: int, stream: int, step: int) -> int:
+    """The seed of step `step`'s layouts of one kind (`stream`) under `base`: new layouts every step."""
+    return int(np.random.SeedSequence(base, spawn_key=(stream, step)).generate_state(1, np.uint64)[0] >> 1)
+
+
 def refine(
     genome: Genome,
     cfg: EvolutionConfig,
     seed: int,
     *,
     steps: int = 20,
-    learning_rate: float = 0.02,
+    learning_rate: float = 0.002,
     window: int = 60,
     horizon: int | None = None,
     trials: int = 4,
     objective: Objective = "progress",
     run_seed: int | None = None,
     layouts: int | None = None,
+    confirmation_layouts: int | None = None,
     select_seed: int | None = None,
     held_out: bool = True,
     backend: Backend | None = None,
 ) -> RefineResult:
-    """Improve `genome` by gradient-guided search; keep the best candidate on the selection layouts.
+    """Improve `genome` by a gradient-guided line search; keep a step only where it measurably helps.
 
     Args:
         genome: the creature (valid under `cfg.constraints`).
-        cfg: the run's settings: constraints, simulation, benchmark layouts.
-        seed: seeds the training and selection layouts (`training_seed`) and the new genome's id.
+        cfg: the run's settings: constraints and simulation.
+        seed: seeds every step's training, selection and confirmation layouts (`training_seed`) and the
+            new genome's id.
         steps: gradient steps.
         learning_rate: the first step size: the RMS change per gene, as a fraction of each gene's range
-            (network weights: absolute).
+            (network weights: absolute); afterwards the size of the last step taken.
         window: truncation length: gradients run back through at most this many control steps.
         horizon: control steps of each gradient rollout (default: the run's `cfg.sim.n_steps`).
         trials: layouts the gradient averages over.
         objective: "progress" or "displacement".
-        run_seed: the run's seed, whose held-out benchmark scores the result (default: `seed`).
-        layouts: selection layouts (default: `SELECTION_LAYOUTS`).
-        select_seed: choose on the `layouts` shared layouts of this seed instead of the training ones (a
-            run refining its elites chooses on the layouts they are evaluated on next).
-        held_out: score the original and the result on the held-out benchmark afterwards.
+        run_seed: the run's seed, whose `held_out_seed` layouts measure the result (default: `seed`).
+        layouts: selection layouts per step (default: `SELECTION_LAYOUTS`).
+        confirmation_layouts: fresh layouts per step the chosen candidate must beat the current genome on
+            (default: `CONFIRMATION_LAYOUTS`; 0 takes it when it beats it on the selection layouts).
+        select_seed: choose and accept on the `layouts` shared layouts of this seed, every step, without
+            confirmation (a run refining its elites: the layouts they are evaluated on next).
+        held_out: measure the original and the result on `HELD_OUT_LAYOUTS` held-out layouts afterwards.
         backend: what simulates the candidates (default: the CPU kernel).
 
     Raises:
@@ -192,49 +234,55 @@ def refine(
     _check_positive("horizon", horizon)
     layouts = SELECTION_LAYOUTS if layouts is None else layouts
     _check_positive("layouts", layouts)
+    confirming = CONFIRMATION_LAYOUTS if confirmation_layouts is None else confirmation_layouts
+    if isinstance(confirming, bool) or not isinstance(confirming, int) or confirming < 0:
+        raise ConfigError(f"confirmation_layouts: expected 0 or a positive integer (got {confirmation_layouts!r})")
+    if select_seed is not None:
+        confirming = 0
     validate_genome(genome, cfg.constraints)
     sim = benchmark_sim(cfg.sim)  # shared layouts: the objective does not depend on the id
     train_seed = training_seed(seed)
-    chosen_on = train_seed if select_seed is None else select_seed
-    bench_seed = benchmark_seed(seed if run_seed is None else run_seed)
+    measured_on = held_out_seed(seed if run_seed is None else run_seed)
     neural = genome.neural is not None and sim.neural_mode != "off"
 
-    def on_selection(candidates: list[Genome]) -> np.ndarray:
-        return score_on_layouts(candidates, sim, chosen_on, layouts, backend=backend)[0]
+    def judged(genomes: list[Genome], layout_seed: int, count: int) -> np.ndarray:
+        return scores_by_layout(genomes, sim, layout_seed, count, backend=backend)[0]
 
     current = genome
-    current_fitness = before_selection = float(on_selection([genome])[0])
     size = float(learning_rate)
     history: list[RefineStep] = []
-    grads = None
     for step in range(1, steps + 1):
-        if grads is None:  # the gradient at the current genome (unchanged after a step that found nothing)
-            grads = objective_and_gradient(
-                [current], sim, train_seed, window=horizon, truncation=window, objective=objective, trials=trials
-            )
-            flat = normalised_gradient(grads, 0, cfg, neural)
-            norm = float(np.linalg.norm(flat))
-        valid = bool(grads.valid[0]) and np.isfinite(norm) and norm > 0
-        if not valid:  # a diverging window or a flat objective: nothing to follow
+        grads = objective_and_gradient(
+            [current], sim, step_seed(train_seed, _TRAINING_STREAM, step), window=horizon, truncation=window,
+            objective=objective, trials=trials,
+        )  # fmt: skip
+        flat = normalised_gradient(grads, 0, cfg, neural)
+        norm = float(np.linalg.norm(flat))
+        if not (bool(grads.valid[0]) and np.isfinite(norm) and norm > 0):  # a diverging window, a flat objective
             history.append(RefineStep(step, float(grads.objective[0]), norm, False))
             break
-        sizes = [size * f for f in STEP_FACTORS]
+        sizes = [sign * size * f for sign in (1.0, -1.0) for f in STEP_FACTORS]
         candidates = [moved(current, flat / norm, s, cfg, neural) for s in sizes]
-        fitness = on_selection(candidates)
-        best = int(np.argmax(fitness))  # the first of equals: the smaller step
-        accepted = bool(fitness[best] > current_fitness)
-        tried = RefineStep(step, float(grads.objective[0]), norm, True, sizes[best], float(fitness[best]), accepted)
-        history.append(tried)
-        if accepted:
-            current, current_fitness, size, grads = candidates[best], float(fitness[best]), sizes[best], None
+        chosen_on = select_seed if select_seed is not None else step_seed(train_seed, _SELECTION_STREAM, step)
+        fitness = judged([current, *candidates], chosen_on, layouts)
+        means = fitness[1:].mean(axis=1)
+        best = int(np.argmax(means))  # the first of equals: the smaller step, along the gradient
+        if confirming:
+            pair = judged([current, candidates[best]], step_seed(train_seed, _CONFIRMATION_STREAM, step), confirming)
+            difference = pair[1] - pair[0]
         else:
-            size /= 4.0
-            if size < MIN_STEP:
-                break
+            difference = fitness[best + 1] - fitness[0]
+        gain = float(difference.mean())
+        error = float(difference.std(ddof=1) / np.sqrt(difference.size)) if difference.size > 1 else 0.0
+        accepted = gain > CONFIDENCE * error if confirming else gain > 0
+        value, chosen = float(grads.objective[0]), float(means[best])
+        history.append(RefineStep(step, value, norm, True, sizes[best], chosen, gain, error, accepted))
+        if accepted:
+            current, size = candidates[best], abs(sizes[best])
 
-    accepted_steps = sum(h.accepted for h in history)
+    taken = [h for h in history if h.accepted]
     result = genome
-    if accepted_steps:
+    if taken:
         rng = np.random.default_rng([seed, _TRAINING_STREAM, 1])
         result = current.replace(
             id=new_creature_id(rng, genome.generation + 1),
@@ -244,24 +292,26 @@ def refine(
         )
         validate_genome(result, cfg.constraints)
     nan = float("nan")
-    before, after = (nan, nan), (nan, nan)  # (fitness, pellets) on the benchmark
-    if held_out:  # the unchanged original is scored once
+    before, after, error = (nan, nan), (nan, nan), nan  # (fitness, pellets) means on the held-out layouts
+    if held_out:  # paired: both on the same layouts, each layout scored by both
         scored = [genome, result] if result is not genome else [genome]
-        fitness, pellets = score_on_layouts(scored, sim, bench_seed, cfg.benchmark.layouts, backend=backend)
-        before, after = (float(fitness[0]), float(pellets[0])), (float(fitness[-1]), float(pellets[-1]))
+        fitness, pellets = scores_by_layout(scored, sim, measured_on, HELD_OUT_LAYOUTS, backend=backend)
+        before, after = (fitness[0].mean(), pellets[0].mean()), (fitness[-1].mean(), pellets[-1].mean())
+        error = float((fitness[-1] - fitness[0]).std(ddof=1) / np.sqrt(HELD_OUT_LAYOUTS))
     return RefineResult(
         genome=result,
-        improved=accepted_steps > 0,
-        selection_before=before_selection,
-        selection_after=current_fitness,
-        selection_seed=chosen_on,
+        improved=bool(taken),
+        gain=float(sum(h.gain for h in taken if h.gain is not None)),
+        selection_seed=train_seed if select_seed is None else select_seed,
         selection_layouts=layouts,
-        before_fitness=before[0],
-        before_pellets=before[1],
-        after_fitness=after[0],
-        after_pellets=after[1],
-        accepted=accepted_steps,
-        benchmark_seed=bench_seed,
-        layouts=cfg.benchmark.layouts,
+        confirmation_layouts=confirming,
+        before_fitness=float(before[0]),
+        before_pellets=float(before[1]),
+        after_fitness=float(after[0]),
+        after_pellets=float(after[1]),
+        held_out_error=error,
+        accepted=len(taken),
+        held_out_seed=measured_on,
+        held_out_layouts=HELD_OUT_LAYOUTS,
         history=history,
     )

@@ -1,5 +1,5 @@
-"""`refine` keeps genomes valid, chooses on its own layouts and is measured on the held-out benchmark;
-`evolab refine` reads runs and genome files."""
+"""`refine` keeps genomes valid, takes a step only where it wins on fresh layouts and is measured on the
+held-out benchmark; `evolab refine` reads runs and genome files."""
 
 from __future__ import annotations
 
@@ -23,8 +23,21 @@ from evolab.genome.genes import M_DIR, M_FREQUENCY, M_PHASE, M_STIFFNESS
 from evolab.genome.model import Genome
 from evolab.genome.validation import validate_genome
 from evolab.runner import Run
-from evolab.runner.benchmark import benchmark_sim, score_on_layouts
-from evolab.runner.refine import SELECTION_LAYOUTS, _project, refine, training_seed
+from evolab.runner.benchmark import benchmark_sim, score_on_layouts, scores_by_layout
+from evolab.runner.refine import (
+    _CONFIRMATION_STREAM,
+    _SELECTION_STREAM,
+    _TRAINING_STREAM,
+    CONFIDENCE,
+    CONFIRMATION_LAYOUTS,
+    HELD_OUT_LAYOUTS,
+    SELECTION_LAYOUTS,
+    _project,
+    held_out_seed,
+    refine,
+    step_seed,
+    training_seed,
+)
 from evolab.runner.seeds import benchmark_seed
 
 
@@ -39,62 +52,87 @@ def genome(cfg: EvolutionConfig) -> Genome:
 
 
 REFINE = {"steps": 3, "window": 20, "horizon": 40, "trials": 2, "layouts": 3, "learning_rate": 0.05}
+CONFIRMED = {**REFINE, "confirmation_layouts": 16}
 
 
-def test_refine_keeps_a_valid_genome_never_worse_on_the_layouts_it_chose_on(
+def test_refine_keeps_a_valid_genome_and_only_steps_that_won_where_they_were_judged(
     cfg: EvolutionConfig, genome: Genome
 ) -> None:
-    result = refine(genome, cfg, 3, **REFINE)
-    assert result.selection_after >= result.selection_before
+    result = refine(genome, cfg, 3, **CONFIRMED)
+    assert result.accepted == sum(s.accepted for s in result.history) > 0
     assert 1 <= len(result.history) <= 3
-    assert result.selection_seed == training_seed(3)
-    assert result.benchmark_seed == benchmark_seed(3)
+    for step in result.history:  # a step is taken exactly when it clears two standard errors
+        assert step.gain is not None
+        assert step.gain_error is not None
+        assert step.accepted == (step.gain > CONFIDENCE * step.gain_error)
+    assert result.gain == pytest.approx(sum(s.gain for s in result.history if s.accepted))
+    assert (result.selection_seed, result.confirmation_layouts) == (training_seed(3), 16)
+    assert result.held_out_seed == held_out_seed(3) != benchmark_seed(3)
     validate_genome(result.genome, cfg.constraints)
+    assert result.genome.id != genome.id
+    assert result.genome.parent_ids == (genome.id,)
+    assert result.genome.generation == genome.generation + 1
     sim = benchmark_sim(cfg.sim)
-    chosen_on = score_on_layouts([genome, result.genome], sim, result.selection_seed, 3)[0]
-    assert chosen_on.tolist() == [result.selection_before, result.selection_after]
-    held_out = score_on_layouts([genome, result.genome], sim, result.benchmark_seed, cfg.benchmark.layouts)[0]
-    assert held_out.tolist() == [result.before_fitness, result.after_fitness]
-    if result.improved:
-        assert result.genome.id != genome.id
-        assert result.genome.parent_ids == (genome.id,)
-        assert result.genome.generation == genome.generation + 1
-    else:
-        assert result.genome is genome
+    fitness, pellets = scores_by_layout([genome, result.genome], sim, result.held_out_seed, HELD_OUT_LAYOUTS)
+    assert fitness.mean(axis=1).tolist() == pytest.approx([result.before_fitness, result.after_fitness])
+    assert pellets.mean(axis=1).tolist() == pytest.approx([result.before_pellets, result.after_pellets])
+    assert result.held_out_error == pytest.approx((fitness[1] - fitness[0]).std(ddof=1) / np.sqrt(HELD_OUT_LAYOUTS))
     # deterministic: the same seed gives the same result
-    assert refine(genome, cfg, 3, **REFINE).genome == result.genome
+    assert refine(genome, cfg, 3, **CONFIRMED).genome == result.genome
 
 
-def test_every_step_taken_beats_the_genome_it_started_from(cfg: EvolutionConfig, genome: Genome) -> None:
-    result = refine(genome, cfg, 4, **{**REFINE, "steps": 6})
-    fitness = result.selection_before
-    for step in result.history:
-        if step.accepted:
-            assert step.candidate_fitness is not None
-            assert step.candidate_fitness > fitness
-            fitness = step.candidate_fitness
-        else:
-            assert step.candidate_fitness is None or step.candidate_fitness <= fitness
-    assert fitness == result.selection_after
-    assert result.accepted == sum(s.accepted for s in result.history)
+def test_a_taken_step_beat_the_genome_on_its_own_fresh_confirmation_layouts(
+    cfg: EvolutionConfig, genome: Genome
+) -> None:
+    result = refine(genome, cfg, 4, **CONFIRMED)
+    assert [s.accepted for s in result.history] == [True, False, False]  # one step taken: the first
+    confirmation = step_seed(training_seed(4), _CONFIRMATION_STREAM, 1)
+    pair = scores_by_layout([genome, result.genome], benchmark_sim(cfg.sim), confirmation, 16)[0]
+    assert float((pair[1] - pair[0]).mean()) == pytest.approx(result.history[0].gain)
+    assert result.gain == pytest.approx(result.history[0].gain)
+
+
+def test_a_genome_no_step_measurably_improves_is_kept_unchanged(cfg: EvolutionConfig, genome: Genome) -> None:
+    result = refine(genome, cfg, 0, **{**REFINE, "confirmation_layouts": 8})
+    assert not result.improved
+    assert result.accepted == 0
+    assert result.gain == 0.0
+    assert result.genome is genome
+    assert any(s.gain is not None and s.gain > 0 for s in result.history)  # gains too small to trust
+
+
+def test_every_step_draws_new_layouts_apart_from_the_benchmark() -> None:
+    base = training_seed(7)
+    seeds = {
+        step_seed(base, stream, step)
+        for stream in (_TRAINING_STREAM, _SELECTION_STREAM, _CONFIRMATION_STREAM)
+        for step in range(1, 6)
+    }
+    assert len(seeds) == 15
+    assert benchmark_seed(7) not in seeds
+    assert base not in seeds
 
 
 def test_the_held_out_benchmark_measures_the_result_and_never_chooses_it(cfg: EvolutionConfig, genome: Genome) -> None:
-    on_one = refine(genome, cfg, 3, run_seed=1, **REFINE)
-    on_another = refine(genome, cfg, 3, run_seed=2, **REFINE)
+    on_one = refine(genome, cfg, 3, run_seed=1, **CONFIRMED)
+    on_another = refine(genome, cfg, 3, run_seed=2, **CONFIRMED)
     assert on_one.genome == on_another.genome
-    assert on_one.benchmark_seed != on_another.benchmark_seed
-    unmeasured = refine(genome, cfg, 3, held_out=False, **REFINE)
+    assert on_one.held_out_seed != on_another.held_out_seed
+    unmeasured = refine(genome, cfg, 3, held_out=False, **CONFIRMED)
     assert unmeasured.genome == on_one.genome
     assert np.isnan(unmeasured.before_fitness)
     assert np.isnan(unmeasured.after_fitness)
 
 
-def test_a_run_refining_its_elites_chooses_on_the_layouts_it_names(cfg: EvolutionConfig, genome: Genome) -> None:
+def test_a_run_refining_its_elites_chooses_and_accepts_on_the_layouts_it_names(
+    cfg: EvolutionConfig, genome: Genome
+) -> None:
     result = refine(genome, cfg, 3, select_seed=12345, **REFINE)
-    assert result.selection_seed == 12345
-    chosen_on = score_on_layouts([result.genome], benchmark_sim(cfg.sim), 12345, 3)[0]
-    assert chosen_on[0] == result.selection_after
+    assert (result.selection_seed, result.confirmation_layouts) == (12345, 0)
+    assert result.improved
+    on_them = score_on_layouts([genome, result.genome], benchmark_sim(cfg.sim), 12345, 3)[0]
+    assert on_them[1] - on_them[0] == pytest.approx(result.gain)  # every step judged there, each a gain
+    assert all(s.gain is not None and s.gain > 0 for s in result.history if s.accepted)
 
 
 def test_projection_makes_any_genes_valid(cfg: EvolutionConfig, genome: Genome) -> None:
@@ -114,10 +152,11 @@ def test_projection_makes_any_genes_valid(cfg: EvolutionConfig, genome: Genome) 
 def test_refine_refuses_bad_arguments(cfg: EvolutionConfig, genome: Genome) -> None:
     from evolab.errors import ConfigError
 
-    for kwargs in ({"steps": 0}, {"window": 0}, {"learning_rate": -1.0}, {"trials": 0}, {"layouts": 0}):
+    bad = ({"steps": 0}, {"window": 0}, {"learning_rate": -1.0}, {"trials": 0}, {"layouts": 0})
+    for kwargs in (*bad, {"confirmation_layouts": -1}, {"confirmation_layouts": 1.5}):
         with pytest.raises(ConfigError):
             refine(genome, cfg, 0, **kwargs)  # type: ignore[arg-type]
-    assert training_seed(0) != benchmark_seed(0)
+    assert len({training_seed(0), benchmark_seed(0), held_out_seed(0)}) == 3
 
 
 # -- the command --------------------------------------------------------------------------------------------
@@ -150,8 +189,9 @@ def test_command_refines_a_runs_champion(app: typer.Typer, run_db: tuple[Path, s
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
-    assert document["selection"]["after"] >= document["selection"]["before"]
+    assert document["gain"] >= 0.0  # only steps that won were taken
     assert document["selection"]["layouts"] == SELECTION_LAYOUTS
+    assert document["selection"]["confirmation_layouts"] == CONFIRMATION_LAYOUTS
     assert "genome" not in document  # it went to --output
     written = Genome.from_dict(json.loads(out.read_text()))
     assert written.id == document["refined_id"]
@@ -167,7 +207,7 @@ def test_command_refines_a_genome_file(app: typer.Typer, genome: Genome, tmp_pat
     args = ["refine", str(source), "--preset", "quick", "--steps", "1", "--window", "10", "--horizon", "20"]
     result = CliRunner().invoke(app, [*args, "--trials", "1"])
     assert result.exit_code == 0, result.output
-    assert "selection" in result.stdout
+    assert "taken" in result.stdout
     assert "held-out" in result.stdout
 
 
