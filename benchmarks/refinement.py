@@ -148,7 +148,7 @@ def landscape(args: argparse.Namespace) -> None:
                 run.advance(args.generations)
                 champion = run.genome(run.info().best_creature_id)
             neural = champion.neural is not None and sim.neural_mode != "off"
-            grads = objective_and_gradient(  # the gradient `refine` takes first, with its defaults
+            grads = objective_and_gradient(  # a gradient as `refine` takes it (its defaults), on training layouts
                 [champion], sim, training_seed(seed), window=cfg.sim.n_steps, truncation=60, trials=4
             )
             gradient = normalised_gradient(grads, 0, cfg, neural)

@@ -1,4 +1,4 @@
-"""`evolab refine`: polish a creature along gradients of the torch physics, measured on the benchmark."""
+"""`evolab refine`: polish a creature along gradients of the torch physics, measured on held-out layouts."""
 
 from __future__ import annotations
 

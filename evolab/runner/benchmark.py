@@ -51,16 +51,22 @@ def score_on_layouts(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each genome's mean fitness and mean pellets over `layouts` shared pellet layouts drawn from `seed`,
     all in one call of `backend` (default: the CPU kernel on `workers` threads)."""
-    out = run_batch(pack_batch(genomes), benchmark_sim(sim), seed, trials=layouts, workers=workers, backend=backend)
-    return trial_mean(out.fitness, layouts), trial_mean(out.pellets, layouts)
+    fitness, pellets = scores_by_layout(genomes, sim, seed, layouts, backend=backend, workers=workers)
+    return trial_mean(fitness.T, layouts), trial_mean(pellets.T, layouts)
 
 
 def scores_by_layout(
-    genomes: Sequence[Genome], sim: SimConfig, seed: int, layouts: int, *, backend: Backend | None = None
+    genomes: Sequence[Genome],
+    sim: SimConfig,
+    seed: int,
+    layouts: int,
+    *,
+    backend: Backend | None = None,
+    workers: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(genomes, layouts) each genome's fitness and pellets on each of `layouts` shared layouts drawn from
-    `seed` (what a paired comparison needs: `score_on_layouts` gives the means), in one call of `backend`."""
-    out = run_batch(pack_batch(genomes), benchmark_sim(sim), seed, trials=layouts, backend=backend)
+    `seed` (what a paired comparison needs; `score_on_layouts` gives the means), in one call of `backend`."""
+    out = run_batch(pack_batch(genomes), benchmark_sim(sim), seed, trials=layouts, workers=workers, backend=backend)
     n = len(genomes)  # rows are trial-major
     return tuple(np.asarray(v, dtype=np.float64).reshape(layouts, n).T for v in (out.fitness, out.pellets))
 
