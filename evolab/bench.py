@@ -9,8 +9,9 @@ import contextlib
 import os
 import platform
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numba
 import numpy as np
@@ -23,6 +24,7 @@ from evolab.physics.contract import (
     BatchOutputs,
     PelletDraws,
     PendingOutputs,
+    PendingRows,
     SimParams,
     WrappedBackend,
     start_run,
@@ -251,8 +253,31 @@ class _TimedPending:
         with self.timer._timed():
             return self.pending.result()
 
+    def scores(self) -> BatchOutputs:
+        with self.timer._timed():
+            return self.pending.scores()
+
+    def fetch_rows(self, rows: np.ndarray) -> PendingRows:
+        with self.timer._timed():
+            return _TimedRows(self.pending.fetch_rows(rows), self.timer)
+
     def cancel(self) -> None:
         self.pending.cancel()
+
+
+@dataclass(frozen=True, slots=True)
+class _TimedRows:
+    pending: PendingRows
+    timer: TimedBackend
+
+    def result(self) -> BatchOutputs:
+        with self.timer._timed():
+            return self.pending.result()
+
+
+E1_TURN = 100
+"""Generations each run takes in turn when E1 runs on several backends side by side: a few seconds, and a
+turn's last generation is not overlapped with the next one's evaluation (`Run.advance` ends there)."""
 
 
 def run_end_to_end(
@@ -261,51 +286,92 @@ def run_end_to_end(
     population: int = 100,
     duration: float = 10.0,
     workers: int | None = None,
-    on_generation=None,
     backend: Backend | None = None,
 ) -> EndToEndResult:
     """E1 of DESIGN §8: `generations` generations of `population` creatures x `duration` s, one pellet
     layout per creature, with the default frame policy and benchmark scoring, stored in a fresh database
-    under `directory`."""
-    from pathlib import Path
-
-    from evolab.config import EvolutionConfig
-    from evolab.runner import Run
-
-    workers = workers or default_workers()
-    timed = TimedBackend(backend or CpuBackend(workers))
-
-    path = Path(directory) / "e1.db"
-    cfg = EvolutionConfig.from_preset("default", population_size=population, trials=1, sim={"duration": duration})
-    store_seconds = 0.0
-    ga_seconds = 0.0
-    evaluation_seconds = 0.0  # packing, the kernel and reading its outputs
-
-    def report(r) -> None:
-        nonlocal store_seconds, ga_seconds, evaluation_seconds
-        store_seconds += r.store_seconds
-        ga_seconds += r.stats.host_seconds
-        evaluation_seconds += r.stats.sim_seconds
-        if on_generation is not None:
-            on_generation(r)
-
-    start = time.perf_counter()
-    with Run.create(cfg, path, seed=BENCH_SEED, backend=timed) as run:
-        run.advance(generations, on_generation=report)
-    wall = time.perf_counter() - start
-    size = sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))
-    return EndToEndResult(
-        name="E1",
-        generations=generations,
-        population=population,
-        duration=duration,
-        workers=workers,
-        wall_seconds=wall,
-        kernel_seconds=timed.seconds,
-        store_seconds_per_generation=store_seconds / generations,
-        ga_seconds_per_generation=ga_seconds / generations,
-        pack_seconds_per_generation=(evaluation_seconds - timed.seconds) / generations,
-        host_share=1.0 - timed.seconds / wall,
-        database_bytes=size,
-        database_bytes_per_generation=size / generations,
+    under `directory`, on `backend` (default: the CPU kernel on `workers` threads)."""
+    (result,) = run_end_to_end_side_by_side(
+        directory, [backend], generations, population, duration, workers, turn=generations
     )
+    return result
+
+
+def run_end_to_end_side_by_side(
+    directory: str,
+    backends: Sequence[Backend | None],
+    generations: int = 1000,
+    population: int = 100,
+    duration: float = 10.0,
+    workers: int | None = None,
+    turn: int = E1_TURN,
+) -> list[EndToEndResult]:
+    """E1 (`run_end_to_end`) on each of `backends` (None: the CPU kernel on `workers` threads), the runs
+    taking turns of `turn` generations: a machine whose speed drifts over minutes (a shared VM's does)
+    slows each alike, so their times compare. Each run's wall time is the sum of its turns."""
+    workers = workers or default_workers()
+    # the first run's database is the E1 file `bench --api` reads
+    paths = [Path(directory) / ("e1.db" if i == 0 else f"e1-{i}.db") for i in range(len(backends))]
+    runs = [_EndToEndRun(path, population, duration, backend or CpuBackend(workers))
+            for path, backend in zip(paths, backends, strict=True)]  # fmt: skip
+    try:
+        for done in range(0, generations, turn):
+            for run in runs:
+                run.advance(min(turn, generations - done))
+    finally:
+        for run in runs:
+            run.close()
+    return [run.result(workers) for run in runs]
+
+
+class _EndToEndRun:
+    """One E1 run in a fresh database, advanced turn by turn, adding up where its time went."""
+
+    def __init__(self, path: Path, population: int, duration: float, backend: Backend) -> None:
+        from evolab.config import EvolutionConfig
+        from evolab.runner import Run
+
+        self.path = path
+        self.population = population
+        self.duration = duration
+        self.timed = TimedBackend(backend)
+        cfg = EvolutionConfig.from_preset("default", population_size=population, trials=1, sim={"duration": duration})
+        self.run = Run.create(cfg, path, seed=BENCH_SEED, backend=self.timed)
+        self.generations = 0
+        self.wall = 0.0
+        self.store_seconds = 0.0
+        self.ga_seconds = 0.0
+        self.evaluation_seconds = 0.0  # packing, the kernel and reading its outputs
+
+    def advance(self, generations: int) -> None:
+        start = time.perf_counter()
+        self.run.advance(generations, on_generation=self._report)
+        self.wall += time.perf_counter() - start
+        self.generations += generations
+
+    def _report(self, r) -> None:
+        self.store_seconds += r.store_seconds
+        self.ga_seconds += r.stats.host_seconds
+        self.evaluation_seconds += r.stats.sim_seconds
+
+    def close(self) -> None:
+        self.run.close()
+
+    def result(self, workers: int) -> EndToEndResult:
+        n = self.generations
+        size = sum(p.stat().st_size for p in self.path.parent.glob(self.path.name + "*"))
+        return EndToEndResult(
+            name="E1",
+            generations=n,
+            population=self.population,
+            duration=self.duration,
+            workers=workers,
+            wall_seconds=self.wall,
+            kernel_seconds=self.timed.seconds,
+            store_seconds_per_generation=self.store_seconds / n,
+            ga_seconds_per_generation=self.ga_seconds / n,
+            pack_seconds_per_generation=(self.evaluation_seconds - self.timed.seconds) / n,
+            host_share=1.0 - self.timed.seconds / self.wall,
+            database_bytes=size,
+            database_bytes_per_generation=size / n,
+        )

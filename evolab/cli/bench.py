@@ -97,6 +97,7 @@ def bench_command(
             moved.append(physics.last_call_bytes)  # the workload's last timed call: one generation's
     local = [run_workload(w, n_workers, repeats) for w in chosen] if cluster else []
     local_e2e = None
+    e2e_moved = 0
     gradients = None
     if physics.name == "torch":
         from evolab.bench import gradient_cost
@@ -110,16 +111,20 @@ def bench_command(
     live = None
     with tempfile.TemporaryDirectory(prefix="evolab-e1-") as directory:
         if e2e or (api and api_db is None):
-            from evolab.bench import run_end_to_end
+            from evolab.bench import E1_TURN, run_end_to_end, run_end_to_end_side_by_side
 
             if not as_json:
                 stderr.print(f"running E1: {e2e_generations} generations x 100 creatures x 10 s into a new database...")
-            end_to_end = run_end_to_end(directory, generations=e2e_generations, workers=n_workers, backend=physics)
-            if cluster and e2e:
+            if cluster and e2e:  # and here too, for its throughput per core against the cluster's
                 if not as_json:
-                    stderr.print("running E1 here too, for its throughput per core against the cluster's...")
-                with tempfile.TemporaryDirectory(prefix="evolab-e1-local-") as here:
-                    local_e2e = run_end_to_end(here, generations=e2e_generations, workers=n_workers)
+                    stderr.print(f"... on the cluster and here, taking turns of {E1_TURN} generations")
+                moved_before = physics.totals.bytes
+                end_to_end, local_e2e = run_end_to_end_side_by_side(
+                    directory, [physics, None], generations=e2e_generations, workers=n_workers
+                )
+                e2e_moved = physics.totals.bytes - moved_before
+            else:
+                end_to_end = run_end_to_end(directory, generations=e2e_generations, workers=n_workers, backend=physics)
         if api:
             from evolab.errors import StorageError
             from evolab.server.latency import measure_api, measure_live_delay
@@ -149,7 +154,7 @@ def bench_command(
         if cluster:
             document["cluster"] = _cluster_doc(physics, results, local, moved)
             if local_e2e is not None:
-                row = _cluster_e2e_doc(physics, end_to_end, local_e2e, n_workers)
+                row = _cluster_e2e_doc(physics, end_to_end, local_e2e, n_workers, e2e_moved)
                 document["cluster"]["end_to_end"] = row
             physics.close()
         if end_to_end is not None:
@@ -212,12 +217,13 @@ def bench_command(
             f"({e.database_bytes_per_generation / 1e3:.1f} kB per generation; target under 100 MB)"
         )
     if local_e2e is not None:
-        row = _cluster_e2e_doc(physics, end_to_end, local_e2e, n_workers)
+        row = _cluster_e2e_doc(physics, end_to_end, local_e2e, n_workers, e2e_moved)
         stdout.print(
             f"E1 on the cluster ({row['cluster_threads']} worker threads) against here ({row['local_threads']} "
-            f"threads): wall {row['cluster_wall_seconds']:.1f} s against {row['local_wall_seconds']:.1f} s, "
-            f"{row['per_thread_ratio_wall']:.0%} of the throughput per core used (target 80 %); the driver "
-            f"waited {row['cluster_seconds_waited']:.1f} s on the cluster"
+            f"threads), taking turns: wall {row['cluster_wall_seconds']:.1f} s against "
+            f"{row['local_wall_seconds']:.1f} s, {row['per_thread_ratio_wall']:.0%} of the throughput per core "
+            f"used (target 80 %); the driver waited {row['cluster_seconds_waited']:.1f} s on the cluster; "
+            f"{row['bytes_per_generation'] / 1e3:,.0f} kB moved a generation"
         )
     if cluster:
         physics.close()
@@ -264,15 +270,17 @@ def _warm_up_workers(cluster) -> None:
     from evolab.physics.simulate import run_batch
 
     rng = np.random.default_rng(0)
-    batch = pack_batch([evolab.random_genome(rng) for _ in range(2 * max(sum(cluster.threads().values()), 1))])
+    size = max(2 * sum(cluster.threads().values()), cluster.local_below)  # calls smaller stay here
+    batch = pack_batch([evolab.random_genome(rng) for _ in range(size)])
     run_batch(batch, evolab.SimConfig(duration=0.5), 0, backend=cluster)
     cluster.workers.clear()
 
 
-def _cluster_e2e_doc(cluster, remote, here, local_threads: int) -> dict:
+def _cluster_e2e_doc(cluster, remote, here, local_threads: int, moved: int) -> dict:
     """E1 on the cluster and here: the same work, so throughput per core is the inverse of time x cores.
     The seconds waited are those the driver spent starting and waiting for the backend's calls (on the
-    cluster it writes each generation while the next is simulated, so it waits less than the calls take)."""
+    cluster it writes each generation while the next is simulated, so it waits less than the calls take);
+    `moved` is the bytes the cluster's E1 sent and received."""
     threads = max(sum(cluster.threads().values()), 1)
     return {
         "cluster_threads": threads,
@@ -282,6 +290,7 @@ def _cluster_e2e_doc(cluster, remote, here, local_threads: int) -> dict:
         "cluster_seconds_waited": remote.kernel_seconds,
         "local_seconds_in_calls": here.kernel_seconds,
         "per_thread_ratio_wall": (here.wall_seconds * local_threads) / (remote.wall_seconds * threads),
+        "bytes_per_generation": moved / remote.generations,
     }
 
 

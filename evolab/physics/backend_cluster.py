@@ -11,6 +11,12 @@ trip through the scheduler costs about 11 ms and an actor call about 1.5 ms, nex
 generation. What the scheduler would do for lost tasks is done here: a chunk whose worker dies is re-run
 on another worker, and the result is the same because a chunk's outputs depend only on its arguments.
 
+A chunk that records answers with its scores alone and keeps its recordings (frames, fitness over time) on
+its worker; the driver then fetches those of the creatures it keeps (`PendingOutputs.fetch_rows`): a
+run keeps a quarter of its replays, so three quarters of the frames never travel, and the scores a run
+waits on to breed the next generation are not held up by them. Recordings a worker no longer has (it
+died, or they were fetched already) are simulated again here, for just those creatures.
+
 Needs `distributed` (`pip install 'evolab[cluster]'`); it is imported only when this module is.
 """
 
@@ -25,12 +31,13 @@ import pickle
 import threading
 import time
 import uuid
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
+import dask
 import numpy as np
 
 from evolab.errors import BackendUnavailable, ClusterLost
@@ -38,8 +45,10 @@ from evolab.physics.backend_cpu import CpuBackend
 from evolab.physics.contract import (
     BatchOutputs,
     DeferredRun,
+    FetchedRows,
     PelletDraws,
     PendingOutputs,
+    PendingRows,
     SimParams,
     estimated_costs,
     substeps,
@@ -54,12 +63,33 @@ except ImportError as err:  # pragma: no cover - exercised only without the extr
     ) from None
 
 LOCAL_PREFIX = "local:"
+QUIET_CONFIG: dict[str, Any] = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.admin.system-monitor.interval": "2s",
+    "distributed.worker.memory.monitor-interval": "1s",
+    "distributed.scheduler.work-stealing": False,
+}
+"""Dask's settings for a `local:N` cluster, which shares this machine's cores with the run: no statistical
+profiler (a 10 ms timer on each worker), event-loop and system checks every second or two instead of every
+20-500 ms, and no work stealing (evaluators are pinned actors). Idle, the cluster then costs 15 ms of CPU a
+second instead of 115."""
 REFRESH_SECONDS = 1.0
 """How old the driver's list of workers may be when a call starts: workers that joined since are given an
 evaluator then (workers that left are found by their failed calls, at once)."""
 CHECK_SECONDS = 1.0
 """While a call waits, how often it asks the scheduler whether the workers it waits on are still there (a
 worker that hangs, rather than dies, is dropped by the scheduler and its chunk re-run)."""
+LOCAL_BELOW = 32
+"""Calls of fewer creatures are simulated here, in the driver's own threads, when their outputs are asked
+for: a run's held-out benchmark (16 creatures by default) while the cluster evaluates the next generation.
+Split over the workers, a handful of creatures costs two round trips a worker in the gap between
+generations, where the cluster waits for the next one to be bred, and the driver is idle while the
+cluster simulates. Measured on E1 over two loopback workers, six runs each taking turns with local ones:
+78.5 % of local throughput per core against 75.4 % with every call sent to the workers."""
+KEPT_RECORDINGS = 4
+"""The recorded chunks a worker keeps for the driver to fetch from, newest first: a run fetches a
+generation's while the next one is simulated, so two would do."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +101,8 @@ class CallStats:
         chunks: chunk evaluations started, re-runs included.
         creatures: creatures simulated (once each, whatever the re-runs).
         sent_bytes: size of the chunks' arguments (batch, draws, params) sent, re-runs included.
-        received_bytes: size of the outputs received.
+        received_bytes: size of the outputs received (recordings fetched later are counted in a
+            backend's `totals` only).
         seconds: wall time of the calls.
         kernel_seconds: time the workers spent simulating, summed over chunks.
         reruns: chunks run again because their worker was lost.
@@ -125,22 +156,43 @@ class ChunkEvaluator:
         except ValueError:  # not on a worker (a test calling it directly)
             threads = 1
         self._backend = CpuBackend(workers=threads)
+        self._recordings: OrderedDict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = OrderedDict()
+        self._recordings_lock = threading.Lock()  # `evaluate` runs in the actor's thread, `recorded` in the loop
 
     def evaluate(self, chunk: bytes) -> bytes:
-        """The pickled chunk's outputs and the seconds the kernel took, pickled.
+        """The pickled chunk's (key, batch, params, draws, record) outputs without their recordings, and
+        the seconds the kernel took, pickled; the recordings of a chunk that records stay here, under its
+        key, for `recorded`.
 
         A chunk travels as one pickle, not as its dozen arrays: Dask serialises each argument and each
         array apart, which costs about a millisecond a call here, more than the copy it saves."""
-        batch, params, draws, record = pickle.loads(chunk)
+        key, batch, params, draws, record = pickle.loads(chunk)
         start = time.perf_counter()
         with _KERNEL_LOCK:
             out = self._backend.run(batch, params, draws, record)
         seconds = time.perf_counter() - start
-        frames = out.frames
-        nodes = without_padding(frames, batch.n_nodes) if record else None
-        if nodes is not None:
-            out = dataclasses.replace(out, frames=frames[:, :, :0])
-        return pickle.dumps((out, nodes, frames.shape, seconds), protocol=pickle.HIGHEST_PROTOCOL)
+        if record:
+            with self._recordings_lock:
+                self._recordings[key] = (out.frames, out.fitness_over_time, batch.n_nodes)
+                while len(self._recordings) > KEPT_RECORDINGS:
+                    self._recordings.popitem(last=False)
+            out = out.without_recordings()
+        return pickle.dumps((out, seconds), protocol=pickle.HIGHEST_PROTOCOL)
+
+    async def recorded(self, key: str, rows: list[int]) -> bytes | None:
+        """The recordings of `rows` of chunk `key`, pickled: their frames without padding
+        (`without_padding`) and their fitness over time; None when this worker no longer has them. A
+        chunk's recordings are given once, then dropped.
+
+        A coroutine, so the worker answers it on its event loop at once, even while the actor's thread is
+        simulating the next chunk."""
+        with self._recordings_lock:
+            kept = self._recordings.pop(key, None)
+        if kept is None:
+            return None
+        frames, fitness_over_time, n_nodes = kept
+        values = without_padding(frames[rows], n_nodes[rows])
+        return pickle.dumps((values, fitness_over_time[rows]), protocol=pickle.HIGHEST_PROTOCOL)
 
 
 # Two evaluators on one worker (two drivers sharing a cluster) must not enter the kernel's parallel region
@@ -204,9 +256,10 @@ class ClusterBackend:
 
     Each call splits the batch into one chunk per worker, sized by the worker's threads and balanced by
     the creatures' estimated costs (or into chunks of `chunk` creatures, handed to workers as they free
-    up), and calls each worker's `ChunkEvaluator`. A chunk whose worker is lost is re-run on another;
-    a cluster that is gone, or has no worker, for `lost_after` seconds raises `ClusterLost`, as does a call
-    still unfinished after `call_timeout` seconds.
+    up), and calls each worker's `ChunkEvaluator`; a call of fewer than `local_below` creatures is simulated
+    here instead (`LOCAL_BELOW`). A chunk whose worker is lost is re-run on another; a cluster that is gone,
+    or has no worker, for `lost_after` seconds raises `ClusterLost`, as does a call still unfinished after
+    `call_timeout` seconds.
     """
 
     name = "cpu"
@@ -220,6 +273,7 @@ class ClusterBackend:
         chunk: int | None = None,
         lost_after: float = 10.0,
         call_timeout: float = 3600.0,
+        local_below: int = LOCAL_BELOW,
     ) -> None:
         if not client.direct_to_workers:
             raise ValueError("the cluster backend calls workers directly: make the client with direct_to_workers=True")
@@ -229,6 +283,8 @@ class ClusterBackend:
         self.chunk = chunk
         self.lost_after = lost_after
         self.call_timeout = call_timeout
+        self.local_below = local_below
+        self._here = CpuBackend()
         self.last_call: CallStats | None = None
         self.totals = CallStats()
         self.workers: dict[str, WorkerStats] = {}
@@ -240,7 +296,13 @@ class ClusterBackend:
 
     @classmethod
     def connect(
-        cls, address: str, *, timeout: float = 10.0, chunk: int | None = None, call_timeout: float = 3600.0
+        cls,
+        address: str,
+        *,
+        timeout: float = 10.0,
+        chunk: int | None = None,
+        call_timeout: float = 3600.0,
+        local_below: int = LOCAL_BELOW,
     ) -> ClusterBackend:
         """Connect to the scheduler at `address` ("tcp://host:port"), or start `"local:N"`: N worker
         processes of one thread each on loopback, owned (and closed) by the backend.
@@ -250,6 +312,7 @@ class ClusterBackend:
                 lost scheduler or an empty cluster to come back before raising `ClusterLost`.
             chunk: creatures per chunk (default: one chunk per worker).
             call_timeout: seconds one call may take in all.
+            local_below: calls of fewer creatures are simulated here (`LOCAL_BELOW`; 0: none).
 
         Raises:
             BackendUnavailable: a malformed or unreachable address, or a cluster without workers.
@@ -283,6 +346,7 @@ class ClusterBackend:
             chunk=chunk,
             lost_after=timeout,
             call_timeout=call_timeout,
+            local_below=local_below,
         )
 
     @property
@@ -326,9 +390,10 @@ class ClusterBackend:
 
     def start(self, batch: PackedBatch, params: SimParams, draws: PelletDraws, record: bool) -> PendingOutputs:
         """Send the batch's chunks to the workers and return at once (`start_run`): the caller works while
-        the cluster simulates, and `result()` waits for the outputs, re-running any lost worker's chunk."""
-        if batch.size == 0:
-            return DeferredRun(CpuBackend(1), (batch, params, draws, record))
+        the cluster simulates, and `scores()` or `result()` waits for the outputs, re-running any lost
+        worker's chunk."""
+        if batch.size < self.local_below or batch.size == 0:  # simulated here when asked for (`LOCAL_BELOW`)
+            return DeferredRun(self._here, (batch, params, draws, record))
         started = time.perf_counter()
         evaluators = self._ready_evaluators(refresh=False)
         if self.chunk:
@@ -336,12 +401,15 @@ class ClusterBackend:
         else:
             costs = estimated_costs(batch, substeps(batch, params.min_substeps))
             slices = [s for s in balanced_slices(costs, [self._threads[w] for w in evaluators]) if s.stop > s.start]
+        key = uuid.uuid4().hex
         chunks = [
-            pickle.dumps((batch.take(s), params, chunk_draws(draws, s), record), protocol=pickle.HIGHEST_PROTOCOL)
-            for s in slices
+            pickle.dumps(
+                (f"{key}/{i}", batch.take(s), params, chunk_draws(draws, s), record), protocol=pickle.HIGHEST_PROTOCOL
+            )
+            for i, s in enumerate(slices)
         ]
-        call = _Call(chunks, params.n_steps, [batch.n_nodes[s] for s in slices])
-        return _PendingCall(self, call, evaluators, started, batch.size)
+        call = _Call(key, chunks, slices, params.n_steps)
+        return _PendingCall(self, call, evaluators, started, (batch, params, draws, record))
 
     async def _dispatch(self, evaluators: dict[str, distributed.Actor], call: _Call, deadline: float) -> None:
         """Run `call`'s pending chunks on `evaluators`, one chunk at a time per worker, in the client's event
@@ -385,11 +453,10 @@ class ClusterBackend:
                     lost.add(worker)
                     call.rerun(i)
                     continue
-                out, nodes, shape, seconds = pickle.loads(answer)
-                if nodes is not None:  # the padding put back: zeros, as the kernel leaves it
-                    out = dataclasses.replace(out, frames=with_padding(nodes, shape, call.n_nodes[i]))
+                out, seconds = pickle.loads(answer)
                 call.received_bytes += len(answer)
                 call.outputs[i] = out
+                call.workers[i] = worker
                 call.kernel_seconds += seconds
                 stats = self.workers.setdefault(worker, WorkerStats(self._threads.get(worker, 1)))
                 stats.creatures += out.fitness.size
@@ -409,6 +476,20 @@ class ClusterBackend:
             for worker in lost:
                 self._forget(worker)
                 evaluators.pop(worker, None)
+
+    async def _fetch_recordings(self, call: _Call, rows: np.ndarray) -> list[tuple[np.ndarray, bytes | None]]:
+        """For each chunk of `call` holding some of `rows`: the positions in `rows` of its rows, and their
+        recordings pickled by the chunk's worker (`ChunkEvaluator.recorded`), or None when that worker is
+        gone or no longer has them."""
+        chunk_of = np.searchsorted([s.start for s in call.slices], rows, side="right") - 1
+        asked = []
+        for i in np.unique(chunk_of).tolist():
+            positions = np.flatnonzero(chunk_of == i)
+            local = (rows[positions] - call.slices[i].start).tolist()
+            evaluator = self._evaluators.get(call.workers[i] or "")
+            asked.append((positions, _recorded(evaluator, f"{call.key}/{i}", local, self.lost_after)))
+        answers = await asyncio.gather(*(answer for _, answer in asked))
+        return [(positions, answer) for (positions, _), answer in zip(asked, answers, strict=True)]
 
     async def _present_workers(self) -> set[str]:
         """The workers the scheduler knows now; `ClusterLost` when it does not answer in `lost_after` s."""
@@ -489,13 +570,17 @@ class ClusterBackend:
 class _Call:
     """The chunks of one `ClusterBackend.run` call and where their evaluation stands."""
 
+    key: str
+    """The call's own key: chunk i's recordings are kept on its worker under "key/i"."""
     chunks: list[bytes]
-    """Each chunk's arguments (batch, params, draws, record), pickled."""
+    """Each chunk's arguments (key, batch, params, draws, record), pickled."""
+    slices: list[slice]
+    """Each chunk's creatures in the call's batch."""
     n_steps: int
     """Control steps of each creature's rollout."""
-    n_nodes: list[np.ndarray]
-    """Each chunk's creatures' node counts."""
     outputs: list[Any] = field(default_factory=list)
+    workers: list[str | None] = field(default_factory=list)
+    """The worker that simulated each chunk (and keeps its recordings)."""
     pending: deque[int] = field(default_factory=deque)
     kernel_seconds: float = 0.0
     reruns: int = 0
@@ -504,6 +589,7 @@ class _Call:
 
     def __post_init__(self) -> None:
         self.outputs = [None] * len(self.chunks)
+        self.workers = [None] * len(self.chunks)
         self.pending = deque(range(len(self.chunks)))
 
     def rerun(self, i: int) -> None:
@@ -515,7 +601,8 @@ class _Call:
 
 class _PendingCall:
     """A `ClusterBackend` call under way: its chunks dispatched in the client's event loop from the start,
-    its outputs joined (and its `CallStats` counted) when `result()` is asked for."""
+    its scores joined (and its `CallStats` counted) when they are first asked for, its recordings fetched
+    by rows from the workers that keep them."""
 
     def __init__(
         self,
@@ -523,20 +610,43 @@ class _PendingCall:
         call: _Call,
         evaluators: dict[str, distributed.Actor],
         started: float,
-        creatures: int,
+        arguments: tuple[PackedBatch, SimParams, PelletDraws, bool],
     ) -> None:
         self._backend = backend
         self._call = call
         self._started = started
-        self._creatures = creatures
+        self._arguments = arguments
         self._deadline = time.monotonic() + backend.call_timeout
         self._dispatch = self._begin(evaluators)
+        self._scores: BatchOutputs | None = None
 
     def _begin(self, evaluators: dict[str, distributed.Actor]) -> concurrent.futures.Future:
         dispatch = self._backend._dispatch(evaluators, self._call, self._deadline)
         return asyncio.run_coroutine_threadsafe(dispatch, self._backend.client.loop.asyncio_loop)
 
+    def scores(self) -> BatchOutputs:
+        if self._scores is None:
+            self._scores = self._joined()
+        return self._scores
+
     def result(self) -> BatchOutputs:
+        scores = self.scores()
+        return self.fetch_rows(np.arange(scores.size)).result() if self._arguments[3] else scores
+
+    def fetch_rows(self, rows: np.ndarray) -> PendingRows:
+        rows = np.asarray(rows, dtype=np.int64)
+        out = self.scores().take(rows)
+        if not self._arguments[3]:
+            return FetchedRows(out)
+        backend = self._backend
+        try:
+            fetch = backend._fetch_recordings(self._call, rows)
+            answers = asyncio.run_coroutine_threadsafe(fetch, backend.client.loop.asyncio_loop)
+        except RuntimeError:  # the client's loop is closed: every recording is simulated again
+            answers = None
+        return _PendingRows(backend, out, rows, self._arguments, answers)
+
+    def _joined(self) -> BatchOutputs:
         backend, call = self._backend, self._call
         while True:
             try:
@@ -553,7 +663,7 @@ class _PendingCall:
         backend.last_call = CallStats(
             calls=1,
             chunks=len(call.chunks) + call.reruns,
-            creatures=self._creatures,
+            creatures=self._arguments[0].size,
             sent_bytes=sum(len(chunk) for chunk in call.chunks) + call.resent_bytes,
             received_bytes=call.received_bytes,
             seconds=time.perf_counter() - self._started,
@@ -568,6 +678,57 @@ class _PendingCall:
         self._dispatch.cancel()  # the workers finish their chunks; nothing waits for them
 
 
+class _PendingRows:
+    """Rows' recordings on their way from the workers that keep them (`_PendingCall.fetch_rows`)."""
+
+    def __init__(
+        self,
+        backend: ClusterBackend,
+        scores: BatchOutputs,
+        rows: np.ndarray,
+        arguments: tuple[PackedBatch, SimParams, PelletDraws, bool],
+        answers: concurrent.futures.Future | None,
+    ) -> None:
+        self._backend = backend
+        self._scores = scores
+        self._rows = rows
+        self._arguments = arguments
+        self._answers = answers
+
+    def result(self) -> BatchOutputs:
+        batch, params, draws, _ = self._arguments
+        rows = self._rows
+        frames = np.zeros((rows.size, params.n_frames, batch.node_params.shape[1], 3), dtype=np.float32)
+        fitness_over_time = np.zeros((rows.size, params.n_frames))
+        missing = []
+        for positions, answer in self._answered():
+            if answer is None:
+                missing.append(positions)
+                continue
+            values, fitness_over_time[positions] = pickle.loads(answer)
+            shape = (positions.size, *frames.shape[1:])
+            frames[positions] = with_padding(values, shape, batch.n_nodes[rows[positions]])
+        if missing:  # simulated again, here: the same outputs (they depend only on their arguments)
+            positions = np.concatenate(missing)
+            again = self._backend._here.run(batch.take(rows[positions]), params, draws.take(rows[positions]), True)
+            frames[positions, :, : again.frames.shape[2]] = again.frames
+            fitness_over_time[positions] = again.fitness_over_time
+        return dataclasses.replace(self._scores, frames=frames, fitness_over_time=fitness_over_time)
+
+    def _answered(self) -> list[tuple[np.ndarray, bytes | None]]:
+        """Each chunk's positions in the rows and its worker's answer (`ClusterBackend._fetch_recordings`);
+        none from a cluster that could not be asked."""
+        try:
+            answers = self._answers.result() if self._answers is not None else None
+        except (RuntimeError, concurrent.futures.CancelledError):  # the client's loop stopped meanwhile
+            answers = None
+        if answers is None:
+            return [(np.arange(self._rows.size), None)]
+        received = sum(len(answer) for _, answer in answers if answer is not None)
+        self._backend.totals = self._backend.totals + CallStats(received_bytes=received)
+        return answers
+
+
 async def _evaluate(evaluator: distributed.Actor, chunk: bytes) -> bytes:
     """One chunk on one evaluator; `_WorkerLostError` when its worker cannot be reached or is gone."""
     try:
@@ -578,6 +739,17 @@ async def _evaluate(evaluator: distributed.Actor, chunk: bytes) -> bytes:
         raise
     except OSError as err:  # "Unable to contact Actor's worker", a closed comm
         raise _WorkerLostError(_reason(err)) from None
+
+
+async def _recorded(evaluator: distributed.Actor | None, key: str, rows: list[int], timeout: float) -> bytes | None:
+    """Rows `rows` of chunk `key`'s recordings from `evaluator`; None when it is gone, does not answer in
+    `timeout` s or no longer has them."""
+    if evaluator is None:
+        return None
+    try:
+        return await asyncio.wait_for(evaluator.recorded(key, rows), timeout)
+    except (TimeoutError, RuntimeError, OSError):  # lost, unreachable or stuck: simulated again
+        return None
 
 
 def _local_cluster(address: str, timeout: float) -> distributed.LocalCluster:
@@ -598,11 +770,13 @@ def _local_cluster(address: str, timeout: float) -> distributed.LocalCluster:
         "scheduler_kwargs": {"dashboard": False, "dashboard_address": "127.0.0.1:0"},
         "silence_logs": logging.ERROR,
         # numba sizes its thread pool from this at import: one thread per worker, not one per core
-        # no statistical profiler sampling every 10 ms: it takes the GIL from the event loop mid-call
-        "env": {"NUMBA_NUM_THREADS": "1", "DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False"},
+        "env": {"NUMBA_NUM_THREADS": "1"},
         "death_timeout": timeout,
     }
-    return distributed.LocalCluster(**options)
+    # the scheduler and the nannies (both in this process) read their settings as they start, and each
+    # nanny hands the workers it starts its own: an environment variable would be overridden by them
+    with dask.config.set(QUIET_CONFIG):
+        return distributed.LocalCluster(**options)
 
 
 def _reason(err: BaseException) -> str:

@@ -6,7 +6,8 @@ spirit: one small seam, pure over arrays). Everything a backend must agree on li
 `evolab.physics.constants`: the `sim` parameter vector, the pellet draws, the sub-step policy and the
 output layout, so a creature's result means the same thing whichever backend computed it. A backend
 that computes elsewhere (the cluster's) may also have `start(batch, params, draws, record)`, returning
-`PendingOutputs` at once; callers go through `start_run`, which works for both kinds.
+`PendingOutputs` at once; callers go through `start_run`, which works for both kinds. A pending call gives
+its scores first and its recordings by rows, so a caller that keeps a few replays fetches only theirs.
 
 Every backend keeps, for every creature (DESIGN §4): (a) its result does not depend on its batch-mates;
 (b) the same genome, seed and backend give bitwise-identical results; (c) no NaN or explosion goes
@@ -16,7 +17,7 @@ unreported; (d) a passive body neither gains energy nor crawls.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -231,6 +232,10 @@ class BatchOutputs:
     def recorded(self) -> bool:
         return self.frames.shape[0] == self.size > 0
 
+    def without_recordings(self) -> BatchOutputs:
+        """These outputs as a call that did not record returns them (frames and fitness over time empty)."""
+        return replace(self, frames=self.frames[:0, :0, :0], fitness_over_time=self.fitness_over_time[:0, :0])
+
     def take(self, index: np.ndarray | slice) -> BatchOutputs:
         """The outputs of the creatures at `index`, in that order."""
         recorded = self.recorded
@@ -294,11 +299,44 @@ class Backend(Protocol):
         ...
 
 
-class PendingOutputs(Protocol):
-    """A backend call under way (`start_run`): its outputs once they are asked for, or given up."""
+class PendingRows(Protocol):
+    """Some rows' outputs on their way (`PendingOutputs.fetch_rows`)."""
 
     def result(self) -> BatchOutputs:
-        """The call's outputs, waiting for them if need be (raises what the call raised)."""
+        """The rows' outputs, recordings included, waiting for them if need be."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class FetchedRows:
+    """Rows' outputs already at hand (a `PendingRows` with nothing to wait for)."""
+
+    outputs: BatchOutputs
+
+    def result(self) -> BatchOutputs:
+        return self.outputs
+
+
+class PendingOutputs(Protocol):
+    """A backend call under way (`start_run`): its outputs once they are asked for, or given up.
+
+    A call that records may hand out its scores before its recordings (frames and fitness over time),
+    which a caller then fetches for the rows it keeps: a run keeps a quarter of its creatures' replays,
+    and a cluster ships only those."""
+
+    def result(self) -> BatchOutputs:
+        """The call's outputs, recordings included, waiting for them if need be (raises what the call
+        raised)."""
+        ...
+
+    def scores(self) -> BatchOutputs:
+        """The call's outputs, possibly without their recordings (`recorded` False even for a call that
+        records): all a caller needs to rank the creatures, as soon as it is known."""
+        ...
+
+    def fetch_rows(self, rows: np.ndarray) -> PendingRows:
+        """Begin fetching the outputs of `rows` (in that order), recordings included, once `scores` has
+        answered: the caller works while they travel."""
         ...
 
     def cancel(self) -> None:
@@ -306,16 +344,25 @@ class PendingOutputs(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
 class DeferredRun:
-    """A call on a backend that computes in the caller's own threads: made when its result is asked for,
-    so what the caller does before that runs first, never alongside the kernel's threads."""
+    """A call on a backend that computes in the caller's own threads: made when its outputs are first
+    asked for, so what the caller does before that runs first, never alongside the kernel's threads."""
 
-    backend: Backend
-    arguments: tuple[PackedBatch, SimParams, PelletDraws, bool]
+    def __init__(self, backend: Backend, arguments: tuple[PackedBatch, SimParams, PelletDraws, bool]) -> None:
+        self.backend = backend
+        self.arguments = arguments
+        self._outputs: BatchOutputs | None = None
 
     def result(self) -> BatchOutputs:
-        return self.backend.run(*self.arguments)
+        if self._outputs is None:
+            self._outputs = self.backend.run(*self.arguments)
+        return self._outputs
+
+    def scores(self) -> BatchOutputs:
+        return self.result()
+
+    def fetch_rows(self, rows: np.ndarray) -> PendingRows:
+        return FetchedRows(self.result().take(rows))
 
     def cancel(self) -> None:
         pass

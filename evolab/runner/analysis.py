@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numba as nb
@@ -11,6 +11,7 @@ import numpy as np
 from evolab.config import FramePolicy
 from evolab.genome.batch import GenomeBatch
 from evolab.genome.model import Genome
+from evolab.physics.contract import FetchedRows, PendingRows
 from evolab.physics.simulate import (
     DISQUALIFICATION_REASONS,
     BatchOutputs,
@@ -32,7 +33,8 @@ class Evaluation:
 
     With several trials (pellet layouts) per creature, `fitness` is the mean over the trials, `pellets`
     the total, `disqualified` the first trial's reason that disqualified it, `fitness_std` the spread and
-    `trial_pellets` the pellets of each trial; replays show trial 0.
+    `trial_pellets` the pellets of each trial; replays show trial 0, fetched only for the creatures asked
+    for (`start_replays`).
     """
 
     fitness: np.ndarray
@@ -42,17 +44,22 @@ class Evaluation:
     displacement: list[float]
     fitness_std: list[float] | None = None
     trial_pellets: list[tuple[int, ...]] | None = None
-    _outputs: BatchOutputs | None = None
+    _fetch_rows: Callable[[np.ndarray], PendingRows] | None = None
     _n_nodes: list[int] | None = None
     _pellet_rows: np.ndarray | None = None
 
     @classmethod
-    def of_outputs(cls, out: BatchOutputs, n_nodes: np.ndarray, record: bool, trials: int = 1) -> Evaluation:
+    def of_outputs(
+        cls,
+        out: BatchOutputs,
+        n_nodes: np.ndarray,
+        record: bool,
+        trials: int = 1,
+        fetch_rows: Callable[[np.ndarray], PendingRows] | None = None,
+    ) -> Evaluation:
         """From a batch's raw outputs (`record`: whether the batch recorded frames; `trials`: layouts per
-        creature, the outputs being trial-major as `run_batch` returns them)."""
-        if record:  # replays are views of the batch's frames: read-only, as a SimResult's are
-            out.frames.flags.writeable = False
-            out.fitness_over_time.flags.writeable = False
+        creature, the outputs being trial-major as `run_batch` returns them). `fetch_rows` fetches the
+        outputs of some rows with their recordings (`PendingOutputs.fetch_rows`) when `out` has none."""
         b = len(n_nodes)
         columns = _trial_columns(
             out.fitness, out.pellets, [DISQUALIFICATION_REASONS.get(code) for code in out.dq.tolist()], trials
@@ -62,19 +69,35 @@ class Evaluation:
             out.distance[:b].tolist(),
             out.net_displacement[:b].tolist(),
             *columns[3:],
-            _outputs=out if record else None,
+            _fetch_rows=(fetch_rows or (lambda rows: FetchedRows(out.take(rows)))) if record else None,
             _n_nodes=n_nodes.tolist(),
             _pellet_rows=pellet_rows(pellet_tables(out)[:b]) if record else None,
         )
 
-    def replay(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-        """Creature i's frames (F, n, 3), fitness over time (F,) and pellet events as rows (`pellet_rows`)
-        on the first trial's layout; None when it was not recorded."""
-        out = self._outputs
-        if out is None or self._n_nodes is None or self._pellet_rows is None:
+    def fetch(self, creatures: Sequence[int]) -> PendingRows | None:
+        """Begin fetching `creatures`' recordings, together; None when the batch recorded nothing."""
+        if self._fetch_rows is None or not creatures:
             return None
-        spawned = int(out.n_spawned[i])
-        return out.frames[i, :, : self._n_nodes[i]], out.fitness_over_time[i], self._pellet_rows[i, :spawned]
+        return self._fetch_rows(np.asarray(creatures, dtype=np.int64))
+
+    def replays(self, creatures: Sequence[int], fetched: BatchOutputs) -> list[tuple[np.ndarray, ...]]:
+        """Each of `creatures`' frames (F, n, 3), fitness over time (F,) and pellet events as rows
+        (`pellet_rows`) on the first trial's layout, from their outputs as `fetch` gave them, read-only
+        as a SimResult's are."""
+        n_nodes, pellets = self._n_nodes, self._pellet_rows
+        if n_nodes is None or pellets is None:
+            raise ValueError("the batch recorded no replays")
+        fetched.frames.flags.writeable = False
+        fetched.fitness_over_time.flags.writeable = False
+        return [
+            (fetched.frames[j, :, : n_nodes[i]], fetched.fitness_over_time[j], pellets[i, :spawned])
+            for j, (i, spawned) in enumerate(zip(creatures, fetched.n_spawned.tolist(), strict=True))
+        ]
+
+    def replay(self, i: int) -> tuple[np.ndarray, ...] | None:
+        """Creature i's replay (`replays`), or None when it was not recorded."""
+        pending = self.fetch([i])
+        return None if pending is None else self.replays([i], pending.result())[0]
 
 
 def _trial_columns(
@@ -189,13 +212,35 @@ def pellet_events(pellet_table: np.ndarray) -> tuple[dict, ...]:
     return pellet_dicts(pellet_rows(pellet_table))
 
 
+@dataclass(frozen=True, slots=True)
+class PendingReplays:
+    """A generation's kept replays, their recordings on their way (`start_replays`)."""
+
+    evaluation: Evaluation
+    kept: list[tuple[int, str, str]]
+    """(row, creature id, reason) of each kept creature, in population order."""
+    pending: PendingRows | None
+
+    def result(self) -> tuple[FramesToStore, ...]:
+        """The replays to store, waiting for their recordings if need be."""
+        if self.pending is None:
+            return ()
+        replays = self.evaluation.replays([i for i, _, _ in self.kept], self.pending.result())
+        return tuple(
+            FramesToStore(creature_id, *replay, reason)
+            for (_, creature_id, reason), replay in zip(self.kept, replays, strict=True)
+        )
+
+
+def start_replays(chosen: dict[str, str], genomes: Sequence[Genome], evaluation: Evaluation) -> PendingReplays:
+    """Begin fetching the recordings of the chosen creatures ({creature id: reason}), together."""
+    ids = GenomeBatch.of(genomes).ids
+    kept = [(i, creature_id, chosen[creature_id]) for i, creature_id in enumerate(ids) if creature_id in chosen]
+    return PendingReplays(evaluation, kept, evaluation.fetch([i for i, _, _ in kept]))
+
+
 def replays_to_store(
     chosen: dict[str, str], genomes: Sequence[Genome], evaluation: Evaluation
 ) -> tuple[FramesToStore, ...]:
-    """The recorded frames of the chosen creatures."""
-    out = []
-    for i, creature_id in enumerate(GenomeBatch.of(genomes).ids):
-        reason = chosen.get(creature_id)
-        if reason is not None and (replay := evaluation.replay(i)) is not None:
-            out.append(FramesToStore(creature_id, *replay, reason))
-    return tuple(out)
+    """The recorded frames of the chosen creatures, in population order."""
+    return start_replays(chosen, genomes, evaluation).result()

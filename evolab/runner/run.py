@@ -21,7 +21,7 @@ from evolab.physics.backends import make_backend
 from evolab.physics.contract import Backend, PendingOutputs
 from evolab.physics.pack import pack_batch
 from evolab.physics.simulate import start_batch
-from evolab.runner.analysis import Evaluation, generation_stats, pick_replays, rank_results, replays_to_store
+from evolab.runner.analysis import Evaluation, generation_stats, pick_replays, rank_results, start_replays
 from evolab.runner.benchmark import Benchmark, BenchmarkScore, PendingScore, benchmark_due
 from evolab.runner.seeds import frame_policy_rng, fresh_run_seed, generation_seed
 from evolab.storage import CreatureResult, GenerationRecord, GenerationStats, RankedResults, RunInfo, Store
@@ -43,7 +43,8 @@ class GenerationReport:
 
 @dataclass(frozen=True, slots=True)
 class _PendingEvaluation:
-    """A generation's evaluation begun on the backend (`start_batch`), read into an `Evaluation` when done."""
+    """A generation's evaluation begun on the backend (`start_batch`), read into an `Evaluation` when done:
+    its scores, then the recordings of just the creatures whose replays are kept (`start_replays`)."""
 
     pending: PendingOutputs
     n_nodes: np.ndarray
@@ -51,7 +52,8 @@ class _PendingEvaluation:
     trials: int
 
     def result(self) -> Evaluation:
-        return Evaluation.of_outputs(self.pending.result(), self.n_nodes, self.record, self.trials)
+        pending = self.pending
+        return Evaluation.of_outputs(pending.scores(), self.n_nodes, self.record, self.trials, pending.fetch_rows)
 
 
 class _Stopwatch:
@@ -311,7 +313,9 @@ class Run:
         with clock:
             if not last:  # a backend that computes elsewhere evaluates the next generation while this one is stored
                 self._next = self._start_evaluation(next_population, generation_seed(self.seed, g + 1), record)
+            replays = start_replays(chosen, genomes, evaluation)  # on their way while the benchmark is scored
             score = scoring.result() if scoring is not None else None
+            frames = replays.result()
         self._update_records(ranked, score)
         stats = generation_stats(
             g,
@@ -329,7 +333,7 @@ class Run:
             GenerationRecord(
                 stats=stats,
                 results=ranked,
-                frames=replays_to_store(chosen, genomes, evaluation) if record else (),
+                frames=frames,
                 next_population=next_population,
                 rng_state=self._rng.bit_generator.state,
                 write_checkpoint=checkpoint,

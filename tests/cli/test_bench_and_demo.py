@@ -118,6 +118,26 @@ def test_end_to_end_benchmark_reports_a_consistent_breakdown(tmp_path):
     assert (tmp_path / "e1.db").exists()
 
 
+def test_end_to_end_side_by_side_runs_each_backend_in_turns_and_stores_the_same_run(tmp_path):
+    from evolab.bench import run_end_to_end_side_by_side
+    from evolab.physics.backend_cpu import CpuBackend
+    from evolab.storage import Store
+
+    results = run_end_to_end_side_by_side(
+        str(tmp_path), [None, CpuBackend(1)], generations=5, population=8, duration=0.5, workers=2, turn=2
+    )
+    assert [r.generations for r in results] == [5, 5]
+    assert [r.workers for r in results] == [2, 2]
+    assert all(0.0 < r.kernel_seconds < r.wall_seconds for r in results)
+    stored = []
+    for db in ("e1.db", "e1-1.db"):
+        with Store(tmp_path / db) as store:
+            (run,) = store.list_runs()
+            assert run.generation_count == 5
+            stored.append([[(r.creature_id, r.fitness) for r in store.results(run.id, g)] for g in range(5)])
+    assert stored[0] == stored[1]  # turns change when each generation runs, never what it computes
+
+
 def test_bench_on_the_torch_backend_also_times_its_gradients(cli, monkeypatch):
     pytest.importorskip("torch")
     small = (Workload("W1", 2, 0.2, "off", "tiny"),)

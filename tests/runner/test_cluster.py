@@ -26,7 +26,7 @@ import distributed
 
 import evolab
 from evolab.errors import BackendUnavailable, ClusterLost, EvolabError
-from evolab.physics.backend_cluster import ClusterBackend, with_padding, without_padding
+from evolab.physics.backend_cluster import LOCAL_BELOW, ClusterBackend, with_padding, without_padding
 from evolab.physics.backend_cpu import CpuBackend
 from evolab.physics.contract import BatchOutputs, SimParams, pellet_draws
 from evolab.physics.pack import pack_batch
@@ -40,7 +40,8 @@ TIMEOUT = 20.0  # seconds any cluster may take to start or to be declared gone: 
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[ClusterBackend]:
-    with ClusterBackend.connect("local:2", timeout=TIMEOUT) as backend:
+    """Two workers on loopback, given every call however small (none simulated in the test's process)."""
+    with ClusterBackend.connect("local:2", timeout=TIMEOUT, local_below=0) as backend:
         yield backend
 
 
@@ -78,25 +79,109 @@ def test_outputs_are_bit_identical_to_the_cpu_backend(
 def test_a_chunk_size_can_be_set_and_is_only_a_split(cluster: ClusterBackend) -> None:
     batch = pack_batch(_genomes(7))
     cfg = evolab.SimConfig(duration=0.5)
-    fixed = ClusterBackend(cluster.client, cluster.address, chunk=3)
+    fixed = ClusterBackend(cluster.client, cluster.address, chunk=3, local_below=0)
     _assert_identical(run_batch(batch, cfg, SEED, backend=fixed), run_batch(batch, cfg, SEED))
     assert fixed.last_call is not None
     assert fixed.last_call.chunks == 3
 
 
-def test_a_call_begun_returns_its_outputs_when_asked_and_its_frames_travel_without_padding(
+def test_a_call_that_records_answers_with_its_scores_and_ships_only_the_recordings_asked_for(
     cluster: ClusterBackend,
 ) -> None:
     batch = pack_batch(_genomes(30))
     cfg = evolab.SimConfig(duration=1.0)
     params, draws = SimParams.of(cfg), pellet_draws(batch, cfg, SEED)
-    pending = cluster.start(batch, params, draws, True)
-    got = pending.result()
-    _assert_identical(got, CpuBackend(2).run(batch, params, draws, True))
-    padded = sum(getattr(got, f.name).nbytes for f in dataclasses.fields(BatchOutputs))
+    expected = CpuBackend(2).run(batch, params, draws, True)
+    cluster.run(batch, params, draws, False)
     assert cluster.last_call is not None
-    assert batch.n_nodes.min() < batch.n_nodes.max()
-    assert cluster.last_call.received_bytes < padded
+    unrecorded = cluster.last_call.received_bytes
+    pending = cluster.start(batch, params, draws, True)
+    _assert_identical(pending.scores(), expected.without_recordings())
+    assert cluster.last_call.received_bytes < unrecorded + 1024  # no frame came with the scores
+    received = cluster.totals.received_bytes
+    rows = np.array([29, 3, 17, 0])  # from both workers' chunks, in any order
+    _assert_identical(pending.fetch_rows(rows).result(), expected.take(rows))
+    fetched = cluster.totals.received_bytes - received
+    unpadded = 4 * int(batch.n_nodes[rows].sum()) * 3 * cfg.n_frames  # float32 frames of their own nodes only
+    assert unpadded < fetched < unpadded + 4096 + 8 * 4 * cfg.n_frames  # and their fitness over time
+
+
+def test_recordings_no_worker_has_any_more_are_simulated_again_the_same(cluster: ClusterBackend) -> None:
+    batch = pack_batch(_genomes(30))
+    cfg = evolab.SimConfig(duration=1.0)
+    params, draws = SimParams.of(cfg), pellet_draws(batch, cfg, SEED)
+    expected = CpuBackend(2).run(batch, params, draws, True)
+    pending = cluster.start(batch, params, draws, True)
+    _assert_identical(pending.result(), expected)  # every recording fetched: the workers drop them
+    received = cluster.totals.received_bytes
+    rows = np.array([5, 28])
+    _assert_identical(pending.fetch_rows(rows).result(), expected.take(rows))
+    assert cluster.totals.received_bytes == received  # nothing came from the workers: made again here
+
+
+def test_recordings_of_a_worker_lost_after_its_scores_are_simulated_again_the_same() -> None:
+    batch = pack_batch(_genomes(20))
+    cfg = evolab.SimConfig(duration=1.0)
+    params, draws = SimParams.of(cfg), pellet_draws(batch, cfg, SEED)
+    with ClusterBackend.connect("local:2", timeout=TIMEOUT, local_below=0) as backend:
+        pids = backend.client.run(os.getpid)
+        pending = backend.start(batch, params, draws, True)
+        pending.scores()
+        assert backend.last_call is not None
+        assert backend.last_call.chunks == 2  # each worker keeps half the recordings
+        os.kill(next(iter(pids.values())), signal.SIGKILL)
+        received = backend.totals.received_bytes
+        _assert_identical(pending.result(), CpuBackend(2).run(batch, params, draws, True))
+        fetched = backend.totals.received_bytes - received
+    assert 0 < fetched < 4 * 3 * cfg.n_frames * int(batch.n_nodes.sum())  # only the living worker's half came
+
+
+def test_a_worker_keeps_the_recordings_of_its_last_few_chunks_for_one_fetch_each() -> None:
+    import asyncio
+    import pickle
+
+    from evolab.physics.backend_cluster import KEPT_RECORDINGS, ChunkEvaluator
+
+    batch = pack_batch(_genomes(3))
+    cfg = evolab.SimConfig(duration=0.5)
+    params, draws = SimParams.of(cfg), pellet_draws(batch, cfg, SEED)
+    evaluator = ChunkEvaluator()  # off a worker: one thread
+    keys = [f"call/{i}" for i in range(KEPT_RECORDINGS + 1)]
+    for key in keys:
+        scores, _seconds = pickle.loads(evaluator.evaluate(pickle.dumps((key, batch, params, draws, True))))
+        assert not scores.recorded
+    assert asyncio.run(evaluator.recorded(keys[0], [0])) is None  # the oldest is dropped
+    values, fitness_over_time = pickle.loads(asyncio.run(evaluator.recorded(keys[-1], [2, 0])))
+    expected = CpuBackend(1).run(batch, params, draws, True)
+    rows = np.array([2, 0])
+    assert values.tobytes() == without_padding(expected.frames[rows], batch.n_nodes[rows]).tobytes()
+    assert fitness_over_time.tobytes() == expected.fitness_over_time[rows].tobytes()
+    assert asyncio.run(evaluator.recorded(keys[-1], [0])) is None  # given once
+
+
+def test_a_local_cluster_keeps_its_workers_quiet_between_calls(cluster: ClusterBackend) -> None:
+    def settings(dask_worker) -> tuple:
+        import dask
+
+        return (
+            dask.config.get("distributed.worker.profile.enabled"),
+            "profile" in dask_worker.periodic_callbacks,
+            dask_worker.periodic_callbacks["tick"].callback_time,
+        )
+
+    assert set(cluster.client.run(settings).values()) == {(False, False, 1000)}  # no 10 ms profiler, 1 s ticks
+
+
+def test_a_call_of_a_handful_of_creatures_is_simulated_here_the_same(cluster: ClusterBackend) -> None:
+    backend = ClusterBackend(cluster.client, cluster.address)  # the default: calls under LOCAL_BELOW stay here
+    assert backend.local_below == LOCAL_BELOW > 16
+    batch = pack_batch(_genomes(16))  # a run's held-out benchmark, by default
+    cfg = evolab.SimConfig(duration=1.0)
+    got = run_batch(batch, cfg, SEED, record=True, backend=backend)
+    _assert_identical(got, run_batch(batch, cfg, SEED, record=True))
+    assert backend.totals.calls == 0  # the cluster was not asked
+    run_batch(pack_batch(_genomes(LOCAL_BELOW)), cfg, SEED, backend=backend)
+    assert backend.totals.calls == 1
 
 
 def test_a_call_given_up_leaves_the_cluster_ready_for_the_next(cluster: ClusterBackend) -> None:
@@ -172,7 +257,7 @@ def test_a_worker_killed_mid_call_costs_one_chunk_rerun_and_the_outputs_are_unch
 
 
 def test_a_worker_that_joins_is_given_work() -> None:
-    with ClusterBackend.connect("local:1", timeout=TIMEOUT) as backend:
+    with ClusterBackend.connect("local:1", timeout=TIMEOUT, local_below=0) as backend:
         batch = pack_batch(_genomes(12))
         cfg = evolab.SimConfig(duration=0.5)
         run_batch(batch, cfg, SEED, backend=backend)
@@ -192,7 +277,7 @@ def test_a_stopped_cluster_makes_the_next_call_fail_plainly() -> None:
     with distributed.LocalCluster(
         n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
     ) as local:
-        backend = ClusterBackend.connect(local.scheduler_address, timeout=3.0)
+        backend = ClusterBackend.connect(local.scheduler_address, timeout=3.0, local_below=0)
     # the cluster is closed: its scheduler and worker are gone
     batch = pack_batch(_genomes(4))
     start = time.monotonic()
@@ -254,7 +339,8 @@ def test_evolve_on_a_local_cluster_stores_the_run_the_cpu_backend_stores(tmp_pat
     from evolab.storage import Store
 
     def evolve(db, *extra):
-        args = ["evolve", "--preset", "quick", "--population", "6", "--duration", "0.5", "-g", "2", "--seed", "4"]
+        # 8 creatures on 4 layouts: a call of 32, which the cluster is given (LOCAL_BELOW)
+        args = ["evolve", "--preset", "quick", "--population", "8", "--duration", "0.5", "-g", "2", "--seed", "4"]
         result = CliRunner().invoke(app, [*args, *extra, "--db", str(db)])
         assert result.exit_code == 0, result.stderr
         return result
@@ -293,8 +379,9 @@ def test_bench_on_a_cluster_reports_throughput_per_worker_and_overhead_against_l
     from evolab.bench import Workload
     from evolab.cli.app import app
 
-    monkeypatch.setattr("evolab.bench.WORKLOADS", (Workload("W1", 8, 0.5, "off", "tiny"),))
-    result = CliRunner().invoke(app, ["bench", "--cluster", "local:2", "--repeats", "1", "--json"])
+    monkeypatch.setattr("evolab.bench.WORKLOADS", (Workload("W1", LOCAL_BELOW, 0.5, "off", "tiny"),))
+    args = ["bench", "--cluster", "local:2", "--repeats", "1", "--e2e", "--e2e-generations", "2", "--json"]
+    result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.stderr
     document = json.loads(result.stdout)
     (row,) = document["cluster"]["workloads"]
@@ -307,6 +394,11 @@ def test_bench_on_a_cluster_reports_throughput_per_worker_and_overhead_against_l
     assert len(nodes) == 2
     assert all(node["threads"] == 1 and node["creatures"] > 0 and node["creature_steps_per_s"] > 0 for node in nodes)
     assert "Dask cluster" in document["machine"]["backend"]
+    e1 = document["cluster"]["end_to_end"]  # E1 on the cluster and here, side by side
+    assert e1["cluster_threads"] == 2
+    assert e1["cluster_wall_seconds"] > 0
+    assert e1["local_wall_seconds"] > 0
+    assert e1["bytes_per_generation"] > 0
 
 
 def _dask(command: str, *args: str) -> subprocess.Popen:

@@ -11,7 +11,7 @@ import pytest
 
 import evolab
 from evolab.physics.backend_cpu import CpuBackend
-from evolab.physics.contract import BatchOutputs
+from evolab.physics.contract import BatchOutputs, FetchedRows
 from evolab.physics.pack import pack_batch
 from evolab.physics.simulate import run_batch, simulate
 from evolab.runner import Run
@@ -75,7 +75,8 @@ def test_a_run_calls_the_backend_it_is_given_once_per_generation_and_once_per_be
 @dataclass
 class StartingBackend:
     """The CPU backend as a remote one looks to a run: `start` begins a call and returns at once (here the
-    outputs are simply computed then), `result` hands them over. `events` logs what happened, in order."""
+    outputs are simply computed then), `scores` and `result` hand them over, `fetch_rows` the recordings
+    of some rows. `events` logs what happened, in order."""
 
     events: list[str] = field(default_factory=list)
     name: str = "cpu"
@@ -101,8 +102,21 @@ class _Started:
         self.backend.events.append(f"result {self.size}")
         return self.outputs
 
+    def scores(self) -> BatchOutputs:
+        self.backend.events.append(f"scores {self.size}")
+        return self.outputs.without_recordings()
+
+    def fetch_rows(self, rows) -> FetchedRows:
+        self.backend.events.append(f"recordings {len(rows)}")
+        return FetchedRows(self.outputs.take(rows))
+
     def cancel(self) -> None:
         self.backend.events.append(f"cancel {self.size}")
+
+
+def kept_replays(cfg) -> int:
+    """How many replays a generation of a run of `cfg` keeps."""
+    return min(cfg.population_size, cfg.frames.keep_top + cfg.frames.keep_random + cfg.frames.keep_bottom)
 
 
 def stored_plain_run(cfg, tmp_path: Path, generations: int) -> tuple:
@@ -127,19 +141,25 @@ def test_a_backend_that_computes_elsewhere_evaluates_the_next_generation_while_t
     backend, stored = run_ahead(cfg, tmp_path, GENERATIONS)
     assert stored == stored_plain_run(cfg, tmp_path, GENERATIONS)
     size = cfg.population_size * cfg.trials
-    # generation g+1 is under way before generation g is written, and nothing is begun past the last one
+    kept = kept_replays(cfg)
+    # generation g+1 is under way before generation g's kept replays are fetched and it is written, and
+    # nothing is begun past the last one
     assert backend.events == [
         f"start {size}",
-        f"result {size}",
+        f"scores {size}",
         f"start {size}",
+        f"recordings {kept}",
         "stored 0",
-        f"result {size}",
+        f"scores {size}",
         f"start {size}",
+        f"recordings {kept}",
         "stored 1",
-        f"result {size}",
+        f"scores {size}",
         f"start {size}",
+        f"recordings {kept}",
         "stored 2",
-        f"result {size}",
+        f"scores {size}",
+        f"recordings {kept}",
         "stored 3",
     ]
 
@@ -149,11 +169,12 @@ def test_the_benchmark_is_scored_while_the_next_generation_is_under_way(tmp_path
     backend, stored = run_ahead(cfg, tmp_path, 2)
     assert stored == stored_plain_run(cfg, tmp_path, 2)
     population, held_out = cfg.population_size * cfg.trials, cfg.benchmark.top * cfg.benchmark.layouts
-    assert backend.events[:6] == [
+    assert backend.events[:7] == [
         f"start {population}",
-        f"result {population}",
+        f"scores {population}",
         f"start {held_out}",  # generation 0's best on the held-out layouts,
-        f"start {population}",  # and generation 1, before either is waited for
+        f"start {population}",  # and generation 1,
+        f"recordings {kept_replays(cfg)}",  # and its kept replays, before any is waited for
         f"result {held_out}",
         "stored 0",
     ]
