@@ -88,8 +88,8 @@ generations, where the cluster waits for the next one to be bred, and the driver
 cluster simulates. Measured on E1 over two loopback workers, six runs each taking turns with local ones:
 78.5 % of local throughput per core against 75.4 % with every call sent to the workers."""
 KEPT_RECORDINGS = 4
-"""The recorded chunks a worker keeps for the driver to fetch from, newest first: a run fetches a
-generation's while the next one is simulated, so two would do."""
+"""How many chunks' recordings a worker keeps for the driver to fetch (the newest; older ones are dropped):
+a run fetches a generation's while the next one is simulated, so two would do."""
 
 
 @dataclass(frozen=True, slots=True)
