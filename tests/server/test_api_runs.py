@@ -392,6 +392,8 @@ def test_stopping_a_run_drops_its_queued_advances(client: TestClient) -> None:
     waiting = create_run(client, seed=2)["id"]
     client.post(f"/api/runs/{busy}/advance", json={"generations": LONG})
     client.post(f"/api/runs/{waiting}/advance", json={"generations": 5})
+    # Until the writer picks up the busy run's advance, that one is queued too.
+    wait_until(lambda: client.get("/api/jobs").json()["current"] is not None, "the busy run's advance to start")
 
     assert client.post(f"/api/runs/{waiting}/stop").json() == {"stopping": True}
 
