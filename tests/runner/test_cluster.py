@@ -9,6 +9,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import platform
 import signal
 import subprocess
 import sys
@@ -170,6 +171,29 @@ def test_a_local_cluster_keeps_its_workers_quiet_between_calls(cluster: ClusterB
         )
 
     assert set(cluster.client.run(settings).values()) == {(False, False, 1000)}  # no 10 ms profiler, 1 s ticks
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="the allocator's settings are glibc's")
+def test_workers_reuse_freed_arrays_though_the_nanny_asks_them_to_trim(cluster: ClusterBackend) -> None:
+    run_batch(pack_batch(_genomes(4)), evolab.SimConfig(duration=0.2), SEED, backend=cluster)  # evaluators started
+    allocations, pages = 20, (1 << 20) // 4096
+
+    def faults_allocating_arrays(dask_worker) -> tuple[str | None, int]:
+        import resource
+
+        def allocate() -> None:
+            array = np.zeros(1 << 17)  # 1 MiB, above the 128 kB glibc maps afresh when its threshold is fixed
+            array += 1.0
+
+        allocate()
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        for _ in range(allocations):
+            allocate()
+        return os.environ.get("MALLOC_TRIM_THRESHOLD_"), resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+
+    for trim, faults in cluster.client.run(faults_allocating_arrays).values():
+        assert trim is not None  # Dask's nanny sets it: alone, it would cost every array all its pages
+        assert faults < allocations * pages // 4
 
 
 def test_a_call_of_a_handful_of_creatures_is_simulated_here_the_same(cluster: ClusterBackend) -> None:
