@@ -204,9 +204,9 @@ def reuse_freed_memory() -> bool:
     """Let this process's allocator keep freed blocks of up to 32 MiB for reuse instead of handing them
     back to the operating system; True where that was done (glibc), False elsewhere.
 
-    Dask's nanny starts each worker with MALLOC_TRIM_THRESHOLD_=65536, and setting any such threshold also
-    turns off glibc's adaptive one: every output array a chunk allocates over 128 kB (E1's frames, 0.7 MB
-    a chunk) is then mapped fresh and faulted in page by page on each call. Measured here: 350 page faults
+    Dask's nanny starts each worker with MALLOC_TRIM_THRESHOLD_=65536, which also turns off glibc's
+    adaptive mmap threshold: every output array a chunk allocates over 128 kB (E1's frames, 0.7 MB a
+    chunk) is then mapped fresh and faulted in page by page on each call. Measured here: 350 page faults
     an array; the kernel's calls 3-4 % slower; E1 on two loopback workers 2 points of local throughput per
     core lower (median of six paired runs). A worker holds a few chunks' outputs at most, so what it keeps
     is small."""
