@@ -653,12 +653,12 @@ class _PendingCall:
 
     def result(self) -> BatchOutputs:
         scores = self.scores()
-        return self.fetch_rows(np.arange(scores.size)).result() if self._arguments[3] else scores
+        return self.fetch_rows(np.arange(scores.size)).result() if self._records else scores
 
     def fetch_rows(self, rows: np.ndarray) -> PendingRows:
         rows = np.asarray(rows, dtype=np.int64)
         out = self.scores().take(rows)
-        if not self._arguments[3]:
+        if not self._records:
             return FetchedRows(out)
         backend = self._backend
         try:
@@ -667,6 +667,11 @@ class _PendingCall:
         except RuntimeError:  # the client's loop is closed: every recording is simulated again
             answers = None
         return _PendingRows(backend, out, rows, self._arguments, answers)
+
+    @property
+    def _records(self) -> bool:
+        """Whether the call records (its recordings are then fetched by rows)."""
+        return self._arguments[3]
 
     def _joined(self) -> BatchOutputs:
         backend, call = self._backend, self._call
