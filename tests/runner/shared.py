@@ -92,6 +92,11 @@ def check_only_complete_generations(db_path: Path) -> dict[str, int]:
     with closing(sqlite3.connect(db_path)) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
         counts = {}
+        if not conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'runs'").fetchone()[0]:
+            # killed after SQLite made the file but before the schema's first version was committed
+            assert conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
+            assert conn.execute("PRAGMA user_version").fetchone()[0] == 0
+            return counts
         for pk, run_id, generation_count, config in conn.execute(
             "SELECT pk, id, generation_count, config FROM runs ORDER BY pk"
         ).fetchall():
