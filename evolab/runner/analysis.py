@@ -237,10 +237,3 @@ def start_replays(chosen: dict[str, str], genomes: Sequence[Genome], evaluation:
     ids = GenomeBatch.of(genomes).ids
     kept = [(i, creature_id, chosen[creature_id]) for i, creature_id in enumerate(ids) if creature_id in chosen]
     return PendingReplays(evaluation, kept, evaluation.fetch([i for i, _, _ in kept]))
-
-
-def replays_to_store(
-    chosen: dict[str, str], genomes: Sequence[Genome], evaluation: Evaluation
-) -> tuple[FramesToStore, ...]:
-    """The recorded frames of the chosen creatures, in population order."""
-    return start_replays(chosen, genomes, evaluation).result()

@@ -15,7 +15,7 @@ from evolab.physics.contract import BatchOutputs, FetchedRows
 from evolab.physics.pack import pack_batch
 from evolab.physics.simulate import run_batch, simulate
 from evolab.runner import Run
-from evolab.runner.analysis import Evaluation, pellet_events, replays_to_store
+from evolab.runner.analysis import Evaluation, pellet_events, start_replays
 from evolab.storage.replay_block import pellet_dicts
 from tests.hooked_backend import HookedBackend
 from tests.runner.shared import small_config, stored_run
@@ -225,7 +225,7 @@ def test_nothing_is_replayed_from_a_batch_that_recorded_no_frames() -> None:
     batch = pack_batch(genomes)
     evaluation = Evaluation.of_outputs(run_batch(batch, evolab.SimConfig(duration=0.5), 1), batch.n_nodes, False)
     assert evaluation.replay(0) is None
-    assert replays_to_store({genomes[0].id: "top"}, genomes, evaluation) == ()
+    assert start_replays({genomes[0].id: "top"}, genomes, evaluation).result() == ()
 
 
 def test_pellet_events_tell_each_pellet_to_the_millimetre_with_its_frames() -> None:
